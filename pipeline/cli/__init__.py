@@ -1,0 +1,45 @@
+"""`pipeline` console script (also `python -m pipeline`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.lib.settings import REPO_ROOT
+
+
+def ensure_dagster_home() -> Path:
+    """DAGSTER_HOME defaults to .dagster_home/ in the repository, with the repo's dagster.yaml,
+    exactly as `make dev` prepares it."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() and (REPO_ROOT / "dagster.yaml").exists():
+        shutil.copyfile(REPO_ROOT / "dagster.yaml", config)
+    return home
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+def main(verbose: bool) -> None:
+    """Watch grants, client news and sales files; score them; send digests."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _register_commands() -> None:
+    from pipeline.cli.demo import demo
+
+    for command in (demo,):
+        main.add_command(command)
+
+
+_register_commands()

@@ -1,0 +1,53 @@
+"""The code location: every definition under pipeline/defs/, plus project-wide policies."""
+
+import datetime as dt
+import warnings
+from pathlib import Path
+
+import dagster as dg
+
+# How stale each domain's assets may get before the UI (and `pipeline health`) call them stale.
+# News is fetched hourly and grants daily; sales follow uploads, so only a loose bound applies.
+FRESHNESS_BY_GROUP: dict[str, dg.FreshnessPolicy] = {
+    "grants": dg.FreshnessPolicy.time_window(
+        fail_window=dt.timedelta(hours=48), warn_window=dt.timedelta(hours=26)
+    ),
+    "news": dg.FreshnessPolicy.time_window(
+        fail_window=dt.timedelta(hours=6), warn_window=dt.timedelta(hours=2)
+    ),
+    "scoring": dg.FreshnessPolicy.time_window(
+        fail_window=dt.timedelta(hours=48), warn_window=dt.timedelta(hours=26)
+    ),
+    "notify": dg.FreshnessPolicy.time_window(
+        fail_window=dt.timedelta(days=8), warn_window=dt.timedelta(days=2)
+    ),
+}
+
+
+def with_default_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Give an asset its group's freshness policy unless it declares its own."""
+    policy = FRESHNESS_BY_GROUP.get(spec.group_name or "")
+    if spec.freshness_policy is not None or policy is None:
+        return spec
+    return spec.replace_attributes(freshness_policy=policy)
+
+
+# One sensor evaluates every asset's AutomationCondition (eager, on_cron); it runs by default so
+# analytics follow their inputs without anyone switching it on.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    merged = dg.Definitions.merge(loaded, dg.Definitions(sensors=[automation_sensor]))
+    with warnings.catch_warnings():
+        # map_resolved_asset_specs is marked preview in 1.13; it is the documented way to apply
+        # a project-wide policy, and the warning would repeat on every code-location load.
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return merged.map_resolved_asset_specs(func=with_default_freshness)

@@ -1,0 +1,1 @@
+"""Plain, testable logic with no Dagster imports."""

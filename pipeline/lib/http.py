@@ -1,0 +1,173 @@
+"""One HTTP client for every provider: timeouts, retries with backoff that honour
+Retry-After on 429 and 5xx, JSON checks, and errors that say what went wrong without
+ever echoing a credential."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+_SECRET_PARAM = re.compile(r"(?i)((?:api[_-]?)?key|token|secret|password|apikey|cx)=[^&\s]+")
+
+
+class ProviderError(RuntimeError):
+    """A provider call that failed for good; `retryable` says whether a later run may succeed."""
+
+    def __init__(
+        self, provider: str, message: str, *, status: int | None = None, retryable: bool = False
+    ):
+        self.provider = provider
+        self.status = status
+        self.retryable = retryable
+        super().__init__(f"{provider}: {message}")
+
+
+def redact(text: str) -> str:
+    """Remove credential-looking query parameters from a URL or message."""
+    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=***", text)
+
+
+def retry_after_seconds(response: httpx.Response, default: float) -> float:
+    value = response.headers.get("retry-after")
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        if parsed is None:
+            return default
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+def body_snippet(response: httpx.Response, limit: int = 200) -> str:
+    text = response.text.strip()
+    title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
+    if title:
+        text = f"HTML page '{title.group(1).strip()}'"
+    text = re.sub(r"\s+", " ", text)
+    return redact(text[:limit]) or "empty body"
+
+
+class ProviderHTTP:
+    """A small wrapper over httpx.Client for one provider."""
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float = 30.0,
+        max_attempts: int = 4,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.provider = provider
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self._sleep = sleep
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers={"User-Agent": "pipeline/0.1 (+dagster)", **(headers or {})},
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> ProviderHTTP:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _delay(self, attempt: int) -> float:
+        return min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1))) * (
+            0.5 + random.random() / 2
+        )
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send a request, retrying timeouts, connection errors, 429 and 5xx; raise
+        ProviderError once attempts run out or on any other 4xx."""
+        for attempt in range(1, self.max_attempts + 1):
+            last = attempt == self.max_attempts
+            try:
+                response = self._client.request(method, url, **kwargs)
+            except httpx.TimeoutException as error:
+                if last:
+                    raise ProviderError(
+                        self.provider,
+                        f"timed out after {self.max_attempts} attempts",
+                        retryable=True,
+                    ) from error
+                wait = self._delay(attempt)
+                log.warning(
+                    "%s: timeout (attempt %d), retrying in %.1fs", self.provider, attempt, wait
+                )
+            except httpx.TransportError as error:
+                if last:
+                    raise ProviderError(
+                        self.provider, f"connection failed: {redact(str(error))}", retryable=True
+                    ) from error
+                wait = self._delay(attempt)
+                log.warning(
+                    "%s: %s (attempt %d), retrying in %.1fs",
+                    self.provider,
+                    type(error).__name__,
+                    attempt,
+                    wait,
+                )
+            else:
+                if response.status_code < 400:
+                    return response
+                retryable = response.status_code in RETRYABLE_STATUS
+                if not retryable or last:
+                    raise ProviderError(
+                        self.provider,
+                        f"HTTP {response.status_code}: {body_snippet(response)}",
+                        status=response.status_code,
+                        retryable=retryable,
+                    )
+                wait = min(self.max_backoff_s, retry_after_seconds(response, self._delay(attempt)))
+                log.warning(
+                    "%s: HTTP %d (attempt %d), retrying in %.1fs",
+                    self.provider,
+                    response.status_code,
+                    attempt,
+                    wait,
+                )
+            self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    def json(self, method: str, url: str, **kwargs: Any) -> Any:
+        """Like request(), and the body must be JSON (an HTML error page or empty body is an error)."""
+        response = self.request(method, url, **kwargs)
+        if not response.content.strip():
+            raise ProviderError(
+                self.provider,
+                f"HTTP {response.status_code} with an empty body",
+                status=response.status_code,
+            )
+        try:
+            return response.json()
+        except ValueError as error:
+            content_type = response.headers.get("content-type", "unknown")
+            raise ProviderError(
+                self.provider,
+                f"expected JSON, got {content_type}: {body_snippet(response)}",
+                status=response.status_code,
+            ) from error

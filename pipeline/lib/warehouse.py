@@ -1,0 +1,225 @@
+"""The DuckDB warehouse: short-lived connections that wait out other processes' locks, and
+versioned, forward-only schema migrations recorded in `meta.schema_migrations`.
+
+DuckDB lets one process hold a file at a time (even read-only opens fail while another
+process writes), so every caller connects for one unit of work and retries on a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_PACKAGE = "pipeline.lib.migrations"
+_LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process kept the warehouse locked for longer than we were willing to wait."""
+
+
+def is_lock_error(error: BaseException) -> bool:
+    return isinstance(error, duckdb.Error) and any(m in str(error).lower() for m in _LOCK_MARKERS)
+
+
+def open_connection(
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    timeout_s: float = 120.0,
+    config: dict | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, retrying with jittered exponential backoff while another process
+    holds its lock. Raises WarehouseLockedError naming the file after `timeout_s`."""
+    database = str(path)
+    if database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(database, read_only=read_only, config=config or {})
+        except duckdb.Error as error:
+            if not is_lock_error(error):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise WarehouseLockedError(
+                    f"warehouse {database} stayed locked by another process for {timeout_s:.0f}s: {error}"
+                ) from error
+            log.info(
+                "warehouse %s is locked by another process; retrying in %.2fs", database, delay
+            )
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 2.0)
+
+
+@contextmanager
+def connection(
+    path: str | Path, *, read_only: bool = False, timeout_s: float = 120.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One unit of work on the warehouse; the schema is brought up to date on first use
+    per process, and the connection is always closed so the lock is released."""
+    if not read_only:
+        ensure_schema(path, timeout_s=timeout_s)
+    conn = open_connection(path, read_only=read_only, timeout_s=timeout_s)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    """Every `NNNN_name.sql` in pipeline/lib/migrations, in version order.
+
+    Version ranges per domain keep parallel work from colliding: 0001-0099 shared,
+    0100 grants, 0200 news, 0300 scoring, 0400 sales, 0500 notify, 0600 health, 0700 operations.
+    """
+    migrations = []
+    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        version_text, _, name = entry.name.removesuffix(".sql").partition("_")
+        migrations.append(Migration(int(version_text), name, entry.read_text(encoding="utf-8")))
+    migrations.sort(key=lambda m: m.version)
+    versions = [m.version for m in migrations]
+    if len(versions) != len(set(versions)):
+        raise RuntimeError(f"two migrations share a version number: {versions}")
+    return migrations
+
+
+def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[int]:
+    exists = conn.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'meta' AND table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return set()
+    return {row[0] for row in conn.execute("SELECT version FROM meta.schema_migrations").fetchall()}
+
+
+def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every migration not yet recorded, each in its own transaction. Forward-only:
+    an applied migration is never re-run or rolled back. Returns the names applied."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS meta.schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+    )
+    done = applied_versions(conn)
+    applied = []
+    for migration in available_migrations():
+        if migration.version in done:
+            continue
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(migration.sql)
+            conn.execute(
+                "INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)",
+                [migration.version, migration.name],
+            )
+            conn.execute("COMMIT")
+        except Exception as error:
+            conn.execute("ROLLBACK")
+            raise RuntimeError(
+                f"warehouse migration {migration.version:04d}_{migration.name} failed: {error}"
+            ) from error
+        applied.append(f"{migration.version:04d}_{migration.name}")
+        log.info("applied warehouse migration %04d_%s", migration.version, migration.name)
+    return applied
+
+
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def ensure_schema(path: str | Path, *, timeout_s: float = 120.0) -> None:
+    """Migrate the warehouse at `path` once per process."""
+    key = str(Path(path).resolve()) if str(path) != ":memory:" else ":memory:"
+    if key in _migrated:
+        return
+    with _migrate_lock:
+        if key in _migrated:
+            return
+        conn = open_connection(path, timeout_s=timeout_s)
+        try:
+            migrate(conn)
+        finally:
+            conn.close()
+        _migrated.add(key)
+
+
+def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
+    versions = applied_versions(conn)
+    return max(versions) if versions else 0
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The first value of a query. Uses fetchall: in DuckDB 2.0 a half-read result (fetchone)
+    makes the next register() on the connection fail with "unfinished result"."""
+    rows = conn.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def register_frame(conn: duckdb.DuckDBPyConnection, name: str, frame) -> None:
+    conn.execute("SELECT 1").fetchall()  # DuckDB 2.0: register() refuses while a result is pending
+    conn.register(name, frame.to_arrow() if hasattr(frame, "to_arrow") else frame)
+
+
+def unregister_frame(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    conn.execute("SELECT 1").fetchall()
+    conn.unregister(name)
+
+
+def replace_where(
+    conn: duckdb.DuckDBPyConnection, table: str, frame, where_sql: str, params: list | None = None
+) -> int:
+    """Atomically replace the rows of `table` matching `where_sql` with `frame` (same column
+    names): the idempotent write for a partition. Returns rows written."""
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    register_frame(conn, "incoming_frame", frame)
+    try:
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(f"DELETE FROM {table} WHERE {where_sql}", params or [])
+            conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_frame")
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        unregister_frame(conn, "incoming_frame")
+    return frame.height if hasattr(frame, "height") else len(frame)
+
+
+def upsert(conn: duckdb.DuckDBPyConnection, table: str, frame) -> int:
+    """Insert `frame` into `table`, replacing rows with the same primary key."""
+    if (frame.height if hasattr(frame, "height") else len(frame)) == 0:
+        return 0
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    register_frame(conn, "incoming_frame", frame)
+    try:
+        conn.execute(
+            f"INSERT OR REPLACE INTO {table} ({columns}) SELECT {columns} FROM incoming_frame"
+        )
+    finally:
+        unregister_frame(conn, "incoming_frame")
+    return frame.height if hasattr(frame, "height") else len(frame)

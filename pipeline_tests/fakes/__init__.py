@@ -1,0 +1,1 @@
+"""Real servers on loopback that speak the providers' protocols, for tests."""

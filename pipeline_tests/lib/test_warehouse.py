@@ -1,0 +1,119 @@
+import subprocess
+import sys
+import textwrap
+import time
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline.lib import warehouse
+
+
+def test_fresh_warehouse_gets_every_schema_and_records_migrations(warehouse_path):
+    with warehouse.connection(warehouse_path) as conn:
+        schemas = {
+            r[0]
+            for r in conn.execute("SELECT schema_name FROM information_schema.schemata").fetchall()
+        }
+        assert {"raw", "core", "ai", "sales", "analytics", "notify", "meta"} <= schemas
+        versions = warehouse.applied_versions(conn)
+    assert versions == {m.version for m in warehouse.available_migrations()}
+
+
+def test_migrate_is_forward_only_and_idempotent(warehouse_path):
+    conn = warehouse.open_connection(warehouse_path)
+    first = warehouse.migrate(conn)
+    assert first and first[0].startswith("0001_")
+    assert warehouse.migrate(conn) == []
+    conn.close()
+
+
+def test_older_warehouse_upgrades_in_place_keeping_rows(warehouse_path):
+    conn = warehouse.open_connection(warehouse_path)
+    conn.execute(
+        "CREATE SCHEMA meta; CREATE TABLE meta.schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+    )
+    first = warehouse.available_migrations()[0]
+    conn.execute(first.sql)
+    conn.execute(
+        "INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)",
+        [first.version, first.name],
+    )
+    conn.execute(
+        "INSERT INTO raw.events VALUES ('e1','grant','p','',NULL,true,'h','{}',NULL,DATE '2026-01-02',now(),'new')"
+    )
+    applied = warehouse.migrate(conn)
+    assert all(not name.startswith("0001_") for name in applied)
+    assert conn.execute("SELECT count(*) FROM raw.events").fetchone()[0] == 1
+    conn.close()
+
+
+def test_failed_migration_is_rolled_back_and_named(warehouse_path, monkeypatch):
+    broken = warehouse.Migration(
+        9999, "broken", "CREATE TABLE raw.half (x INT); SELECT * FROM no_such_table;"
+    )
+    monkeypatch.setattr(warehouse, "available_migrations", lambda: [broken])
+    conn = warehouse.open_connection(warehouse_path)
+    with pytest.raises(RuntimeError, match="9999_broken"):
+        warehouse.migrate(conn)
+    assert 9999 not in warehouse.applied_versions(conn)
+    conn.close()
+
+
+def _hold_lock(path, seconds: float) -> subprocess.Popen:
+    script = textwrap.dedent(
+        f"""
+        import duckdb, sys, time
+        conn = duckdb.connect({str(path)!r})
+        print("locked", flush=True)
+        time.sleep({seconds})
+        conn.close()
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_writer_waits_for_another_process_lock_instead_of_failing(warehouse_path):
+    warehouse.ensure_schema(warehouse_path)
+    holder = _hold_lock(warehouse_path, 1.5)
+    started = time.monotonic()
+    with warehouse.connection(warehouse_path) as conn:
+        conn.execute("CREATE TABLE core.waited AS SELECT 1 AS x")
+    assert time.monotonic() - started >= 0.5
+    holder.wait(timeout=10)
+
+
+def test_lock_held_past_timeout_is_a_clear_error(warehouse_path):
+    warehouse.ensure_schema(warehouse_path)
+    holder = _hold_lock(warehouse_path, 5)
+    try:
+        with pytest.raises(warehouse.WarehouseLockedError, match="stayed locked"):
+            warehouse.open_connection(warehouse_path, timeout_s=0.5)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_replace_where_and_upsert_are_idempotent(warehouse_path):
+    with warehouse.connection(warehouse_path) as conn:
+        conn.execute("CREATE TABLE core.t (k VARCHAR PRIMARY KEY, d DATE, v INT)")
+        frame = pl.DataFrame(
+            {"k": ["a", "b"], "d": ["2026-01-01", "2026-01-01"], "v": [1, 2]}
+        ).with_columns(pl.col("d").str.to_date())
+        for _ in range(2):
+            warehouse.replace_where(conn, "core.t", frame, "d = ?", ["2026-01-01"])
+        assert conn.execute("SELECT count(*) FROM core.t").fetchone()[0] == 2
+        warehouse.upsert(conn, "core.t", frame.with_columns(pl.lit(9).alias("v")))
+        assert conn.execute("SELECT sum(v) FROM core.t").fetchone()[0] == 18
+
+
+def test_non_lock_errors_are_not_retried(tmp_path):
+    not_a_db = tmp_path / "junk.duckdb"
+    not_a_db.write_bytes(b"this is not a duckdb file" * 100)
+    started = time.monotonic()
+    with pytest.raises(duckdb.Error):
+        warehouse.open_connection(not_a_db, timeout_s=30)
+    assert time.monotonic() - started < 5
