@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from pipeline.lib import warehouse
 from pipeline.lib.settings import settings
 
 
@@ -36,6 +37,7 @@ class GraphRunSummary:
     failed_runs: list[str] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
     checks: list[CheckOutcome] = field(default_factory=list)
+    emails: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed_error_checks(self) -> list[CheckOutcome]:
@@ -44,6 +46,26 @@ class GraphRunSummary:
     @property
     def ok(self) -> bool:
         return not self.failed_runs and not self.failed_error_checks
+
+    def as_dict(self) -> dict:
+        def check(c: CheckOutcome) -> dict:
+            return {
+                "asset": c.asset_key.to_user_string(),
+                "check": c.name,
+                "passed": c.passed,
+                "severity": c.severity,
+                "description": c.description,
+            }
+
+        return {
+            "ok": self.ok,
+            "run_ids": self.run_ids,
+            "failed_runs": self.failed_runs,
+            "row_counts": self.row_counts,
+            "checks": [check(c) for c in self.checks],
+            "failed_error_checks": [check(c) for c in self.failed_error_checks],
+            "emails": self.emails,
+        }
 
 
 def _partition_keys(
@@ -134,7 +156,23 @@ def run_graph(
             )
         if on_step:
             on_step(step, result)
+    summary.emails = email_counts(settings().warehouse)
     return summary
+
+
+def email_counts(warehouse_path) -> dict[str, int]:
+    """E-mails in notify.email_log by status (sent, written to the outbox, failed)."""
+    if not warehouse_path.exists():
+        return {}
+    with warehouse.connection(warehouse_path, read_only=True) as conn:
+        if not warehouse.scalar(
+            conn,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'notify' AND table_name = 'email_log'",
+        ):
+            return {}
+        return dict(
+            conn.execute("SELECT status, count(*) FROM notify.email_log GROUP BY status").fetchall()
+        )
 
 
 LIVE_PROVIDER_VARIABLES = {
