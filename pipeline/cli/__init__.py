@@ -36,9 +36,11 @@ def main(verbose: bool) -> None:
 
 
 def _register_commands() -> None:
+    from pipeline.cli.check import check
     from pipeline.cli.demo import demo
+    from pipeline.cli.health import health
 
-    for command in (demo,):
+    for command in (demo, check, health):
         main.add_command(command)
 
 

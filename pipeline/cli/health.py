@@ -1,0 +1,78 @@
+"""`pipeline health`: one line per asset (and per source) from the instance's latest check
+results and runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+
+import click
+
+from pipeline.cli import ensure_dagster_home
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "never"
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+def health(as_json: bool) -> None:
+    """Health of every asset and source from the latest check results and runs recorded in the
+    instance at DAGSTER_HOME (nothing is run).
+
+    Exits 0 when all is healthy, 1 on warnings (degraded or never-materialised assets), 2 when
+    an ERROR check fails or an asset is stale or offline."""
+    ensure_dagster_home()
+    import dagster as dg
+
+    from pipeline.definitions import defs
+    from pipeline.defs.health.state import asset_health, source_health
+    from pipeline.lib import health as rules
+    from pipeline.lib.settings import settings
+
+    now = time.time()
+    with dg.DagsterInstance.get() as instance:
+        assets = asset_health(defs(), instance, now)
+    sources = source_health(settings().warehouse, now)
+    code = rules.exit_code([a.status for a in assets] + [s.status for s in sources])
+    score = rules.overall_score(assets, sources)
+    if as_json:
+        report = {
+            "exit_code": code,
+            "score": score,
+            "assets_by_status": rules.status_counts(a.status for a in assets),
+            "assets": [a.as_dict() for a in assets],
+            "sources": [s.as_dict() for s in sources],
+        }
+        click.echo(json.dumps(report, indent=2))
+        sys.exit(code)
+    width = max((len(a.asset) for a in assets), default=10)
+    for item in assets:
+        why = "; ".join(item.reasons)
+        click.echo(
+            f"{item.status.upper():<10} {item.asset:<{width}}  {item.group or '-':<8} "
+            f"last {_when(item.last_materialized_at)}, "
+            f"checks {item.checks_passed} ok/{item.checks_failed} failed"
+            + (f"  {why}" if why else "")
+        )
+    if sources:
+        click.echo("")
+        for source in sources:
+            why = "; ".join(source.reasons)
+            click.echo(
+                f"{source.status.upper():<10} source {source.kind}/{source.provider}  "
+                f"{source.errors}/{source.fetches} errors, last {_when(source.last_fetch_at)}"
+                + (f"  {why}" if why else "")
+            )
+    counts = rules.status_counts(a.status for a in assets)
+    click.echo(
+        f"\nscore {score}/100; "
+        + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+        + f"; exit {code}"
+    )
+    sys.exit(code)

@@ -1,0 +1,140 @@
+"""Status derivation, score and exit codes of pipeline.lib.health."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.lib.health import (
+    AssetFacts,
+    CheckFact,
+    FetchFact,
+    Freshness,
+    Status,
+    derive_asset_health,
+    derive_source_health,
+    exit_code,
+    freshness,
+    overall_score,
+)
+
+NOW = 1_800_000_000.0
+HOUR = 3600.0
+
+
+def facts(**overrides) -> AssetFacts:
+    base = dict(
+        asset="grants",
+        group="grants",
+        last_materialized_at=NOW - HOUR,
+        warn_window_s=2 * HOUR,
+        fail_window_s=4 * HOUR,
+    )
+    return AssetFacts(**{**base, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("last", "warn", "fail", "expected"),
+    [
+        (None, HOUR, HOUR, Freshness.NEVER),
+        (NOW - 10, None, None, Freshness.NO_POLICY),
+        (NOW - 10, HOUR, 2 * HOUR, Freshness.FRESH),
+        (NOW - 1.5 * HOUR, HOUR, 2 * HOUR, Freshness.WARN),
+        (NOW - 3 * HOUR, HOUR, 2 * HOUR, Freshness.STALE),
+        (NOW - 3 * HOUR, None, 2 * HOUR, Freshness.STALE),
+    ],
+)
+def test_freshness(last, warn, fail, expected):
+    assert freshness(last, NOW, warn, fail) is expected
+
+
+def test_healthy_when_fresh_and_checks_pass():
+    health = derive_asset_health(facts(checks=(CheckFact("unique", True),)), NOW)
+    assert health.status is Status.HEALTHY
+    assert health.score == 100 and health.reasons == []
+    assert health.checks_passed == 1
+
+
+def test_unknown_when_never_materialised():
+    health = derive_asset_health(facts(last_materialized_at=None), NOW)
+    assert health.status is Status.UNKNOWN
+    assert health.reasons == ["never materialised"]
+
+
+def test_warn_check_degrades_error_check_makes_unhealthy():
+    warn = CheckFact("volume", False, severity="WARN", description="rows fell 80%")
+    error = CheckFact("range", False, severity="ERROR", description="3 scores out of [0, 1]")
+    degraded = derive_asset_health(facts(checks=(warn,)), NOW)
+    assert degraded.status is Status.DEGRADED
+    assert degraded.reasons == ["WARN check volume failed (rows fell 80%)"]
+    unhealthy = derive_asset_health(facts(checks=(warn, error)), NOW)
+    assert unhealthy.status is Status.UNHEALTHY
+    assert unhealthy.checks_failed == 2
+
+
+def test_late_degrades_stale_is_unhealthy():
+    late = derive_asset_health(facts(last_materialized_at=NOW - 3 * HOUR), NOW)
+    assert late.status is Status.DEGRADED and late.freshness is Freshness.WARN
+    stale = derive_asset_health(facts(last_materialized_at=NOW - 5 * HOUR), NOW)
+    assert stale.status is Status.UNHEALTHY
+    assert stale.reasons == ["stale: last materialised 5h ago (fail window 4h)"]
+
+
+def test_failed_run_offline_only_when_nothing_fresh_is_left():
+    still_fresh = derive_asset_health(facts(last_run_failed=True), NOW)
+    assert still_fresh.status is Status.DEGRADED
+    never = derive_asset_health(facts(last_materialized_at=None, last_run_failed=True), NOW)
+    assert never.status is Status.OFFLINE
+    stale = derive_asset_health(
+        facts(last_materialized_at=NOW - 5 * HOUR, last_run_failed=True), NOW
+    )
+    assert stale.status is Status.OFFLINE and stale.score == 0
+
+
+def test_check_that_could_not_run_degrades():
+    crashed = CheckFact("schema", None, execution_failed=True)
+    health = derive_asset_health(facts(checks=(crashed,)), NOW)
+    assert health.status is Status.DEGRADED
+    assert health.reasons == ["check schema could not run"]
+
+
+def test_never_run_check_is_not_a_failure():
+    health = derive_asset_health(facts(checks=(CheckFact("new", None),)), NOW)
+    assert health.status is Status.HEALTHY and health.checks_failed == 0
+
+
+def test_source_health_from_fetch_statuses():
+    ok = [FetchFact("ok", NOW - i) for i in range(4)]
+    assert derive_source_health("news", "newsapi", ok).status is Status.HEALTHY
+    one_error = ok[:3] + [FetchFact("error", NOW, "HTTP 429")]
+    degraded = derive_source_health("news", "newsapi", one_error)
+    assert degraded.status is Status.DEGRADED
+    assert degraded.error_share == 0.25 and degraded.last_error == "HTTP 429"
+    half = [FetchFact("ok", NOW - 1), FetchFact("error", NOW, "timeout")]
+    assert derive_source_health("news", "serper", half).status is Status.UNHEALTHY
+    down = [FetchFact("error", NOW - i, "500") for i in range(3)]
+    assert derive_source_health("grants", "simpler", down).status is Status.OFFLINE
+    assert derive_source_health("grants", "rss", []).status is Status.UNKNOWN
+
+
+def test_overall_score_weighs_critical_assets_more():
+    healthy_low = derive_asset_health(facts(criticality="low"), NOW)
+    broken_critical = derive_asset_health(
+        facts(criticality="critical", checks=(CheckFact("x", False),)), NOW
+    )
+    assert overall_score([healthy_low, broken_critical]) == round((100 * 1 + 20 * 4) / 5)
+    assert overall_score([]) == 100
+
+
+@pytest.mark.parametrize(
+    ("statuses", "code"),
+    [
+        ([], 0),
+        ([Status.HEALTHY], 0),
+        ([Status.HEALTHY, Status.UNKNOWN], 1),
+        ([Status.DEGRADED], 1),
+        ([Status.DEGRADED, Status.UNHEALTHY], 2),
+        ([Status.OFFLINE], 2),
+    ],
+)
+def test_exit_code(statuses, code):
+    assert exit_code(statuses) == code
