@@ -105,7 +105,7 @@ def test_never_run_check_is_not_a_failure():
 def test_source_health_from_fetch_statuses():
     ok = [FetchFact("ok", NOW - i) for i in range(4)]
     assert derive_source_health("news", "newsapi", ok).status is Status.HEALTHY
-    one_error = ok[:3] + [FetchFact("error", NOW, "HTTP 429")]
+    one_error = [*ok[:3], FetchFact("error", NOW, "HTTP 429")]
     degraded = derive_source_health("news", "newsapi", one_error)
     assert degraded.status is Status.DEGRADED
     assert degraded.error_share == 0.25 and degraded.last_error == "HTTP 429"

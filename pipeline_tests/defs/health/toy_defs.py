@@ -51,15 +51,9 @@ def toy_scores_unique(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset(group_name="toy")
-def toy_never() -> None:
-    """Never materialised in the tests: its health is unknown."""
-
-
-def toy_definitions(include_never: bool = False) -> dg.Definitions:
-    assets = [toy_scores, toy_summary] + ([toy_never] if include_never else [])
+def toy_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=assets,
+        assets=[toy_scores, toy_summary],
         asset_checks=[toy_scores_in_range, toy_scores_unique],
         resources={"warehouse": warehouse_resource()},
     )
