@@ -23,7 +23,8 @@ def table_metadata(
         f"SELECT * FROM {table}{where}{order} LIMIT {preview_rows}", params or []
     )
     columns = [d[0] for d in relation.description]
-    preview = relation.pl()
+    # fetchall, not .pl(): a DuckDB 2.0 connection's execute() result has no .pl().
+    preview_rows_data = relation.fetchall()
     schema_rows = conn.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
         "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
@@ -35,7 +36,7 @@ def table_metadata(
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, dtype) for name, dtype in schema_rows]
         ),
-        "preview": dg.MetadataValue.md(_markdown_table(columns, preview.rows())),
+        "preview": dg.MetadataValue.md(_markdown_table(columns, preview_rows_data)),
     }
     if where_sql:
         metadata["slice_row_count"] = dg.MetadataValue.int(

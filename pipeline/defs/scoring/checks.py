@@ -1,0 +1,131 @@
+"""Checks on the scores: range (blocking: a score outside 0..1 would mis-rank every digest),
+unique pairs (blocking: a duplicate means a duplicate e-mail), tenant isolation (blocking),
+and the share of AI candidates that fell back to the local scorer (warning)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipeline.defs.shared.resources import WarehouseResource
+from pipeline.lib import warehouse as wh
+from pipeline.lib.scoring import store
+
+FALLBACK_WARN_SHARE = 0.2
+
+
+def _range_check(warehouse: WarehouseResource, table: str, columns: tuple[str, ...]):
+    condition = " OR ".join(f"{c} IS NULL OR {c} < 0 OR {c} > 1" for c in columns)
+    with warehouse.get_connection() as conn:
+        bad = wh.scalar(conn, f"SELECT count(*) FROM {table} WHERE {condition}")
+        total = wh.scalar(conn, f"SELECT count(*) FROM {table}")
+    return dg.AssetCheckResult(
+        passed=bad == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"rows": total, "out_of_range": bad},
+        description=f"{bad} of {total} rows have {'/'.join(columns)} outside 0..1 or null",
+    )
+
+
+def _unique_check(warehouse: WarehouseResource, table: str, key: tuple[str, ...]):
+    columns = ", ".join(key)
+    with warehouse.get_connection() as conn:
+        duplicates = wh.scalar(
+            conn,
+            f"SELECT count(*) FROM (SELECT {columns} FROM {table} GROUP BY {columns} HAVING count(*) > 1)",
+        )
+    return dg.AssetCheckResult(
+        passed=duplicates == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"duplicate_pairs": duplicates},
+        description=f"{duplicates} ({columns}) pairs appear more than once",
+    )
+
+
+def _tenant_check(warehouse: WarehouseResource, table: str, subject: str, profiles: str):
+    with warehouse.get_connection() as conn:
+        if not store.table_exists(conn, profiles):
+            return dg.AssetCheckResult(
+                passed=True, description=f"{profiles} not created yet: nothing to compare"
+            )
+        crossed = wh.scalar(
+            conn,
+            f"SELECT count(*) FROM {table} s JOIN {profiles} p USING ({subject})"
+            " WHERE s.tenant_id IS DISTINCT FROM p.tenant_id",
+        )
+    return dg.AssetCheckResult(
+        passed=crossed == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"cross_tenant_rows": crossed},
+        description=f"{crossed} rows carry a tenant other than their {subject}'s",
+    )
+
+
+def _fallback_check(warehouse: WarehouseResource, asset: str):
+    """Reads the latest ai.usage row of the asset: when the AI scorer was configured and too
+    many prefiltered candidates got the local score (API down, budget spent, bad output)."""
+    with warehouse.get_connection() as conn:
+        row = conn.execute(
+            "SELECT configured_scorer, ai_candidates, fallbacks, message, run_id FROM ai.usage"
+            " WHERE asset = ? ORDER BY finished_at DESC LIMIT 1",
+            [asset],
+        ).fetchall()
+    if not row:
+        return dg.AssetCheckResult(passed=True, description="not scored yet")
+    configured, candidates, fallbacks, message, run_id = row[0]
+    share = fallbacks / candidates if candidates else 0.0
+    description = (
+        f"local scorer by configuration (no OPENAI_API_KEY); {candidates} candidates"
+        if configured == "local"
+        else f"{fallbacks} of {candidates} AI candidates fell back to the local scorer"
+        + (f": {message}" if message and fallbacks else "")
+    )
+    return dg.AssetCheckResult(
+        passed=share <= FALLBACK_WARN_SHARE,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "fallback_share": round(share, 4),
+            "threshold": FALLBACK_WARN_SHARE,
+            "run_id": run_id,
+        },
+        description=description,
+    )
+
+
+@dg.asset_check(asset="grant_matches", blocking=True, description="score and confidence in 0..1")
+def grant_matches_score_range(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return _range_check(warehouse, "ai.grant_matches", ("score", "confidence"))
+
+
+@dg.asset_check(asset="grant_matches", blocking=True, description="one row per (org, grant)")
+def grant_matches_unique_pairs(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return _unique_check(warehouse, "ai.grant_matches", ("org_id", "grant_id"))
+
+
+@dg.asset_check(asset="grant_matches", blocking=True, description="rows carry the org's tenant")
+def grant_matches_tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return _tenant_check(warehouse, "ai.grant_matches", "org_id", "core.organizations")
+
+
+@dg.asset_check(asset="grant_matches", description="share of AI candidates scored locally")
+def grant_matches_fallback_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return _fallback_check(warehouse, "grant_matches")
+
+
+@dg.asset_check(asset="news_scores", blocking=True, description="relevance, confidence in 0..1")
+def news_scores_range(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return _range_check(warehouse, "ai.news_scores", ("relevance", "confidence"))
+
+
+@dg.asset_check(asset="news_scores", blocking=True, description="one row per (client, article)")
+def news_scores_unique_pairs(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return _unique_check(warehouse, "ai.news_scores", ("client_id", "article_id"))
+
+
+@dg.asset_check(asset="news_scores", blocking=True, description="rows carry the client's tenant")
+def news_scores_tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return _tenant_check(warehouse, "ai.news_scores", "client_id", "core.crm_clients")
+
+
+@dg.asset_check(asset="news_scores", description="share of AI candidates scored locally")
+def news_scores_fallback_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    return _fallback_check(warehouse, "news_scores")

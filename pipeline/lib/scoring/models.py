@@ -1,0 +1,201 @@
+"""What scorers read (profiles and items) and what they return (scores). Plain dataclasses so
+the pure scoring code never touches Dagster or the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pipeline.lib.hashing import content_hash
+
+LOCAL_MODEL = "bm25-rules-v1"
+
+
+@dataclass(frozen=True)
+class OrgProfile:
+    org_id: str
+    tenant_id: str
+    name: str
+    mission: str = ""
+    focus_areas: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    eligibility_type: str | None = None
+    geography: str | None = None
+    budget_min: float | None = None
+    budget_max: float | None = None
+    profile_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.profile_hash:
+            object.__setattr__(self, "profile_hash", content_hash(self.profile_fields()))
+
+    def profile_fields(self) -> dict:
+        return {
+            "name": self.name,
+            "mission": self.mission,
+            "focus_areas": list(self.focus_areas),
+            "keywords": list(self.keywords),
+            "eligibility_type": self.eligibility_type,
+            "geography": self.geography,
+            "budget_min": self.budget_min,
+            "budget_max": self.budget_max,
+        }
+
+
+@dataclass(frozen=True)
+class Grant:
+    grant_id: str
+    title: str
+    agency: str = ""
+    description: str = ""
+    eligibility: str = ""
+    close_date: dt.date | None = None
+    award_floor: float | None = None
+    award_ceiling: float | None = None
+    content_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            object.__setattr__(
+                self,
+                "content_hash",
+                content_hash(
+                    [
+                        self.title,
+                        self.agency,
+                        self.description,
+                        self.eligibility,
+                        self.close_date,
+                        self.award_floor,
+                        self.award_ceiling,
+                    ]
+                ),
+            )
+
+    @property
+    def text(self) -> str:
+        return " ".join(
+            p for p in (self.title, self.agency, self.description, self.eligibility) if p
+        )
+
+
+@dataclass(frozen=True)
+class ClientProfile:
+    client_id: str
+    tenant_id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    domain: str | None = None
+    profile_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.profile_hash:
+            object.__setattr__(
+                self,
+                "profile_hash",
+                content_hash(
+                    {"name": self.name, "aliases": sorted(self.aliases), "domain": self.domain}
+                ),
+            )
+
+
+@dataclass(frozen=True)
+class Article:
+    article_id: str
+    title: str
+    description: str = ""
+    source_name: str = ""
+    url: str = ""
+    content_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            object.__setattr__(
+                self, "content_hash", content_hash([self.title, self.description, self.url])
+            )
+
+
+@dataclass(frozen=True)
+class GrantScore:
+    score: float
+    confidence: float
+    reasons: tuple[str, ...]
+    scorer: str
+    model: str
+    lexical_score: float
+    cache_key: str | None = None
+
+
+@dataclass(frozen=True)
+class NewsScore:
+    relevance: float
+    category: str
+    summary: str
+    reason: str
+    confidence: float
+    scorer: str
+    model: str
+    lexical_score: float
+    cache_key: str | None = None
+
+
+@dataclass
+class ScoringStats:
+    """What one scoring call cost and how it went; becomes asset metadata and an ai.usage row."""
+
+    configured_scorer: str = "local"
+    model: str | None = None
+    prompt_version: str | None = None
+    pairs: int = 0
+    ai_candidates: int = 0
+    cache_hits: int = 0
+    api_calls: int = 0
+    ai_scored: int = 0
+    failures: int = 0
+    fallbacks: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated_cost_usd: float = 0.0
+    budget_exhausted: bool = False
+    api_unavailable: bool = False
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def fallback_share(self) -> float:
+        return self.fallbacks / self.ai_candidates if self.ai_candidates else 0.0
+
+    def merge(self, other: ScoringStats) -> None:
+        for name in (
+            "pairs",
+            "ai_candidates",
+            "cache_hits",
+            "api_calls",
+            "ai_scored",
+            "failures",
+            "fallbacks",
+            "prompt_tokens",
+            "completion_tokens",
+            "estimated_cost_usd",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.budget_exhausted |= other.budget_exhausted
+        self.api_unavailable |= other.api_unavailable
+        self.messages.extend(other.messages)
+
+
+GrantPair = tuple[OrgProfile, Grant]
+NewsPair = tuple[ClientProfile, Article]
+
+
+class Scorer(Protocol):
+    """Scores pairs in order; `stats` describes the last call."""
+
+    name: str
+    model: str
+    stats: ScoringStats
+
+    def score_grants(self, pairs: Sequence[GrantPair], today: dt.date) -> list[GrantScore]: ...
+
+    def score_news(self, pairs: Sequence[NewsPair]) -> list[NewsScore]: ...

@@ -1,0 +1,351 @@
+"""Reading scoring inputs from the warehouse and writing scores back. Upstream tables are built
+by other domains and may not exist yet on a fresh warehouse: readers then return nothing and
+say why, so the scoring assets materialise with zero rows instead of failing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from pipeline.lib import warehouse
+from pipeline.lib.scoring.models import (
+    Article,
+    ClientProfile,
+    Grant,
+    GrantScore,
+    NewsScore,
+    OrgProfile,
+    ScoringStats,
+)
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, _, name = table.partition(".")
+    return bool(
+        warehouse.scalar(
+            conn,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        )
+    )
+
+
+def _tuple(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value if v)
+
+
+@dataclass
+class GrantInputs:
+    orgs: list[OrgProfile] = field(default_factory=list)
+    org_is_sample: dict[str, bool] = field(default_factory=dict)
+    grants: list[Grant] = field(default_factory=list)
+    grant_partition: dict[str, dt.date] = field(default_factory=dict)
+    grant_is_sample: dict[str, bool] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def load_grant_inputs(
+    conn: duckdb.DuckDBPyConnection,
+    start: dt.date,
+    end: dt.date,
+    org_ids: Sequence[str] = (),
+) -> GrantInputs:
+    """Matchable organisations (optionally only `org_ids`) and the grants of partitions
+    start..end inclusive."""
+    inputs = GrantInputs()
+    missing = [t for t in ("core.organizations", "core.grants") if not table_exists(conn, t)]
+    if missing:
+        inputs.notes.append(f"upstream table(s) not created yet: {', '.join(missing)}")
+        return inputs
+    org_filter = " AND org_id IN (SELECT unnest(?::VARCHAR[]))" if org_ids else ""
+    org_rows = conn.execute(
+        "SELECT org_id, tenant_id, name, mission, focus_areas, keywords, eligibility_type,"
+        " geography, budget_min, budget_max, profile_hash, is_sample"
+        f" FROM core.organizations WHERE is_matchable{org_filter} ORDER BY org_id",
+        [list(org_ids)] if org_ids else [],
+    ).fetchall()
+    for row in org_rows:
+        org = OrgProfile(
+            org_id=str(row[0]),
+            tenant_id=str(row[1] or "default"),
+            name=row[2] or "",
+            mission=row[3] or "",
+            focus_areas=_tuple(row[4]),
+            keywords=_tuple(row[5]),
+            eligibility_type=row[6],
+            geography=row[7],
+            budget_min=row[8],
+            budget_max=row[9],
+            profile_hash=row[10] or "",
+        )
+        inputs.orgs.append(org)
+        inputs.org_is_sample[org.org_id] = bool(row[11])
+    grant_rows = conn.execute(
+        "SELECT grant_id, title, agency, description, eligibility, close_date, award_floor,"
+        " award_ceiling, content_hash, partition_date, is_sample FROM core.grants"
+        " WHERE partition_date BETWEEN ? AND ? ORDER BY grant_id",
+        [start, end],
+    ).fetchall()
+    for row in grant_rows:
+        grant = Grant(
+            grant_id=str(row[0]),
+            title=row[1] or "",
+            agency=row[2] or "",
+            description=row[3] or "",
+            eligibility=row[4] or "",
+            close_date=row[5],
+            award_floor=row[6],
+            award_ceiling=row[7],
+            content_hash=row[8] or "",
+        )
+        inputs.grants.append(grant)
+        inputs.grant_partition[grant.grant_id] = row[9]
+        inputs.grant_is_sample[grant.grant_id] = bool(row[10])
+    if not org_rows:
+        inputs.notes.append("no matchable organisation profile")
+    if not grant_rows:
+        inputs.notes.append(f"no grants in partitions {start}..{end}")
+    return inputs
+
+
+@dataclass
+class NewsInputs:
+    pairs: list[tuple[ClientProfile, Article]] = field(default_factory=list)
+    partition: list[dt.date] = field(default_factory=list)
+    is_sample: list[bool] = field(default_factory=list)
+    cross_tenant_skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def load_news_inputs(
+    conn: duckdb.DuckDBPyConnection,
+    start: dt.date,
+    end: dt.date,
+    client_ids: Sequence[str] = (),
+) -> NewsInputs:
+    """(client, article) pairs of partitions start..end. An article row whose tenant is not
+    its client's tenant is never paired (counted in `cross_tenant_skipped`)."""
+    inputs = NewsInputs()
+    missing = [t for t in ("core.crm_clients", "core.client_news") if not table_exists(conn, t)]
+    if missing:
+        inputs.notes.append(f"upstream table(s) not created yet: {', '.join(missing)}")
+        return inputs
+    client_filter = " AND n.client_id IN (SELECT unnest(?::VARCHAR[]))" if client_ids else ""
+    rows = conn.execute(
+        "SELECT c.client_id, c.tenant_id, c.name, c.aliases, c.domain,"
+        " n.article_id, n.title, n.description, n.source_name, n.url, n.content_hash,"
+        " n.partition_date, n.is_sample OR coalesce(c.is_sample, false),"
+        " n.tenant_id IS NOT DISTINCT FROM c.tenant_id AS same_tenant"
+        " FROM core.client_news n JOIN core.crm_clients c USING (client_id)"
+        f" WHERE n.partition_date BETWEEN ? AND ?{client_filter}"
+        " ORDER BY c.client_id, n.article_id",
+        [start, end, *([list(client_ids)] if client_ids else [])],
+    ).fetchall()
+    clients: dict[str, ClientProfile] = {}
+    for row in rows:
+        if not row[13]:
+            inputs.cross_tenant_skipped += 1
+            continue
+        client = clients.get(row[0])
+        if client is None:
+            client = clients[row[0]] = ClientProfile(
+                client_id=str(row[0]),
+                tenant_id=str(row[1] or "default"),
+                name=row[2] or "",
+                aliases=_tuple(row[3]),
+                domain=row[4],
+            )
+        article = Article(
+            article_id=str(row[5]),
+            title=row[6] or "",
+            description=row[7] or "",
+            source_name=row[8] or "",
+            url=row[9] or "",
+            content_hash=row[10] or "",
+        )
+        inputs.pairs.append((client, article))
+        inputs.partition.append(row[11])
+        inputs.is_sample.append(bool(row[12]))
+    if inputs.cross_tenant_skipped:
+        inputs.notes.append(
+            f"{inputs.cross_tenant_skipped} article row(s) skipped: tenant differs from the client's"
+        )
+    if not rows:
+        inputs.notes.append(f"no client news in partitions {start}..{end}")
+    return inputs
+
+
+GRANT_MATCH_SCHEMA = {
+    "org_id": pl.Utf8,
+    "grant_id": pl.Utf8,
+    "tenant_id": pl.Utf8,
+    "score": pl.Float64,
+    "confidence": pl.Float64,
+    "reasons": pl.List(pl.Utf8),
+    "scorer": pl.Utf8,
+    "model": pl.Utf8,
+    "lexical_score": pl.Float64,
+    "is_sample": pl.Boolean,
+    "cache_key": pl.Utf8,
+    "partition_date": pl.Date,
+    "scored_at": pl.Datetime("us", "UTC"),
+}
+
+NEWS_SCORE_SCHEMA = {
+    "client_id": pl.Utf8,
+    "article_id": pl.Utf8,
+    "tenant_id": pl.Utf8,
+    "relevance": pl.Float64,
+    "category": pl.Utf8,
+    "summary": pl.Utf8,
+    "reason": pl.Utf8,
+    "confidence": pl.Float64,
+    "scorer": pl.Utf8,
+    "model": pl.Utf8,
+    "lexical_score": pl.Float64,
+    "is_sample": pl.Boolean,
+    "cache_key": pl.Utf8,
+    "partition_date": pl.Date,
+    "scored_at": pl.Datetime("us", "UTC"),
+}
+
+
+def grant_match_frame(
+    inputs: GrantInputs,
+    pairs: Sequence[tuple[OrgProfile, Grant]],
+    scores: Sequence[GrantScore],
+    scored_at: dt.datetime,
+) -> pl.DataFrame:
+    rows = [
+        {
+            "org_id": org.org_id,
+            "grant_id": grant.grant_id,
+            "tenant_id": org.tenant_id,
+            "score": s.score,
+            "confidence": s.confidence,
+            "reasons": list(s.reasons),
+            "scorer": s.scorer,
+            "model": s.model,
+            "lexical_score": s.lexical_score,
+            "is_sample": inputs.org_is_sample.get(org.org_id, False)
+            or inputs.grant_is_sample.get(grant.grant_id, False),
+            "cache_key": s.cache_key,
+            "partition_date": inputs.grant_partition[grant.grant_id],
+            "scored_at": scored_at,
+        }
+        for (org, grant), s in zip(pairs, scores, strict=True)
+    ]
+    return pl.DataFrame(rows, schema=GRANT_MATCH_SCHEMA)
+
+
+def news_score_frame(
+    inputs: NewsInputs, scores: Sequence[NewsScore], scored_at: dt.datetime
+) -> pl.DataFrame:
+    rows = [
+        {
+            "client_id": client.client_id,
+            "article_id": article.article_id,
+            "tenant_id": client.tenant_id,
+            "relevance": s.relevance,
+            "category": s.category,
+            "summary": s.summary,
+            "reason": s.reason,
+            "confidence": s.confidence,
+            "scorer": s.scorer,
+            "model": s.model,
+            "lexical_score": s.lexical_score,
+            "is_sample": is_sample,
+            "cache_key": s.cache_key,
+            "partition_date": partition,
+            "scored_at": scored_at,
+        }
+        for (client, article), s, partition, is_sample in zip(
+            inputs.pairs, scores, inputs.partition, inputs.is_sample, strict=True
+        )
+    ]
+    return pl.DataFrame(rows, schema=NEWS_SCORE_SCHEMA)
+
+
+def write_grant_matches(
+    conn: duckdb.DuckDBPyConnection,
+    frame: pl.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    org_ids: Sequence[str] = (),
+) -> int:
+    """Replace the matches of partitions start..end (only `org_ids`' when given). Matches of a
+    grant that has since moved into this range from another partition are replaced too."""
+    where = (
+        "(partition_date BETWEEN ? AND ? OR grant_id IN"
+        " (SELECT grant_id FROM core.grants WHERE partition_date BETWEEN ? AND ?))"
+        if table_exists(conn, "core.grants")
+        else "partition_date BETWEEN ? AND ?"
+    )
+    params: list = [start, end, start, end] if "core.grants" in where else [start, end]
+    if org_ids:
+        where += " AND org_id IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(org_ids))
+    return warehouse.replace_where(conn, "ai.grant_matches", frame, where, params)
+
+
+def write_news_scores(
+    conn: duckdb.DuckDBPyConnection,
+    frame: pl.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    client_ids: Sequence[str] = (),
+) -> int:
+    where = "partition_date BETWEEN ? AND ?"
+    params: list = [start, end]
+    if client_ids:
+        where += " AND client_id IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(client_ids))
+    return warehouse.replace_where(conn, "ai.news_scores", frame, where, params)
+
+
+def record_usage(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    asset: str,
+    partition_key: str,
+    stats: ScoringStats,
+    started_at: dt.datetime,
+    finished_at: dt.datetime,
+) -> None:
+    frame = pl.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "asset": asset,
+                "partition_key": partition_key,
+                "configured_scorer": stats.configured_scorer,
+                "model": stats.model,
+                "prompt_version": stats.prompt_version,
+                "pairs": stats.pairs,
+                "ai_candidates": stats.ai_candidates,
+                "cache_hits": stats.cache_hits,
+                "api_calls": stats.api_calls,
+                "ai_scored": stats.ai_scored,
+                "failures": stats.failures,
+                "fallbacks": stats.fallbacks,
+                "prompt_tokens": stats.prompt_tokens,
+                "completion_tokens": stats.completion_tokens,
+                "estimated_cost_usd": round(stats.estimated_cost_usd, 6),
+                "budget_exhausted": stats.budget_exhausted,
+                "api_unavailable": stats.api_unavailable,
+                "message": "; ".join(stats.messages) or None,
+                "started_at": started_at,
+                "finished_at": finished_at,
+            }
+        ]
+    )
+    warehouse.upsert(conn, "ai.usage", frame)

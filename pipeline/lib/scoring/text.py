@@ -1,0 +1,56 @@
+"""Tokenising shared by the local scorer and `pipeline search`: lower case, words and numbers,
+stop words dropped, a light suffix stemmer so 'grants'/'granting' meet 'grant'."""
+
+from __future__ import annotations
+
+import html
+import re
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_TAG = re.compile(r"<[^>]+>")
+
+_STOP_WORD_TEXT = """a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers him his how i if in into is it its itself just
+    me more most my no nor not now of off on once only or other our ours out over own same she
+    should so some such than that the their theirs them then there these they this those through
+    to too under until up very was we were what when where which while who whom why will with
+    would you your yours new one two may must per via within without across etc us said says
+    inc corp co ltd llc plc"""
+STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
+
+
+def strip_markup(text: str | None) -> str:
+    """Plain text from a feed field that may hold HTML or entities."""
+    if not text:
+        return ""
+    return re.sub(r"\s+", " ", html.unescape(_TAG.sub(" ", text))).strip()
+
+
+def stem(word: str) -> str:
+    """A deliberately small stemmer: enough to join plurals and -ing/-ed forms of English words
+    without a dependency. Short words are left alone."""
+    if len(word) <= 4 or word.isdigit():
+        return word
+    for suffix, replacement in (
+        ("ations", "ate"),
+        ("ation", "ate"),
+        ("ies", "y"),
+        ("ing", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith("ss"):
+                return word
+            return word[: -len(suffix)] + replacement
+    return word
+
+
+def tokens(text: str | None) -> list[str]:
+    """Stemmed content words of `text`, in order."""
+    if not text:
+        return []
+    words = _WORD.findall(strip_markup(text).lower())
+    return [stem(w) for w in words if w not in STOP_WORDS and len(w) > 1]

@@ -1,0 +1,116 @@
+import dagster as dg
+import pytest
+
+from pipeline.defs.scoring import assets, checks
+from pipeline.defs.shared.resources import warehouse_resource
+from pipeline.lib import warehouse
+from pipeline_tests.scoring.conftest import PARTITION
+
+ALL_CHECKS = [
+    getattr(checks, name)
+    for name in dir(checks)
+    if isinstance(getattr(checks, name), dg.AssetChecksDefinition)
+]
+
+
+def materialize(selection, instance=None, run_config=None, partition_key=PARTITION):
+    return dg.materialize(
+        [assets.grant_matches, assets.news_scores, *ALL_CHECKS],
+        selection=selection,
+        partition_key=partition_key,
+        resources={"warehouse": warehouse_resource()},
+        instance=instance,
+        run_config=run_config,
+    )
+
+
+def rows(path, sql):
+    with warehouse.connection(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_grant_matches_score_matchable_orgs_with_tenant_and_pass_checks(seeded_warehouse):
+    result = materialize(["grant_matches"])
+    assert result.success
+    matches = rows(
+        seeded_warehouse,
+        "SELECT org_id, grant_id, tenant_id, score, scorer, is_sample, partition_date::VARCHAR"
+        " FROM ai.grant_matches ORDER BY org_id, grant_id",
+    )
+    # Two matchable orgs × three grants; the incomplete profile is not matched.
+    assert len(matches) == 6
+    assert {m[0] for m in matches} == {"org-learn", "org-heart"}
+    assert all(m[4] == "local" and m[5] is True and m[6] == PARTITION for m in matches)
+    assert {(m[0], m[2]) for m in matches} == {("org-learn", "tenant-a"), ("org-heart", "tenant-b")}
+    evaluations = result.get_asset_check_evaluations()
+    assert evaluations and all(e.passed for e in evaluations)
+    metadata = result.asset_materializations_for_node("grant_matches")[0].metadata
+    assert metadata["dagster/row_count"].value == 6
+    assert metadata["configured_scorer"].value == "local"
+    usage = rows(seeded_warehouse, "SELECT asset, configured_scorer, pairs FROM ai.usage")
+    assert usage == [("grant_matches", "local", 6)]
+
+
+def test_rerun_replaces_the_partition_instead_of_adding(seeded_warehouse):
+    assert materialize(["grant_matches", "news_scores"]).success
+    assert materialize(["grant_matches", "news_scores"]).success
+    assert rows(seeded_warehouse, "SELECT count(*) FROM ai.grant_matches") == [(6,)]
+    assert rows(seeded_warehouse, "SELECT count(*) FROM ai.news_scores") == [(3,)]
+
+
+def test_org_filter_rescoring_touches_only_that_org(seeded_warehouse):
+    assert materialize(["grant_matches"]).success
+    before = dict(
+        rows(seeded_warehouse, "SELECT org_id || grant_id, scored_at FROM ai.grant_matches")
+    )
+    config = {"ops": {"grant_matches": {"config": {"org_ids": ["org-heart"]}}}}
+    assert materialize(["grant_matches"], run_config=config).success
+    after = dict(
+        rows(seeded_warehouse, "SELECT org_id || grant_id, scored_at FROM ai.grant_matches")
+    )
+    assert after.keys() == before.keys()
+    changed = {k for k in after if after[k] != before[k]}
+    assert changed and all(k.startswith("org-heart") for k in changed)
+
+
+def test_news_scores_never_cross_tenants(seeded_warehouse):
+    result = materialize(["news_scores"])
+    assert result.success
+    scored = rows(
+        seeded_warehouse,
+        "SELECT client_id, article_id, tenant_id, category, scorer FROM ai.news_scores ORDER BY 2",
+    )
+    assert [(r[0], r[1], r[2]) for r in scored] == [
+        ("c-acme", "a1", "tenant-a"),
+        ("c-acme", "a2", "tenant-a"),
+        ("c-globex", "a3", "tenant-b"),
+    ]
+    assert scored[0][3] == "m_and_a" and scored[2][3] == "leadership_change"
+    metadata = result.asset_materializations_for_node("news_scores")[0].metadata
+    assert metadata["cross_tenant_skipped"].value == 1
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+
+@pytest.mark.parametrize("asset", ["grant_matches", "news_scores"])
+def test_missing_upstream_tables_give_zero_rows_and_say_so(warehouse_path, asset):
+    result = materialize([asset])
+    assert result.success
+    metadata = result.asset_materializations_for_node(asset)[0].metadata
+    assert metadata["dagster/row_count"].value == 0
+    assert "not created yet" in metadata["notes"].value
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+
+def test_out_of_range_score_fails_the_blocking_check(seeded_warehouse):
+    assert materialize(["grant_matches"]).success
+    with warehouse.connection(seeded_warehouse) as conn:
+        conn.execute("UPDATE ai.grant_matches SET score = 1.5 WHERE grant_id = 'G-EDU'")
+    result = dg.materialize(
+        [assets.grant_matches, *ALL_CHECKS],
+        selection=dg.AssetSelection.checks(checks.grant_matches_score_range),
+        resources={"warehouse": warehouse_resource()},
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
