@@ -46,7 +46,8 @@ def test_grant_scores_rank_the_fitting_grant_first_and_explain_it():
     grants = [_grant(g) for g in GRANTS]
     pairs = [(org, g) for org in (learn, heart) for g in grants]
     scores = {
-        (o.org_id, g.grant_id): s for (o, g), s in zip(pairs, scorer.score_grants(pairs, TODAY))
+        (o.org_id, g.grant_id): s
+        for (o, g), s in zip(pairs, scorer.score_grants(pairs, TODAY), strict=True)
     }
     assert all(0 <= s.score <= 1 and 0 <= s.confidence <= 1 for s in scores.values())
     assert scores[("org-learn", "G-EDU")].score > 0.6

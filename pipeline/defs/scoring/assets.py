@@ -1,7 +1,6 @@
 """Scores: organisation × grant matches and client × article relevance, one daily partition at a
 time (or a range, when the profile-change sensor re-matches one organisation)."""
 
-
 import datetime as dt
 
 import dagster as dg
