@@ -1,0 +1,183 @@
+"""The data tests behind the reusable asset checks (pipeline.defs.health.builders): volume against
+a trailing median, uniqueness, value ranges and shares. Pure: they take a DuckDB connection
+or numbers and return a Verdict; the Dagster wrappers turn it into an AssetCheckResult."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+
+from pipeline.lib import warehouse
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    description: str
+    metadata: dict[str, float | int | str | None] = field(default_factory=dict)
+    # False when the table to test does not exist yet: reported as a warning whatever the
+    # check's severity, since there is nothing wrong with data that was never written.
+    table_exists: bool = True
+
+
+def _identifier(name: str) -> str:
+    """Table and column names come from code, never from users; refuse anything else."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, _, name = _identifier(table).rpartition(".")
+    return bool(
+        warehouse.scalar(
+            conn,
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema or "main", name],
+        )
+    )
+
+
+def _missing(table: str) -> Verdict:
+    return Verdict(False, f"table {table} does not exist yet", {"table": table}, False)
+
+
+def _where(where_sql: str | None) -> str:
+    return f" WHERE {where_sql}" if where_sql else ""
+
+
+def volume_anomaly(
+    latest: int | None,
+    history: Sequence[int],
+    *,
+    max_drop: float = 0.5,
+    max_rise: float = 3.0,
+    min_history: int = 3,
+) -> Verdict:
+    """Compare the latest row count with the median of the previous ones: fail when it fell by
+    more than `max_drop` (0.5 = below half the median) or rose above `max_rise` times it.
+    With fewer than `min_history` earlier counts there is no baseline yet: pass."""
+    if latest is None:
+        return Verdict(True, "no row count recorded yet", {"history": len(history)})
+    if len(history) < min_history:
+        return Verdict(
+            True,
+            f"{latest} rows; only {len(history)} earlier counts, need {min_history} for a baseline",
+            {"latest": latest, "history": len(history)},
+        )
+    median = statistics.median(history)
+    ratio = latest / median if median else (1.0 if latest == 0 else float("inf"))
+    metadata = {
+        "latest": latest,
+        "trailing_median": median,
+        "ratio": round(ratio, 4) if ratio != float("inf") else None,
+        "history": len(history),
+    }
+    if ratio < 1 - max_drop:
+        return Verdict(
+            False, f"{latest} rows is {ratio:.0%} of the trailing median {median:g}", metadata
+        )
+    if ratio > max_rise:
+        text = f"{ratio:.1f}x" if ratio != float("inf") else "from zero"
+        return Verdict(False, f"{latest} rows is {text} the trailing median {median:g}", metadata)
+    return Verdict(True, f"{latest} rows, trailing median {median:g}", metadata)
+
+
+def uniqueness(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[str],
+    where_sql: str | None = None,
+) -> Verdict:
+    """No two rows share the values of `columns` (NULLs count as values)."""
+    if not table_exists(conn, table):
+        return _missing(table)
+    key = ", ".join(_identifier(c) for c in columns)
+    rows, groups = conn.execute(
+        f"SELECT coalesce(sum(n), 0), count(*) FROM ("
+        f"SELECT count(*) AS n FROM {table}{_where(where_sql)} GROUP BY {key})"
+    ).fetchall()[0]
+    duplicates = int(rows) - int(groups)
+    metadata = {"rows": int(rows), "duplicates": int(duplicates), "key": key}
+    if duplicates:
+        duplicate_example = warehouse.scalar(
+            conn,
+            f"SELECT CAST(ROW({key}) AS VARCHAR) FROM {table}{_where(where_sql)} "
+            f"GROUP BY {key} HAVING count(*) > 1 LIMIT 1",
+        )
+        metadata["example"] = duplicate_example
+        return Verdict(
+            False, f"{duplicates} duplicate rows on ({key}), e.g. {duplicate_example}", metadata
+        )
+    return Verdict(True, f"{rows} rows, unique on ({key})", metadata)
+
+
+def value_range(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    column: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    allow_null: bool = True,
+    where_sql: str | None = None,
+) -> Verdict:
+    """Every value of `column` lies within [minimum, maximum] (either bound may be open)."""
+    if not table_exists(conn, table):
+        return _missing(table)
+    column = _identifier(column)
+    outside = []
+    if minimum is not None:
+        outside.append(f"{column} < {float(minimum)!r}")
+    if maximum is not None:
+        outside.append(f"{column} > {float(maximum)!r}")
+    if not allow_null:
+        outside.append(f"{column} IS NULL")
+    bad_sql = " OR ".join(outside) or "false"
+    rows, bad, low, high = conn.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {bad_sql}), min({column}), max({column}) "
+        f"FROM {table}{_where(where_sql)}"
+    ).fetchall()[0]
+    bounds = f"[{'-inf' if minimum is None else minimum}, {'inf' if maximum is None else maximum}]"
+    metadata = {
+        "rows": rows,
+        "out_of_range": bad,
+        "min": None if low is None else float(low),
+        "max": None if high is None else float(high),
+    }
+    if bad:
+        return Verdict(False, f"{bad} of {rows} {column} values outside {bounds}", metadata)
+    return Verdict(True, f"{rows} {column} values within {bounds}", metadata)
+
+
+def share(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    condition_sql: str,
+    *,
+    max_share: float,
+    where_sql: str | None = None,
+    min_rows: int = 1,
+    label: str = "rows",
+) -> Verdict:
+    """The share of rows matching `condition_sql` (among rows matching `where_sql`) stays at or
+    below `max_share`. Fewer than `min_rows` rows: too little to judge, pass."""
+    if not table_exists(conn, table):
+        return _missing(table)
+    rows, matching = conn.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {condition_sql}) FROM {table}{_where(where_sql)}"
+    ).fetchall()[0]
+    fraction = matching / rows if rows else 0.0
+    metadata = {"rows": rows, "matching": matching, "share": round(fraction, 4)}
+    metadata["max_share"] = max_share
+    if rows < min_rows:
+        return Verdict(True, f"only {rows} rows, need {min_rows} to judge {label}", metadata)
+    text = f"{matching} of {rows} {label} ({fraction:.0%}, limit {max_share:.0%})"
+    return Verdict(fraction <= max_share, text, metadata)
