@@ -1,0 +1,41 @@
+"""The run limits in the repository's dagster.yaml, on a real instance built from that file."""
+
+from __future__ import annotations
+
+import dagster as dg
+import yaml
+
+from pipeline.lib.settings import REPO_ROOT
+
+
+def repo_instance_config() -> dict:
+    config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    config.pop("telemetry", None)
+    return config
+
+
+@dg.asset(pool="openai")
+def openai_heavy() -> int:
+    return 1
+
+
+def test_postgres_deploy_config_has_the_same_limits_as_the_local_one():
+    deploy = yaml.safe_load((REPO_ROOT / "deploy" / "postgres" / "dagster.yaml").read_text())
+    local = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    for section in ("run_coordinator", "concurrency", "run_retries", "python_logs"):
+        assert deploy[section] == local[section], section
+    assert deploy["storage"] == {"postgres": {"postgres_url": {"env": "DAGSTER_PG_URL"}}}
+
+
+def test_queue_bounds_discovery_runs_and_openai_steps_share_a_pool(pipeline_env):
+    with dg.instance_for_test(overrides=repo_instance_config()) as instance:
+        config = instance.get_concurrency_config()
+        assert config.run_queue_config.max_concurrent_runs == 4
+        assert config.run_queue_config.tag_concurrency_limits == [
+            {"key": "pipeline/pool", "value": "discovery", "limit": 2}
+        ]
+        assert dg.materialize([openai_heavy], instance=instance).success
+        # The pool was created with the default limit the first time a step claimed it.
+        pool = instance.event_log_storage.get_concurrency_info("openai")
+        assert pool.slot_count == 2
+        assert pool.active_slot_count == 0
