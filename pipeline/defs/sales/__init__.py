@@ -1,0 +1,1 @@
+"""Sales: landed files -> validated lines -> analytics -> dashboard."""

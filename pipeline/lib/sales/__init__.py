@@ -1,0 +1,1 @@
+"""Sales files: format detection, ingestion specs, validation, loading and analytics (no Dagster)."""

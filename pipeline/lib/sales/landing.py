@@ -1,0 +1,174 @@
+"""The landing zone: `<root>/sales/<datasource>/<file>` on a local folder or an S3 prefix.
+
+Rejected files move to `<root>/rejected/<datasource>/<file>` beside `<file>.errors.json`;
+nothing is ever deleted from the zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from pipeline.lib.hashing import file_hash
+from pipeline.lib.sales.formats import format_of
+
+SALES_DIR = "sales"
+REJECTED_DIR = "rejected"
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    key: str  # relative to the zone: sales/<datasource>/<name>
+    datasource: str
+    name: str
+    size: int
+    version: str  # mtime (local) or ETag (S3): with size, tells the sensor a file changed
+
+
+def parse_key(key: str) -> tuple[str, str] | None:
+    """(datasource, name) for a data file directly under sales/<datasource>/, else None."""
+    parts = PurePosixPath(key).parts
+    if len(parts) != 3 or parts[0] != SALES_DIR or format_of(parts[2]) is None:
+        return None
+    return parts[1], parts[2]
+
+
+def upload_key(datasource: str, name: str) -> str:
+    return f"{SALES_DIR}/{datasource}/{name}"
+
+
+def rejected_key(key: str) -> str:
+    datasource, name = PurePosixPath(key).parts[1:3]
+    return f"{REJECTED_DIR}/{datasource}/{name}"
+
+
+def with_hash_suffix(key: str, digest: str) -> str:
+    """`orders.csv` -> `orders.<hash8>.csv`, keeping double suffixes like .csv.gz together."""
+    path = PurePosixPath(key)
+    name = path.name
+    stem, dot, suffix = name.partition(".")
+    return str(path.with_name(f"{stem}.{digest[:8]}{dot}{suffix}"))
+
+
+class LocalLanding:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def location(self, key: str) -> str:
+        return str(self.root / key)
+
+    def list_files(self) -> list[LandedFile]:
+        base = self.root / SALES_DIR
+        if not base.is_dir():
+            return []
+        found = []
+        for path in sorted(base.glob("*/*")):
+            key = path.relative_to(self.root).as_posix()
+            parsed = parse_key(key)
+            if parsed and path.is_file():
+                stat = path.stat()
+                found.append(LandedFile(key, *parsed, stat.st_size, str(stat.st_mtime_ns)))
+        return found
+
+    def exists(self, key: str) -> bool:
+        return (self.root / key).is_file()
+
+    def hash_of(self, key: str) -> str:
+        return file_hash(self.root / key)
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        yield self.root / key
+
+    def put_file(self, source: Path, key: str) -> None:
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.copyfile(source, partial)
+        partial.replace(target)  # atomic: the sensor never sees half a file
+
+    def write_text(self, key: str, text: str) -> None:
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+    def move(self, key: str, new_key: str) -> None:
+        target = self.root / new_key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (self.root / key).replace(target)
+
+
+class S3Landing:
+    """The same zone on `s3://bucket/prefix`, through a boto3 client (dagster-aws S3Resource)."""
+
+    def __init__(self, client, url: str):
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+
+    def _object(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._object(key)}"
+
+    def list_files(self) -> list[LandedFile]:
+        base = self._object(SALES_DIR) + "/"
+        found = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=base
+        ):
+            for item in page.get("Contents", []):
+                key = item["Key"][len(self.prefix) + 1 :] if self.prefix else item["Key"]
+                parsed = parse_key(key)
+                if parsed:
+                    found.append(LandedFile(key, *parsed, item["Size"], item["ETag"].strip('"')))
+        return found
+
+    def exists(self, key: str) -> bool:
+        response = self.client.list_objects_v2(
+            Bucket=self.bucket, Prefix=self._object(key), MaxKeys=1
+        )
+        return any(o["Key"] == self._object(key) for o in response.get("Contents", []))
+
+    def hash_of(self, key: str) -> str:
+        digest = hashlib.sha256()
+        body = self.client.get_object(Bucket=self.bucket, Key=self._object(key))["Body"]
+        for chunk in iter(lambda: body.read(1 << 20), b""):
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        """Download to a temporary file (streamed by boto3), removed afterwards."""
+        with tempfile.TemporaryDirectory(prefix="sales-s3-") as tmp:
+            target = Path(tmp) / PurePosixPath(key).name
+            self.client.download_file(self.bucket, self._object(key), str(target))
+            yield target
+
+    def put_file(self, source: Path, key: str) -> None:
+        self.client.upload_file(str(source), self.bucket, self._object(key))
+
+    def write_text(self, key: str, text: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=text.encode())
+
+    def move(self, key: str, new_key: str) -> None:
+        self.client.copy(
+            {"Bucket": self.bucket, "Key": self._object(key)}, self.bucket, self._object(new_key)
+        )
+        self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+
+def open_landing(location: str, s3_client_factory=None) -> LocalLanding | S3Landing:
+    """The zone at `location` (a folder, or s3://bucket/prefix with a client from the factory)."""
+    if location.startswith("s3://"):
+        if s3_client_factory is None:
+            raise ValueError("an S3 landing zone needs an S3 client")
+        return S3Landing(s3_client_factory(), location)
+    return LocalLanding(location)

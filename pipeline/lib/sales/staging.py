@@ -1,0 +1,408 @@
+"""Read a landed file into a scratch DuckDB database as typed sales lines, validate them, and
+load the good ones into the warehouse in one transaction.
+
+Everything streams: DuckDB reads CSV/Parquet itself (spilling to disk under a memory limit),
+and validation walks the typed lines in Arrow batches, so a 500 MB file never sits in memory.
+The warehouse lock is held only for the final copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline.lib.sales.formats import FileRejected, detect_format, prepare_csv
+from pipeline.lib.sales.spec import (
+    IngestionSpec,
+    SpecError,
+    check_spec,
+    infer_date_format,
+    infer_spec,
+)
+from pipeline.lib.sales.validation import REJECT_SCHEMA, validate_batch
+
+MEMORY_LIMIT = "600MB"
+THREADS = 2
+VALIDATION_BATCH_ROWS = 500_000
+DEFAULT_MAX_EXCEL_BYTES = 50 * 1024 * 1024
+DATE_SAMPLE_ROWS = 5000
+
+STAGED_COLUMNS = (
+    "order_id", "order_date", "branch", "product_line", "product", "quantity", "unit_price",
+    "revenue", "unit_cost", "cost", "profit", "discount", "tax", "gross_total",
+)  # fmt: skip
+TRANSACTION_COLUMNS = (
+    "datasource", "order_id", "line", "order_date", "branch", "product_line", "product",
+    "quantity", "unit_price", "revenue", "unit_cost", "cost", "profit", "discount", "tax",
+    "gross_total", "source_file", "file_hash", "row_number", "is_sample", "loaded_at",
+)  # fmt: skip
+
+
+@dataclass
+class StageResult:
+    scratch: Path
+    fmt: str
+    spec: IngestionSpec
+    encoding: str | None = None
+    rows_total: int = 0
+    rows_bad: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows_good(self) -> int:
+        return self.rows_total - self.rows_bad
+
+    @property
+    def bad_ratio(self) -> float:
+        return self.rows_bad / self.rows_total if self.rows_total else 1.0
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def configure(conn: duckdb.DuckDBPyConnection, temp_dir: Path | None = None) -> None:
+    """Bound DuckDB's memory and threads: the box has 2 cores shared with everything else."""
+    conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    conn.execute(f"SET threads = {THREADS}")
+    if temp_dir is not None:
+        conn.execute(f"SET temp_directory = {_quote_literal(str(temp_dir))}")
+
+
+def _open_source(
+    conn: duckdb.DuckDBPyConnection,
+    path: Path,
+    name: str,
+    fmt: str,
+    spec: IngestionSpec | None,
+    work_dir: Path,
+    max_excel_bytes: int,
+    notes: list[str],
+) -> str | None:
+    """Make `source` name the file's rows; returns the CSV encoding when there is one."""
+    if fmt in ("csv", "csv.gz"):
+        prepared = prepare_csv(path, fmt, work_dir)
+        if prepared.encoding != "utf-8":
+            notes.append(
+                f"encoding {prepared.encoding}; {prepared.transcoded_lines} line(s) read as Windows-1252"
+                if prepared.transcoded_lines
+                else f"encoding {prepared.encoding}"
+            )
+        # all_varchar: types are ours to decide (DuckDB's sniffer reads 03/01/19 as yy/mm/dd);
+        # store_rejects keeps malformed lines (wrong field count, bad bytes) as row rejects.
+        conn.execute(
+            "CREATE VIEW source AS SELECT * FROM read_csv("
+            f"{_quote_literal(str(prepared.path))}, header = true, all_varchar = true,"
+            " store_rejects = true, rejects_table = 'csv_errors', rejects_scan = 'csv_scans')"
+        )
+        return prepared.encoding
+    if fmt in ("xlsx", "xls"):
+        size = path.stat().st_size
+        if size > max_excel_bytes:
+            raise FileRejected(
+                f"{name}: {size / 1e6:.1f} MB is over the {max_excel_bytes / 1e6:.0f} MB limit for"
+                " Excel files (a workbook is unpacked in memory); export it as CSV or Parquet"
+            )
+        frame = _read_excel(path, name, spec.sheet if spec else None)
+        conn.register("source_frame", frame.to_arrow())
+        conn.execute("CREATE TABLE source AS SELECT * FROM source_frame")
+        conn.unregister("source_frame")
+        return None
+    conn.execute(f"CREATE VIEW source AS SELECT * FROM read_parquet({_quote_literal(str(path))})")
+    return None
+
+
+def _read_excel(path: Path, name: str, sheet: str | None) -> pl.DataFrame:
+    try:
+        if sheet:
+            return pl.read_excel(path, sheet_name=sheet, engine="calamine")
+        return pl.read_excel(path, sheet_id=1, engine="calamine")
+    except Exception as error:
+        raise FileRejected(f"{name}: cannot read the workbook: {error}") from error
+
+
+def _text(col: str) -> str:
+    return f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
+
+
+def _number(col: str, dtype: str, decimal: str) -> str:
+    if dtype in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT") or dtype.startswith("DECIMAL"):
+        return f"CAST({col} AS DOUBLE)"
+    text = f"trim(CAST({col} AS VARCHAR))"
+    if decimal == ",":
+        text = f"replace(replace({text}, '.', ''), ',', '.')"
+    # Plain numbers cast directly; "$1,234.50" and "12 %" lose their decoration first.
+    return (
+        f"COALESCE(TRY_CAST({text} AS DOUBLE),"
+        f" TRY_CAST(NULLIF(regexp_replace({text}, '[^0-9.eE+-]', '', 'g'), '') AS DOUBLE))"
+    )
+
+
+def _date(col: str, dtype: str, date_format: str | None) -> str:
+    if dtype == "DATE" or dtype.startswith("TIMESTAMP"):
+        return f"CAST({col} AS DATE)"
+    if dtype in ("DOUBLE", "BIGINT", "INTEGER", "FLOAT"):
+        # Excel serial day numbers (day 0 = 1899-12-30 in the 1900 date system).
+        return f"CAST(DATE '1899-12-30' + TRY_CAST(floor({col}) AS INTEGER) AS DATE)"
+    text = f"trim(CAST({col} AS VARCHAR))"
+    if date_format:
+        return f"TRY_CAST(try_strptime({text}, {_quote_literal(date_format)}) AS DATE)"
+    return f"TRY_CAST({text} AS DATE)"
+
+
+def typed_select(spec: IngestionSpec, types: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """SQL turning `source` into canonical typed columns, plus raw_<field> text kept only where
+    a value could not be read (so reasons can quote it). Returns (sql, what-each-column-holds)."""
+    cols = spec.columns
+
+    def src(field_name: str) -> str:
+        return _quote_ident(cols[field_name])
+
+    def num(field_name: str) -> str | None:
+        if field_name not in cols:
+            return None
+        return _number(src(field_name), types[cols[field_name]], spec.decimal)
+
+    parsed = {
+        "order_id": _text(src("order_id")),
+        "order_date": _date(src("order_date"), types[cols["order_date"]], spec.date_format),
+        "branch": f"COALESCE({_text(src('branch'))}, 'unknown')" if "branch" in cols else "'unknown'",
+        "product_line": (
+            f"COALESCE({_text(src('product_line'))}, 'unknown')"
+            if "product_line" in cols
+            else "'unknown'"
+        ),
+        "product": _text(src("product")) if "product" in cols else "NULL::VARCHAR",
+    }
+    for name in ("quantity", "unit_price", "line_total", "gross_total", "unit_cost",
+                 "cost_total", "profit", "discount", "tax"):  # fmt: skip
+        parsed[name] = num(name) or "NULL::DOUBLE"
+    raw_fields = {
+        "order_date": "order_date",
+        "quantity": "quantity",
+        "unit_price": next(f for f in ("unit_price", "line_total", "gross_total") if f in cols),
+        "unit_cost": "unit_cost" if "unit_cost" in cols else "cost_total",
+        "discount": "discount",
+        "tax": "tax",
+    }
+    raw_fields = {typed: source for typed, source in raw_fields.items() if source in cols}
+    for typed, source in raw_fields.items():
+        parsed[f"text_{typed}"] = _text(src(source))
+    raws = [
+        f"CASE WHEN p.{typed} IS NULL THEN p.text_{typed} END AS raw_{typed}"
+        for typed in raw_fields
+    ]
+    inner = ",\n  ".join(f"{expr} AS {name}" for name, expr in parsed.items())
+    # Net revenue: quantity * unit_price; a file with only a line total gives unit_price.
+    if "unit_price" in cols:
+        revenue = "p.quantity * p.unit_price"
+    elif "line_total" in cols:
+        revenue = "p.line_total"
+    else:
+        revenue = "p.gross_total - COALESCE(p.tax, 0)"
+    unit_price = "p.unit_price" if "unit_price" in cols else f"{revenue} / NULLIF(p.quantity, 0)"
+    if "unit_cost" in cols:
+        cost = "p.unit_cost * p.quantity"
+    elif "cost_total" in cols:
+        cost = "p.cost_total"
+    elif "profit" in cols:
+        cost = f"{revenue} - p.profit"
+    else:
+        cost = "NULL::DOUBLE"
+    profit = "p.profit" if "profit" in cols else f"{revenue} - ({cost})"
+    outer = [
+        "p.order_id", "p.order_date", "p.branch", "p.product_line", "p.product", "p.quantity",
+        f"{unit_price} AS unit_price", f"{revenue} AS revenue",
+        f"({cost}) / NULLIF(p.quantity, 0) AS unit_cost", f"{cost} AS cost",
+        f"{profit} AS profit", "p.discount", "p.tax", "p.gross_total", *raws,
+    ]  # fmt: skip
+    sql = f"SELECT {', '.join(outer)}\nFROM (SELECT\n  {inner}\nFROM source) AS p"
+    date_kind = f"a date in format {spec.date_format}" if spec.date_format else "a date"
+    kinds = {"order_date": date_kind, "quantity": "a number", "unit_price": "a number",
+             "unit_cost": "a number", "discount": "a number", "tax": "a number"}  # fmt: skip
+    return sql, kinds
+
+
+def stage_file(
+    path: Path,
+    *,
+    name: str,
+    datasource: str,
+    spec: IngestionSpec | None,
+    work_dir: Path,
+    max_excel_bytes: int = DEFAULT_MAX_EXCEL_BYTES,
+) -> StageResult:
+    """Read, type and validate one file into `work_dir/stage.duckdb` (tables `good`, `rejects`).
+    Raises FileRejected or SpecError when the file as a whole cannot be read or mapped."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    fmt = detect_format(path, name)
+    scratch = work_dir / "stage.duckdb"
+    scratch.unlink(missing_ok=True)
+    conn = duckdb.connect(str(scratch))
+    notes: list[str] = []
+    try:
+        configure(conn, work_dir)
+        encoding = _open_source(
+            conn, path, name, fmt, spec, work_dir, max_excel_bytes, notes
+        )
+        try:
+            described = conn.execute("DESCRIBE SELECT * FROM source").fetchall()
+        except duckdb.Error as error:
+            raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
+        types = {row[0]: row[1] for row in described}
+        headers = list(types)
+        if spec is None:
+            spec = infer_spec(datasource, headers)
+        else:
+            check_spec(spec, headers)
+        date_column = spec.columns["order_date"]
+        if spec.date_format is None and types[date_column] == "VARCHAR":
+            samples = conn.execute(
+                f"SELECT {_quote_ident(date_column)} FROM source LIMIT {DATE_SAMPLE_ROWS}"
+            ).fetchall()
+            spec.date_format = infer_date_format([row[0] for row in samples])
+        select_sql, kinds = typed_select(spec, types)
+        try:
+            conn.execute(f"CREATE TABLE typed AS {select_sql}")
+        except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
+            raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
+        result = StageResult(scratch, fmt, spec, encoding, notes=notes)
+        _validate(conn, result, kinds, name)
+        conn.execute(
+            "CREATE TABLE good AS SELECT * EXCLUDE (bad) FROM ("
+            " SELECT t.rowid + 1 AS row_number,"
+            "  row_number() OVER (PARTITION BY t.order_id ORDER BY t.rowid) AS line,"
+            f"  {', '.join('t.' + c for c in STAGED_COLUMNS)},"
+            "  (t.rowid + 1) IN (SELECT row_number FROM rejects) AS bad"
+            " FROM typed AS t) WHERE NOT bad"
+        )
+        return result
+    finally:
+        conn.close()
+
+
+def _validate(
+    conn: duckdb.DuckDBPyConnection, result: StageResult, kinds: dict[str, str], name: str
+) -> None:
+    conn.execute(
+        "CREATE TABLE rejects (row_number BIGINT, \"column\" VARCHAR, reason VARCHAR, value VARCHAR)"
+    )
+    found = []
+    reader = conn.sql("SELECT rowid + 1 AS row_number, * FROM typed").to_arrow_reader(
+        VALIDATION_BATCH_ROWS
+    )
+    typed_rows = 0
+    for batch in reader:
+        frame = pl.from_arrow(batch)
+        typed_rows += frame.height
+        rejects = validate_batch(frame, kinds)
+        if rejects.height:
+            found.append(rejects)
+    if found:
+        conn.register("found_rejects", pl.concat(found).to_arrow())
+        conn.execute("INSERT INTO rejects SELECT * FROM found_rejects")
+        conn.unregister("found_rejects")
+    malformed = 0
+    if conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'csv_errors'"
+    ).fetchall()[0][0]:
+        # Lines DuckDB could not split into the header's columns or decode; they are not in
+        # `typed`, so they add to the total. row_number is the data row of that line.
+        malformed = conn.execute(
+            "INSERT INTO rejects SELECT DISTINCT ON (line) line - 1, column_name,"
+            " 'malformed line ' || line || ': ' || error_type || ' (' || error_message || ')',"
+            " left(csv_line, 200) FROM csv_errors"
+        ).fetchall()[0][0]
+    bad_typed = conn.execute(
+        "SELECT count(DISTINCT row_number) FROM rejects"
+    ).fetchall()[0][0] - malformed
+    result.rows_total = typed_rows + malformed
+    result.rows_bad = bad_typed + malformed
+    if result.rows_total == 0:
+        raise FileRejected(f"{name}: no data rows (only a header, or nothing readable)")
+
+
+def reject_sample(scratch: Path, limit: int = 1000) -> tuple[list[dict], int]:
+    """Up to `limit` rejects for the report, and how many there are in all."""
+    conn = duckdb.connect(str(scratch), read_only=True)
+    try:
+        total = conn.execute("SELECT count(*) FROM rejects").fetchall()[0][0]
+        rows = conn.execute(
+            f"SELECT row_number, \"column\", reason, value FROM rejects ORDER BY row_number, \"column\" LIMIT {limit}"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [dict(zip(("row", "column", "reason", "value"), r, strict=True)) for r in rows], total
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    file_hash: str
+    datasource: str
+    file_name: str
+    is_sample: bool
+
+
+def load_stage(
+    conn: duckdb.DuckDBPyConnection, scratch: Path, ident: FileIdentity, *, load_rows: bool
+) -> dict:
+    """Copy the staged file into the warehouse in one transaction: rejects always (replacing
+    this file's earlier ones); lines only when `load_rows`, replacing lines with the same
+    (datasource, order_id, line) and marking the old and new days dirty. Returns counts."""
+    configure(conn)
+    now = dt.datetime.now(dt.UTC)
+    conn.execute(f"ATTACH {_quote_literal(str(scratch))} AS stage (READ_ONLY)")
+    try:
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute("DELETE FROM sales.rejects WHERE file_hash = ?", [ident.file_hash])
+            conn.execute(
+                "INSERT INTO sales.rejects SELECT ?, ?, ?, row_number, \"column\", reason, value, ?"
+                " FROM stage.rejects",
+                [ident.file_hash, ident.datasource, ident.file_name, now],
+            )
+            counts = {"rows_loaded": 0, "rows_replaced": 0, "dirty_days": 0}
+            if load_rows:
+                counts = _load_lines(conn, ident, now)
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.execute("DETACH stage")
+    return counts
+
+
+def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.datetime) -> dict:
+    params = [ident.datasource]
+    replaced_days = (
+        "SELECT DISTINCT t.datasource, t.order_date FROM sales.transactions AS t"
+        " JOIN stage.good AS g ON t.datasource = ? AND t.order_id = g.order_id AND t.line = g.line"
+    )
+    conn.execute(f"INSERT OR IGNORE INTO sales.dirty_days {replaced_days}", params)
+    conn.execute(
+        "INSERT OR IGNORE INTO sales.dirty_days SELECT DISTINCT ?, order_date FROM stage.good",
+        params,
+    )
+    replaced = conn.execute(
+        "DELETE FROM sales.transactions AS t USING stage.good AS g"
+        " WHERE t.datasource = ? AND t.order_id = g.order_id AND t.line = g.line",
+        params,
+    ).fetchall()[0][0]
+    columns = ", ".join(TRANSACTION_COLUMNS)
+    loaded = conn.execute(
+        f"INSERT INTO sales.transactions ({columns}) SELECT ?, order_id, line, order_date, branch,"
+        " product_line, product, quantity, unit_price, revenue, unit_cost, cost, profit, discount,"
+        " tax, gross_total, ?, ?, row_number, ?, ? FROM stage.good",
+        [ident.datasource, ident.file_name, ident.file_hash, ident.is_sample, now],
+    ).fetchall()[0][0]
+    dirty = conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0]
+    return {"rows_loaded": loaded, "rows_replaced": replaced, "dirty_days": dirty}
