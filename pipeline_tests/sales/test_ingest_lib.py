@@ -96,7 +96,9 @@ def test_both_real_files_load_without_a_spec(land, landing, supermarket_csv, sup
     assert spec["columns"]["line_total"] == "Sales" and spec["date_format"] == "%d/%m/%y"
 
 
-def test_same_bytes_twice_change_nothing_and_reupload_replaces(land, landing, tmp_path, supermarket_csv):
+def test_same_bytes_twice_change_nothing_and_reupload_replaces(
+    land, landing, tmp_path, supermarket_csv
+):
     digest = land(supermarket_csv, "supermarket")
     run(digest, landing)
     before = query("SELECT count(*), round(sum(revenue), 4) FROM sales.transactions")
@@ -144,7 +146,9 @@ def test_file_with_too_many_bad_rows_is_rejected_whole(land, landing, tmp_path, 
         ("supermarket", good.rows_loaded)
     ]
     assert query("SELECT count(*) FROM sales.rejects WHERE source_file = 'half_bad.csv'") == [(10,)]
-    assert query("SELECT status FROM sales.files WHERE file_name = 'half_bad.csv'") == [("rejected",)]
+    assert query("SELECT status FROM sales.files WHERE file_name = 'half_bad.csv'") == [
+        ("rejected",)
+    ]
 
 
 def test_a_few_bad_rows_are_rejected_and_the_rest_loaded(land, landing, tmp_path):
@@ -155,6 +159,6 @@ def test_a_few_bad_rows_are_rejected_and_the_rest_loaded(land, landing, tmp_path
     path.write_text("\n".join(rows) + "\n")
     outcome = run(land(path, "north"), landing)
     assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 199, 1)
-    assert query("SELECT row_number, \"column\", reason FROM sales.rejects") == [
+    assert query('SELECT row_number, "column", reason FROM sales.rejects') == [
         (200, "quantity", "must be greater than 0")
     ]

@@ -1,6 +1,5 @@
 """Per-file ingestion: one run per landed file (partition = content hash)."""
 
-
 import dagster as dg
 
 from pipeline.defs.sales.landing import SalesLandingResource

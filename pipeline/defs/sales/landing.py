@@ -1,7 +1,6 @@
 """The landing-zone resource: a local folder, or S3 through dagster-aws when
 PIPELINE_LANDING is s3://bucket/prefix (AWS_* variables, AWS_ENDPOINT_URL for S3-compatible)."""
 
-
 import os
 
 import dagster as dg

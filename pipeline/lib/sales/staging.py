@@ -18,12 +18,11 @@ import polars as pl
 from pipeline.lib.sales.formats import FileRejected, detect_format, prepare_csv
 from pipeline.lib.sales.spec import (
     IngestionSpec,
-    SpecError,
     check_spec,
     infer_date_format,
     infer_spec,
 )
-from pipeline.lib.sales.validation import REJECT_SCHEMA, validate_batch
+from pipeline.lib.sales.validation import validate_batch
 
 MEMORY_LIMIT = "600MB"
 THREADS = 2
@@ -134,7 +133,15 @@ def _text(col: str) -> str:
 
 
 def _number(col: str, dtype: str, decimal: str) -> str:
-    if dtype in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT") or dtype.startswith("DECIMAL"):
+    if dtype in (
+        "DOUBLE",
+        "FLOAT",
+        "BIGINT",
+        "INTEGER",
+        "SMALLINT",
+        "TINYINT",
+        "HUGEINT",
+    ) or dtype.startswith("DECIMAL"):
         return f"CAST({col} AS DOUBLE)"
     text = f"trim(CAST({col} AS VARCHAR))"
     if decimal == ",":
@@ -174,7 +181,9 @@ def typed_select(spec: IngestionSpec, types: dict[str, str]) -> tuple[str, dict[
     parsed = {
         "order_id": _text(src("order_id")),
         "order_date": _date(src("order_date"), types[cols["order_date"]], spec.date_format),
-        "branch": f"COALESCE({_text(src('branch'))}, 'unknown')" if "branch" in cols else "'unknown'",
+        "branch": f"COALESCE({_text(src('branch'))}, 'unknown')"
+        if "branch" in cols
+        else "'unknown'",
         "product_line": (
             f"COALESCE({_text(src('product_line'))}, 'unknown')"
             if "product_line" in cols
@@ -250,9 +259,7 @@ def stage_file(
     notes: list[str] = []
     try:
         configure(conn, work_dir)
-        encoding = _open_source(
-            conn, path, name, fmt, spec, work_dir, max_excel_bytes, notes
-        )
+        encoding = _open_source(conn, path, name, fmt, spec, work_dir, max_excel_bytes, notes)
         try:
             described = conn.execute("DESCRIBE SELECT * FROM source").fetchall()
         except duckdb.Error as error:
@@ -293,7 +300,7 @@ def _validate(
     conn: duckdb.DuckDBPyConnection, result: StageResult, kinds: dict[str, str], name: str
 ) -> None:
     conn.execute(
-        "CREATE TABLE rejects (row_number BIGINT, \"column\" VARCHAR, reason VARCHAR, value VARCHAR)"
+        'CREATE TABLE rejects (row_number BIGINT, "column" VARCHAR, reason VARCHAR, value VARCHAR)'
     )
     found = []
     reader = conn.sql("SELECT rowid + 1 AS row_number, * FROM typed").to_arrow_reader(
@@ -321,9 +328,9 @@ def _validate(
             " 'malformed line ' || line || ': ' || error_type || ' (' || error_message || ')',"
             " left(csv_line, 200) FROM csv_errors"
         ).fetchall()[0][0]
-    bad_typed = conn.execute(
-        "SELECT count(DISTINCT row_number) FROM rejects"
-    ).fetchall()[0][0] - malformed
+    bad_typed = (
+        conn.execute("SELECT count(DISTINCT row_number) FROM rejects").fetchall()[0][0] - malformed
+    )
     result.rows_total = typed_rows + malformed
     result.rows_bad = bad_typed + malformed
     if result.rows_total == 0:
@@ -336,7 +343,7 @@ def reject_sample(scratch: Path, limit: int = 1000) -> tuple[list[dict], int]:
     try:
         total = conn.execute("SELECT count(*) FROM rejects").fetchall()[0][0]
         rows = conn.execute(
-            f"SELECT row_number, \"column\", reason, value FROM rejects ORDER BY row_number, \"column\" LIMIT {limit}"
+            f'SELECT row_number, "column", reason, value FROM rejects ORDER BY row_number, "column" LIMIT {limit}'
         ).fetchall()
     finally:
         conn.close()
@@ -365,7 +372,7 @@ def load_stage(
         try:
             conn.execute("DELETE FROM sales.rejects WHERE file_hash = ?", [ident.file_hash])
             conn.execute(
-                "INSERT INTO sales.rejects SELECT ?, ?, ?, row_number, \"column\", reason, value, ?"
+                'INSERT INTO sales.rejects SELECT ?, ?, ?, row_number, "column", reason, value, ?'
                 " FROM stage.rejects",
                 [ident.file_hash, ident.datasource, ident.file_name, now],
             )

@@ -12,7 +12,12 @@ EARLIEST_ORDER_DATE = dt.date(1970, 1, 1)
 # Orders dated more than a year ahead are typos (wrong century, swapped fields).
 LATEST_ORDER_DATE = dt.date.today() + dt.timedelta(days=366)
 
-REJECT_SCHEMA = {"row_number": pl.Int64, "column": pl.String, "reason": pl.String, "value": pl.String}
+REJECT_SCHEMA = {
+    "row_number": pl.Int64,
+    "column": pl.String,
+    "reason": pl.String,
+    "value": pl.String,
+}
 
 
 class SalesLineSchema(pa.DataFrameModel):
