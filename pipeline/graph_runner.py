@@ -92,7 +92,10 @@ def plan_steps(
     graph = defs.resolve_asset_graph()
     materializable = set(graph.materializable_asset_keys)
     groups: list[tuple[dg.PartitionsDefinition | None, list[dg.AssetKey]]] = []
-    for key in graph.toposorted_asset_keys:
+    # Reports on the graph itself (group `health`) go last so they see this run's results;
+    # nothing outside that group depends on them, so the order stays a valid topological one.
+    ordered = sorted(graph.toposorted_asset_keys, key=lambda k: graph.get(k).group_name == "health")
+    for key in ordered:
         if key not in materializable:
             continue
         partitions_def = graph.get(key).partitions_def

@@ -37,7 +37,7 @@ def health(as_json: bool) -> None:
 
     now = time.time()
     with dg.DagsterInstance.get() as instance:
-        assets = asset_health(defs(), instance, now)
+        assets = asset_health(defs().resolve_asset_graph(), instance, now)
     sources = source_health(settings().warehouse, now)
     code = rules.exit_code([a.status for a in assets] + [s.status for s in sources])
     score = rules.overall_score(assets, sources)

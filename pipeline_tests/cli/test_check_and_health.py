@@ -102,12 +102,17 @@ def test_stale_asset_is_unhealthy(toy):
     materialize_all(toy)
     with dg.DagsterInstance.get() as instance:
         later = time.time() + 3 * 3600
-        by_asset = {h.asset: h for h in asset_health(toy, instance, now=later)}
+        by_asset = {
+            h.asset: h for h in asset_health(toy.resolve_asset_graph(), instance, now=later)
+        }
         assert by_asset["toy_scores"].status is Status.UNHEALTHY
         assert "stale" in by_asset["toy_scores"].reasons[0]
         # No freshness policy: toy_summary stays healthy however old it gets.
         assert by_asset["toy_summary"].status is Status.HEALTHY
-        warn = {h.asset: h for h in asset_health(toy, instance, now=time.time() + 1.5 * 3600)}
+        warn = {
+            h.asset: h
+            for h in asset_health(toy.resolve_asset_graph(), instance, now=time.time() + 1.5 * 3600)
+        }
         assert warn["toy_scores"].status is Status.DEGRADED
 
 

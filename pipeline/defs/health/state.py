@@ -87,10 +87,10 @@ def latest_check_facts(
     return facts
 
 
-def asset_facts(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[health.AssetFacts]:
-    """Facts for every materialisable asset: latest materialisation, whether the latest run
-    planned to materialise it failed, freshness windows, latest check results, criticality."""
-    graph = defs.resolve_asset_graph()
+def asset_facts(graph, instance: dg.DagsterInstance) -> list[health.AssetFacts]:
+    """Facts for every materialisable asset of an asset graph (`defs.resolve_asset_graph()`
+    or a run's `context.repository_def.asset_graph`): latest materialisation, whether the
+    latest run planned to materialise it failed, freshness windows, latest check results."""
     keys = sorted(graph.materializable_asset_keys, key=lambda k: k.to_user_string())
     check_keys = sorted(
         graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)
@@ -146,10 +146,10 @@ def asset_facts(defs: dg.Definitions, instance: dg.DagsterInstance) -> list[heal
 
 
 def asset_health(
-    defs: dg.Definitions, instance: dg.DagsterInstance, now: float | None = None
+    graph, instance: dg.DagsterInstance, now: float | None = None
 ) -> list[health.AssetHealth]:
     now = time.time() if now is None else now
-    return [health.derive_asset_health(f, now) for f in asset_facts(defs, instance)]
+    return [health.derive_asset_health(f, now) for f in asset_facts(graph, instance)]
 
 
 def source_health(warehouse_path: Path, now: float | None = None) -> list[health.SourceHealth]:

@@ -1,0 +1,51 @@
+"""health_report on a real instance and warehouse: per-asset and per-source rows, score and
+metadata; a second report replaces the first (no growing row counts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+import pipeline.definitions
+from pipeline.defs.health.assets import health_report
+from pipeline.lib import warehouse
+from pipeline.lib.raw_events import SourceFetch, record_fetch
+from pipeline_tests.defs.health.toy_defs import plant, toy_definitions
+
+
+def test_health_report_summarises_assets_and_sources(instance, warehouse_path, monkeypatch):
+    toy = toy_definitions()
+    monkeypatch.setattr(pipeline.definitions, "defs", lambda: toy)
+    everything = [*toy.assets, *toy.asset_checks, health_report]
+    resources = toy.resources
+    assert dg.materialize(everything, instance=instance, resources=resources).success
+    started = dt.datetime.now(dt.UTC)
+    with warehouse.connection(warehouse_path) as conn:
+        record_fetch(conn, SourceFetch("news", "newsapi", True, started.date(), started, "ok"))
+    plant(warehouse_path, "INSERT INTO toy.scores VALUES (1, 0.4)")
+    dg.materialize(
+        everything,
+        instance=instance,
+        resources=resources,
+        selection=dg.AssetSelection.all_asset_checks(),
+    )
+
+    for _ in range(2):
+        result = dg.materialize(
+            everything, instance=instance, resources=resources, selection=[health_report.key]
+        )
+    metadata = result.asset_materializations_for_node("health_report")[0].metadata
+    assert metadata["assets_healthy"].value == 1
+    assert metadata["assets_degraded"].value == 1
+    assert metadata["score"].value == round((60 * 3 + 100 * 2 + 100) / 6)
+    assert "toy_scores_unique" in metadata["problems"].value
+    assert metadata["dagster/row_count"].value == 2
+
+    with warehouse.connection(warehouse_path, read_only=True) as conn:
+        rows = dict(conn.execute("SELECT asset, status FROM health.asset_health").fetchall())
+        sources = conn.execute("SELECT provider, status FROM health.source_health").fetchall()
+        summary = conn.execute("SELECT score, exit_code, degraded FROM health.summary").fetchall()
+    assert rows == {"toy_scores": "degraded", "toy_summary": "healthy"}
+    assert sources == [("newsapi", "healthy")]
+    assert summary == [(metadata["score"].value, 1, 1)]
