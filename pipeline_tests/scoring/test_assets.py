@@ -2,6 +2,7 @@ import dagster as dg
 import pytest
 
 from pipeline.defs.scoring import assets, checks
+from pipeline.defs.scoring.ai_resource import ScoringAIResource
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import warehouse
 from pipeline_tests.scoring.conftest import PARTITION
@@ -13,14 +14,17 @@ ALL_CHECKS = [
 ]
 
 
-def materialize(selection, instance=None, run_config=None, partition_key=PARTITION):
+def materialize(
+    selection, instance=None, run_config=None, partition_key=PARTITION, ai=None, **kwargs
+):
     return dg.materialize(
         [assets.grant_matches, assets.news_scores, *ALL_CHECKS],
         selection=selection,
         partition_key=partition_key,
-        resources={"warehouse": warehouse_resource()},
+        resources={"warehouse": warehouse_resource(), "scoring_ai": ai or ScoringAIResource()},
         instance=instance,
         run_config=run_config,
+        **kwargs,
     )
 
 
@@ -105,10 +109,9 @@ def test_out_of_range_score_fails_the_blocking_check(seeded_warehouse):
     assert materialize(["grant_matches"]).success
     with warehouse.connection(seeded_warehouse) as conn:
         conn.execute("UPDATE ai.grant_matches SET score = 1.5 WHERE grant_id = 'G-EDU'")
-    result = dg.materialize(
-        [assets.grant_matches, *ALL_CHECKS],
-        selection=dg.AssetSelection.checks(checks.grant_matches_score_range),
-        resources={"warehouse": warehouse_resource()},
+    result = materialize(
+        dg.AssetSelection.checks(checks.grant_matches_score_range),
+        partition_key=None,
         raise_on_error=False,
     )
     (evaluation,) = result.get_asset_check_evaluations()

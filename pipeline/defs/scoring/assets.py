@@ -6,11 +6,11 @@ import datetime as dt
 import dagster as dg
 from pydantic import Field
 
+from pipeline.defs.scoring.ai_resource import ScoringAIResource
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.partitions import daily_partitions
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.scoring import store
-from pipeline.lib.scoring.local import LocalScorer
 from pipeline.lib.scoring.models import ScoringStats
 
 
@@ -62,23 +62,29 @@ def _stats_metadata(stats: ScoringStats, notes: list[str]) -> dict:
     deps=["grants", "organizations"],
     automation_condition=dg.AutomationCondition.eager(),
     backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="openai",
     kinds={"duckdb", "python"},
     description="How well each grant fits each matchable organisation profile: score 0–1, "
     "confidence and short reasons (ai.grant_matches).",
 )
 def grant_matches(
-    context: dg.AssetExecutionContext, config: GrantMatchConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: GrantMatchConfig,
+    warehouse: WarehouseResource,
+    scoring_ai: ScoringAIResource,
 ) -> dg.MaterializeResult:
     start, end, label = _partition_bounds(context)
     started_at = dt.datetime.now(dt.UTC)
     with warehouse.get_connection() as conn:
         inputs = store.load_grant_inputs(conn, start, end, config.org_ids)
     pairs = [(org, grant) for org in inputs.orgs for grant in inputs.grants]
-    scorer = LocalScorer()
-    scores = scorer.score_grants(pairs, today=started_at.date())
+    # No warehouse connection is held while the scorer works: it may wait on the network.
+    with scoring_ai.scorer(context, warehouse.database) as scorer:
+        scores = scorer.score_grants(pairs, today=started_at.date())
     frame = store.grant_match_frame(inputs, pairs, scores, started_at)
     with warehouse.get_connection() as conn:
         store.write_grant_matches(conn, frame, start, end, config.org_ids)
+        store.record_failures(conn, context.run_id, scorer.failures, started_at)
         store.record_usage(
             conn,
             run_id=context.run_id,
@@ -109,22 +115,27 @@ def grant_matches(
     deps=["client_news", "crm_clients"],
     automation_condition=dg.AutomationCondition.eager(),
     backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="openai",
     kinds={"duckdb", "python"},
     description="Relevance 0–1, category, two-sentence summary and reason for each client's "
     "article (ai.news_scores).",
 )
 def news_scores(
-    context: dg.AssetExecutionContext, config: NewsScoreConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: NewsScoreConfig,
+    warehouse: WarehouseResource,
+    scoring_ai: ScoringAIResource,
 ) -> dg.MaterializeResult:
     start, end, label = _partition_bounds(context)
     started_at = dt.datetime.now(dt.UTC)
     with warehouse.get_connection() as conn:
         inputs = store.load_news_inputs(conn, start, end, config.client_ids)
-    scorer = LocalScorer()
-    scores = scorer.score_news(inputs.pairs)
+    with scoring_ai.scorer(context, warehouse.database) as scorer:
+        scores = scorer.score_news(inputs.pairs)
     frame = store.news_score_frame(inputs, scores, started_at)
     with warehouse.get_connection() as conn:
         store.write_news_scores(conn, frame, start, end, config.client_ids)
+        store.record_failures(conn, context.run_id, scorer.failures, started_at)
         store.record_usage(
             conn,
             run_id=context.run_id,

@@ -182,6 +182,7 @@ class LocalScorer:
 
     def __init__(self) -> None:
         self.stats = ScoringStats()
+        self.failures: list[dict] = []
 
     # ----- grants -------------------------------------------------------------------------
     def score_grants(self, pairs: Sequence[GrantPair], today: dt.date) -> list[GrantScore]:

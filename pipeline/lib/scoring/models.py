@@ -195,6 +195,7 @@ class Scorer(Protocol):
     name: str
     model: str
     stats: ScoringStats
+    failures: list[dict]  # invalid/refused model answers of the last call (never scores)
 
     def score_grants(self, pairs: Sequence[GrantPair], today: dt.date) -> list[GrantScore]: ...
 

@@ -349,3 +349,21 @@ def record_usage(
         ]
     )
     warehouse.upsert(conn, "ai.usage", frame)
+
+
+def record_failures(
+    conn: duckdb.DuckDBPyConnection, run_id: str, failures: Sequence[dict], at: dt.datetime
+) -> int:
+    """Model answers that stayed invalid or were refused: kept for review, never as scores."""
+    if not failures:
+        return 0
+    frame = pl.DataFrame([{"run_id": run_id, **f, "failed_at": at} for f in failures])
+    warehouse.register_frame(conn, "failure_frame", frame)
+    try:
+        columns = ", ".join(frame.columns)
+        conn.execute(
+            f"INSERT INTO ai.score_failures ({columns}) SELECT {columns} FROM failure_frame"
+        )
+    finally:
+        warehouse.unregister_frame(conn, "failure_frame")
+    return frame.height

@@ -1,0 +1,511 @@
+"""The AI scorer: structured output from any OpenAI-compatible chat completions API.
+
+Cheap first: the local scorer scores every pair, and only pairs above the lexical prefilter
+threshold are worth a call. Each call's answer is cached by (item content hash, profile hash,
+model, prompt version), so an unchanged rerun makes no call. Calls run on a bounded thread
+pool, back off exponentially honouring Retry-After on 429/5xx, and stop cleanly when the
+run's request or token budget is spent or the API looks down; every pair that does not get
+a valid AI answer keeps its local score, labelled `local`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import openai
+from pydantic import BaseModel, ValidationError
+
+from pipeline.lib.hashing import sha256_text
+from pipeline.lib.http import redact, retry_after_seconds
+from pipeline.lib.scoring import prompts
+from pipeline.lib.scoring.local import LocalScorer
+from pipeline.lib.scoring.models import (
+    GrantPair,
+    GrantScore,
+    NewsPair,
+    NewsScore,
+    ScoringStats,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "gpt-4o-mini"
+# USD per million tokens (input, output); a model not listed is costed with the default pair.
+PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-5-mini": (0.25, 2.00),
+    "gpt-5-nano": (0.05, 0.40),
+}
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
+    price_in, price_out = PRICES_PER_MILLION.get(model, PRICES_PER_MILLION[DEFAULT_MODEL])
+    return (prompt_tokens * price_in + completion_tokens * price_out) / 1_000_000
+
+
+def cache_key(kind: str, item_hash: str, profile_hash: str, model: str, prompt_version: str) -> str:
+    return sha256_text("|".join((kind, item_hash, profile_hash, model, prompt_version)))
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    cache_key: str
+    kind: str
+    item_hash: str
+    profile_hash: str
+    model: str
+    prompt_version: str
+    output: dict
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ScoreCache(Protocol):
+    def get_many(self, keys: Sequence[str]) -> dict[str, dict]: ...
+
+    def put_many(self, entries: Sequence[CacheEntry]) -> None: ...
+
+
+class MemoryScoreCache:
+    """A dict-backed cache for tests and benchmarks."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, CacheEntry] = {}
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, dict]:
+        return {k: self.entries[k].output for k in keys if k in self.entries}
+
+    def put_many(self, entries: Sequence[CacheEntry]) -> None:
+        self.entries.update({e.cache_key: e for e in entries})
+
+
+@dataclass
+class Budget:
+    """Per-run limits, shared by the worker threads. A request is reserved before it is sent
+    (with a token estimate), so concurrent workers cannot overshoot the request limit."""
+
+    max_requests: int
+    max_tokens: int
+    requests: int = 0
+    tokens: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def reserve(self, estimated_tokens: int) -> bool:
+        with self._lock:
+            if self.requests >= self.max_requests:
+                return False
+            if self.tokens + estimated_tokens > self.max_tokens:
+                return False
+            self.requests += 1
+            return True
+
+    def spend_tokens(self, tokens: int) -> None:
+        with self._lock:
+            self.tokens += tokens
+
+
+class BudgetSpent(Exception):
+    pass
+
+
+class ApiUnavailable(Exception):
+    pass
+
+
+class InvalidOutput(Exception):
+    pass
+
+
+class RequestRejected(Exception):
+    pass
+
+
+@dataclass
+class CallOutcome:
+    """What happened to one pair: a validated output, a recorded failure (invalid/refused
+    twice), or a fallback (budget, API down). `responses` feed usage accounting."""
+
+    output: dict | None = None
+    failure: str | None = None
+    fallback: str | None = None
+    responses: list[Any] = field(default_factory=list)
+    requests: int = 0
+
+
+class OpenAIScorer:
+    name = "openai"
+
+    def __init__(
+        self,
+        create: Callable[..., Any],
+        *,
+        model: str = DEFAULT_MODEL,
+        cache: ScoreCache | None = None,
+        local: LocalScorer | None = None,
+        prefilter_threshold: float = 0.15,
+        max_concurrency: int = 8,
+        max_requests: int = 2000,
+        max_tokens: int = 2_000_000,
+        max_attempts: int = 4,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        unavailable_after: int = 3,
+        max_completion_tokens: int = 300,
+        on_response: Callable[[Any], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        """`create` is `client.chat.completions.create` of an openai client built with
+        max_retries=0 (this class does the retrying). `on_response` is called on the calling
+        thread for every API response (dagster-openai's usage metadata)."""
+        self.create = create
+        self.model = model
+        self.cache = cache or MemoryScoreCache()
+        self.local = local or LocalScorer()
+        self.prefilter_threshold = prefilter_threshold
+        self.max_concurrency = max(1, max_concurrency)
+        self.budget = Budget(max_requests=max_requests, max_tokens=max_tokens)
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.unavailable_after = unavailable_after
+        self.max_completion_tokens = max_completion_tokens
+        self.on_response = on_response
+        self.sleep = sleep
+        self.stats = ScoringStats(configured_scorer="openai", model=model)
+        self.failures: list[dict] = []
+        self._down = threading.Event()
+        self._consecutive_unavailable = 0
+        self._down_lock = threading.Lock()
+        self._down_reason = ""
+
+    # ----- public interface -----------------------------------------------------------------
+    def score_grants(self, pairs: Sequence[GrantPair], today: dt.date) -> list[GrantScore]:
+        local_scores = self.local.score_grants(pairs, today)
+        jobs = {
+            i: (
+                cache_key(
+                    "grant",
+                    grant.content_hash,
+                    org.profile_hash,
+                    self.model,
+                    prompts.PROMPT_VERSION,
+                ),
+                prompts.grant_messages(org, grant),
+                prompts.GRANT_RESPONSE_FORMAT,
+            )
+            for i, ((org, grant), s) in enumerate(zip(pairs, local_scores, strict=True))
+            if s.score >= self.prefilter_threshold
+        }
+        outputs = self._run(
+            "grant",
+            jobs,
+            prompts.GrantMatchOutput,
+            item_hashes={i: pairs[i][1].content_hash for i in jobs},
+            profile_hashes={i: pairs[i][0].profile_hash for i in jobs},
+            ids={
+                i: (pairs[i][0].org_id, pairs[i][1].grant_id, pairs[i][0].tenant_id) for i in jobs
+            },
+            pairs=len(pairs),
+        )
+        results = list(local_scores)
+        for i, output in outputs.items():
+            local = local_scores[i]
+            results[i] = GrantScore(
+                score=round(output["score"], 4),
+                confidence=round(output["confidence"], 4),
+                reasons=(output["reason"],),
+                scorer=self.name,
+                model=self.model,
+                lexical_score=local.lexical_score,
+                cache_key=jobs[i][0],
+            )
+        return results
+
+    def score_news(self, pairs: Sequence[NewsPair]) -> list[NewsScore]:
+        local_scores = self.local.score_news(pairs)
+        jobs = {
+            i: (
+                cache_key(
+                    "news",
+                    article.content_hash,
+                    client.profile_hash,
+                    self.model,
+                    prompts.PROMPT_VERSION,
+                ),
+                prompts.news_messages(client, article),
+                prompts.NEWS_RESPONSE_FORMAT,
+            )
+            for i, ((client, article), s) in enumerate(zip(pairs, local_scores, strict=True))
+            if s.lexical_score >= self.prefilter_threshold
+        }
+        outputs = self._run(
+            "news",
+            jobs,
+            prompts.NewsScoreOutput,
+            item_hashes={i: pairs[i][1].content_hash for i in jobs},
+            profile_hashes={i: pairs[i][0].profile_hash for i in jobs},
+            ids={
+                i: (pairs[i][0].client_id, pairs[i][1].article_id, pairs[i][0].tenant_id)
+                for i in jobs
+            },
+            pairs=len(pairs),
+        )
+        results = list(local_scores)
+        for i, output in outputs.items():
+            results[i] = NewsScore(
+                relevance=round(output["relevance"], 4),
+                category=output["category"],
+                summary=output["summary"],
+                reason=output["reason"],
+                confidence=round(output["confidence"], 4),
+                scorer=self.name,
+                model=self.model,
+                lexical_score=local_scores[i].lexical_score,
+                cache_key=jobs[i][0],
+            )
+        return results
+
+    # ----- the work ---------------------------------------------------------------------------
+    def _run(
+        self,
+        kind: str,
+        jobs: Mapping[int, tuple[str, list[dict], dict]],
+        schema: type[BaseModel],
+        *,
+        item_hashes: Mapping[int, str],
+        profile_hashes: Mapping[int, str],
+        ids: Mapping[int, tuple[str, str, str]],
+        pairs: int,
+    ) -> dict[int, dict]:
+        """Validated outputs by pair index, from the cache or the API; updates self.stats."""
+        stats = ScoringStats(
+            configured_scorer="openai",
+            model=self.model,
+            prompt_version=prompts.PROMPT_VERSION,
+            pairs=pairs,
+            ai_candidates=len(jobs),
+        )
+        outputs: dict[int, dict] = {}
+        cached = self.cache.get_many(sorted({key for key, _, _ in jobs.values()}))
+        to_call = []
+        for i, (key, messages, response_format) in jobs.items():
+            if key in cached:
+                try:
+                    outputs[i] = schema.model_validate(cached[key]).model_dump()
+                    stats.cache_hits += 1
+                    continue
+                except ValidationError:
+                    pass  # an entry from an older schema: ask again
+            to_call.append((i, messages, response_format))
+
+        new_entries: list[CacheEntry] = []
+        fallback_reasons: dict[str, int] = {}
+        if to_call:
+            with ThreadPoolExecutor(
+                max_workers=min(self.max_concurrency, len(to_call)),
+                thread_name_prefix="ai-scorer",
+            ) as pool:
+                futures = {
+                    pool.submit(self._call, messages, response_format, schema): i
+                    for i, messages, response_format in to_call
+                }
+                for future in as_completed(futures):
+                    i = futures[future]
+                    outcome = future.result()
+                    stats.api_calls += outcome.requests
+                    for response in outcome.responses:
+                        usage = getattr(response, "usage", None)
+                        if usage is not None:
+                            stats.prompt_tokens += usage.prompt_tokens or 0
+                            stats.completion_tokens += usage.completion_tokens or 0
+                        if self.on_response is not None:
+                            self.on_response(response)
+                    key = jobs[i][0]
+                    if outcome.output is not None:
+                        outputs[i] = outcome.output
+                        usage = [r.usage for r in outcome.responses if r.usage is not None]
+                        new_entries.append(
+                            CacheEntry(
+                                cache_key=key,
+                                kind=kind,
+                                item_hash=item_hashes[i],
+                                profile_hash=profile_hashes[i],
+                                model=self.model,
+                                prompt_version=prompts.PROMPT_VERSION,
+                                output=outcome.output,
+                                prompt_tokens=sum(u.prompt_tokens or 0 for u in usage),
+                                completion_tokens=sum(u.completion_tokens or 0 for u in usage),
+                            )
+                        )
+                        continue
+                    stats.fallbacks += 1
+                    if outcome.failure is not None:
+                        stats.failures += 1
+                        subject, item, tenant = ids[i]
+                        self.failures.append(
+                            {
+                                "kind": kind,
+                                "subject_id": subject,
+                                "item_id": item,
+                                "tenant_id": tenant,
+                                "cache_key": key,
+                                "model": self.model,
+                                "prompt_version": prompts.PROMPT_VERSION,
+                                "error": outcome.failure,
+                            }
+                        )
+                        reason = "invalid or refused output (after one retry)"
+                    else:
+                        reason = outcome.fallback or "unknown"
+                    fallback_reasons[reason] = fallback_reasons.get(reason, 0) + 1
+        if new_entries:
+            self.cache.put_many(new_entries)
+
+        stats.ai_scored = len(outputs)
+        stats.estimated_cost_usd = estimate_cost(
+            self.model, stats.prompt_tokens, stats.completion_tokens
+        )
+        stats.budget_exhausted = "budget" in " ".join(fallback_reasons)
+        stats.api_unavailable = self._down.is_set() or any(
+            "unavailable" in reason or "refused the request" in reason
+            for reason in fallback_reasons
+        )
+        for reason, count in sorted(fallback_reasons.items()):
+            stats.messages.append(f"{count} candidate(s) kept the local score: {reason}")
+        if stats.budget_exhausted:
+            stats.messages.append(
+                f"AI budget for this run spent ({self.budget.requests}/{self.budget.max_requests}"
+                f" requests, {self.budget.tokens}/{self.budget.max_tokens} tokens); scoring"
+                " stopped cleanly and the rest keep their local score"
+            )
+        self.stats = stats
+        return outputs
+
+    def _estimate_tokens(self, messages: list[dict]) -> int:
+        characters = sum(len(m["content"]) for m in messages)
+        return characters // 3 + self.max_completion_tokens
+
+    def _call(
+        self, messages: list[dict], response_format: dict, schema: type[BaseModel]
+    ) -> CallOutcome:
+        """One pair: up to two valid HTTP answers (the second only when the first was invalid
+        or refused), each with up to `max_attempts` tries on transient errors."""
+        outcome = CallOutcome()
+        last_problem = ""
+        for _ in range(2):
+            try:
+                response = self._request(messages, response_format, outcome)
+            except BudgetSpent as error:
+                outcome.fallback = str(error)
+                return outcome
+            except ApiUnavailable as error:
+                outcome.fallback = str(error)
+                return outcome
+            except RequestRejected as error:
+                outcome.failure = f"request rejected: {error}"
+                return outcome
+            outcome.responses.append(response)
+            try:
+                outcome.output = self._validate(response, schema)
+                return outcome
+            except InvalidOutput as error:
+                last_problem = str(error)
+        outcome.failure = last_problem
+        return outcome
+
+    def _request(self, messages: list[dict], response_format: dict, outcome: CallOutcome):
+        estimate = self._estimate_tokens(messages)
+        for attempt in range(self.max_attempts):
+            if self._down.is_set():
+                raise ApiUnavailable(f"AI API unavailable: {self._down_reason}")
+            if not self.budget.reserve(estimate):
+                raise BudgetSpent("AI budget for this run spent")
+            outcome.requests += 1
+            try:
+                response = self.create(
+                    model=self.model,
+                    messages=messages,
+                    response_format=response_format,
+                    temperature=0,
+                    max_tokens=self.max_completion_tokens,
+                )
+            except openai.APIStatusError as error:
+                detail = f"HTTP {error.status_code}: {redact(str(error))[:200]}"
+                if error.status_code in (400, 413, 422):
+                    # This request is wrong (too long, rejected content); others may be fine.
+                    raise RequestRejected(detail) from None
+                if error.status_code not in RETRYABLE_STATUS:
+                    # 401/403/404: every request will fail the same way; the API is unusable.
+                    self._mark_down(detail)
+                    raise ApiUnavailable(
+                        f"AI API refused the request (HTTP {error.status_code})"
+                    ) from None
+                delay = retry_after_seconds(error.response, self._backoff(attempt))
+                problem = f"HTTP {error.status_code}"
+            except (openai.APIConnectionError, openai.APITimeoutError) as error:
+                delay = self._backoff(attempt)
+                problem = type(error).__name__
+            else:
+                self._mark_up()
+                usage = getattr(response, "usage", None)
+                self.budget.spend_tokens(getattr(usage, "total_tokens", 0) or 0)
+                return response
+            if attempt + 1 < self.max_attempts:
+                log.info("AI API %s; retrying in %.2fs", problem, delay)
+                self.sleep(min(delay, self.max_backoff_s))
+        self._note_unavailable(f"{problem} after {self.max_attempts} attempts")
+        raise ApiUnavailable(f"AI API unavailable ({problem} after {self.max_attempts} attempts)")
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.max_backoff_s, self.backoff_s * 2**attempt) * (0.75 + random.random() / 4)
+
+    def _mark_up(self) -> None:
+        with self._down_lock:
+            self._consecutive_unavailable = 0
+
+    def _note_unavailable(self, reason: str) -> None:
+        """After `unavailable_after` pairs in a row gave up on transient errors, stop calling:
+        the API is down and every further call would only add minutes of backoff."""
+        with self._down_lock:
+            self._consecutive_unavailable += 1
+            if self._consecutive_unavailable >= self.unavailable_after:
+                self._mark_down(reason)
+
+    def _mark_down(self, reason: str) -> None:
+        if not self._down.is_set():
+            self._down_reason = reason
+            self._down.set()
+
+    @staticmethod
+    def _validate(response: Any, schema: type[BaseModel]) -> dict:
+        try:
+            message = response.choices[0].message
+        except (AttributeError, IndexError, TypeError) as error:
+            raise InvalidOutput("response has no message") from error
+        refusal = getattr(message, "refusal", None)
+        if refusal:
+            raise InvalidOutput(f"model refused: {refusal[:200]}")
+        content = message.content or ""
+        try:
+            return schema.model_validate(json.loads(content)).model_dump()
+        except json.JSONDecodeError as error:
+            raise InvalidOutput(f"output is not JSON: {content[:120]!r}") from error
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+            )
+            raise InvalidOutput(f"output does not match the schema: {problems[:300]}") from error

@@ -1,0 +1,147 @@
+"""Prompts and structured-output schemas for the AI scorer. Bump PROMPT_VERSION whenever a prompt
+or schema changes: it is part of the cache key, so old answers are not reused."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from pipeline.lib.scoring.categories import NEWS_CATEGORIES
+from pipeline.lib.scoring.models import Article, ClientProfile, Grant, OrgProfile
+
+PROMPT_VERSION = "2026-11-22.1"
+MAX_ITEM_CHARS = 2500
+
+NewsCategory = Literal[
+    "m_and_a",
+    "funding",
+    "leadership_change",
+    "legal_regulatory",
+    "financial_results",
+    "risk",
+    "product",
+    "other",
+]
+assert set(NewsCategory.__args__) == set(NEWS_CATEGORIES)
+
+
+class GrantMatchOutput(BaseModel):
+    score: float = Field(ge=0, le=1)
+    confidence: float = Field(ge=0, le=1)
+    reason: str = Field(min_length=3, max_length=400)
+
+
+class NewsScoreOutput(BaseModel):
+    relevance: float = Field(ge=0, le=1)
+    confidence: float = Field(ge=0, le=1)
+    category: NewsCategory
+    summary: str = Field(min_length=3, max_length=800)
+    reason: str = Field(min_length=3, max_length=400)
+
+
+def _schema(name: str, properties: dict) -> dict:
+    """A strict json_schema response format. Ranges are stated in descriptions and enforced by
+    pydantic afterwards: not every compatible server supports minimum/maximum."""
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": name,
+            "strict": True,
+            "schema": {
+                "type": "object",
+                "properties": properties,
+                "required": list(properties),
+                "additionalProperties": False,
+            },
+        },
+    }
+
+
+GRANT_RESPONSE_FORMAT = _schema(
+    "grant_match",
+    {
+        "score": {"type": "number", "description": "fit of the grant for the organisation, 0-1"},
+        "confidence": {"type": "number", "description": "confidence in the score, 0-1"},
+        "reason": {"type": "string", "description": "one sentence explaining the score"},
+    },
+)
+
+NEWS_RESPONSE_FORMAT = _schema(
+    "news_score",
+    {
+        "relevance": {"type": "number", "description": "relevance to the client, 0-1"},
+        "confidence": {"type": "number", "description": "confidence in the relevance, 0-1"},
+        "category": {"type": "string", "enum": list(NEWS_CATEGORIES)},
+        "summary": {"type": "string", "description": "two-sentence summary of the article"},
+        "reason": {"type": "string", "description": "one sentence: why this relevance"},
+    },
+)
+
+GRANT_SYSTEM = (
+    "You match funding opportunities to nonprofit organisations. Given an organisation profile "
+    "and a grant, rate how well the grant fits the organisation's mission, focus areas, "
+    "eligibility type and budget. Score 0 means no fit or not eligible, 1 means an excellent "
+    "fit the organisation should apply for. Reply with JSON only: score (0-1), confidence "
+    "(0-1) and reason (one sentence)."
+)
+
+NEWS_SYSTEM = (
+    "You tell account managers which news about their clients matters. Given a client and a "
+    "news article, rate how relevant the article is to the client's business (0 = not about "
+    "the client or trivial, 1 = important news about the client), pick one category from: "
+    + ", ".join(NEWS_CATEGORIES)
+    + ". Reply with JSON only: relevance (0-1), confidence (0-1), category, summary (two "
+    "sentences) and reason (one sentence)."
+)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_ITEM_CHARS else text[:MAX_ITEM_CHARS] + "…"
+
+
+def grant_messages(org: OrgProfile, grant: Grant) -> list[dict]:
+    profile = {
+        "name": org.name,
+        "mission": _clip(org.mission),
+        "focus_areas": list(org.focus_areas),
+        "keywords": list(org.keywords),
+        "eligibility_type": org.eligibility_type,
+        "geography": org.geography,
+        "budget_min": org.budget_min,
+        "budget_max": org.budget_max,
+    }
+    item = {
+        "title": grant.title,
+        "agency": grant.agency,
+        "description": _clip(grant.description),
+        "eligibility": _clip(grant.eligibility),
+        "close_date": grant.close_date.isoformat() if grant.close_date else None,
+        "award_floor": grant.award_floor,
+        "award_ceiling": grant.award_ceiling,
+    }
+    return [
+        {"role": "system", "content": GRANT_SYSTEM},
+        {
+            "role": "user",
+            "content": json.dumps({"organisation": profile, "grant": item}, ensure_ascii=False),
+        },
+    ]
+
+
+def news_messages(client: ClientProfile, article: Article) -> list[dict]:
+    who = {"name": client.name, "aliases": list(client.aliases), "domain": client.domain}
+    item = {
+        "title": article.title,
+        "description": _clip(article.description),
+        "source": article.source_name,
+        "url": article.url,
+    }
+    return [
+        {"role": "system", "content": NEWS_SYSTEM},
+        {
+            "role": "user",
+            "content": json.dumps({"client": who, "article": item}, ensure_ascii=False),
+        },
+    ]
