@@ -36,11 +36,12 @@ def main(verbose: bool) -> None:
 
 
 def _register_commands() -> None:
+    from pipeline.cli.backup import backup, restore
     from pipeline.cli.check import check
     from pipeline.cli.demo import demo
     from pipeline.cli.health import health
 
-    for command in (demo, check, health):
+    for command in (demo, check, health, backup, restore):
         main.add_command(command)
 
 

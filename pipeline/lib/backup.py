@@ -1,0 +1,149 @@
+"""Warehouse backups: DuckDB EXPORT DATABASE as Parquet plus a manifest, and a restore that
+imports into a new file, checks every table's row count, upgrades the schema, and only then
+swaps the file in.
+
+A backup directory is portable across machines and DuckDB versions (Parquet + SQL), unlike a
+copy of the .duckdb file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.lib import warehouse
+
+MANIFEST = "manifest.json"
+
+
+class BackupError(RuntimeError):
+    """A backup or restore that cannot go ahead; the message says why and what to do."""
+
+
+@dataclass
+class Manifest:
+    created_at: str
+    schema_version: int
+    migrations: list[str]
+    tables: dict[str, int]
+    duckdb_version: str
+    source: str
+
+    @classmethod
+    def read(cls, directory: Path) -> Manifest:
+        path = directory / MANIFEST
+        if not path.is_file():
+            raise BackupError(f"{directory} is not a warehouse backup (no {MANIFEST})")
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass
+class RestoreResult:
+    manifest: Manifest
+    warehouse: Path
+    upgraded_by: list[str] = field(default_factory=list)
+    replaced_existing: bool = False
+
+
+def table_row_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per `schema.table` for every base table in the database."""
+    tables = conn.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_type = 'BASE TABLE' AND table_catalog = current_database() "
+        "ORDER BY 1, 2"
+    ).fetchall()
+    return {
+        f"{schema}.{name}": warehouse.scalar(conn, f'SELECT count(*) FROM "{schema}"."{name}"')
+        for schema, name in tables
+    }
+
+
+def _migration_names(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    if not warehouse.applied_versions(conn):
+        return []
+    rows = conn.execute("SELECT version, name FROM meta.schema_migrations ORDER BY 1").fetchall()
+    return [f"{version:04d}_{name}" for version, name in rows]
+
+
+def backup(warehouse_path: Path, target: Path, *, timeout_s: float = 120.0) -> Manifest:
+    """Export the warehouse into `target` (new or empty directory) as Parquet files, schema.sql,
+    load.sql and manifest.json. Holds a read-only connection for the export only."""
+    if not warehouse_path.exists():
+        raise BackupError(f"no warehouse at {warehouse_path}")
+    if target.exists() and any(target.iterdir()):
+        raise BackupError(f"{target} is not empty; back up into a new directory")
+    target.mkdir(parents=True, exist_ok=True)
+    with warehouse.connection(warehouse_path, read_only=True, timeout_s=timeout_s) as conn:
+        counts = table_row_counts(conn)
+        manifest = Manifest(
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            schema_version=warehouse.schema_version(conn),
+            migrations=_migration_names(conn),
+            tables=counts,
+            duckdb_version=duckdb.__version__,
+            source=str(warehouse_path),
+        )
+        conn.execute(f"EXPORT DATABASE '{_sql_path(target)}' (FORMAT parquet)")
+    (target / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+    return manifest
+
+
+def holds_data(warehouse_path: Path, *, timeout_s: float = 120.0) -> bool:
+    """True if any table other than the migration record has a row."""
+    if not warehouse_path.exists():
+        return False
+    with warehouse.connection(warehouse_path, read_only=True, timeout_s=timeout_s) as conn:
+        counts = table_row_counts(conn)
+    return any(rows for table, rows in counts.items() if table != "meta.schema_migrations")
+
+
+def restore(
+    source: Path, warehouse_path: Path, *, force: bool = False, timeout_s: float = 120.0
+) -> RestoreResult:
+    """Replace the warehouse with the backup in `source`. Refuses a warehouse holding data
+    unless `force`. A backup from an older schema is upgraded by the pending migrations."""
+    manifest = Manifest.read(source)
+    existing = warehouse_path.exists()
+    if not force and holds_data(warehouse_path, timeout_s=timeout_s):
+        raise BackupError(
+            f"{warehouse_path} already holds data; pass --force to replace it with the backup"
+        )
+    staging = warehouse_path.with_name(warehouse_path.name + ".restoring")
+    _remove_database_files(staging)
+    conn = warehouse.open_connection(staging)
+    try:
+        conn.execute(f"IMPORT DATABASE '{_sql_path(source)}'")
+        restored = table_row_counts(conn)
+        wrong = {
+            table: (rows, restored.get(table))
+            for table, rows in manifest.tables.items()
+            if restored.get(table) != rows
+        }
+        if wrong:
+            raise BackupError(f"restored row counts differ from the manifest: {wrong}")
+        upgraded_by = warehouse.migrate(conn)
+        conn.execute("CHECKPOINT")
+    except BaseException:
+        conn.close()
+        _remove_database_files(staging)
+        raise
+    conn.close()
+    # Wait for any other process to let go of the warehouse, then swap the file in. The
+    # target's WAL belongs to the old file and must not be replayed onto the new one.
+    warehouse.open_connection(warehouse_path, timeout_s=timeout_s).close()
+    _remove_database_files(warehouse_path)
+    os.replace(staging, warehouse_path)
+    return RestoreResult(manifest, warehouse_path, upgraded_by, replaced_existing=existing)
+
+
+def _remove_database_files(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path.resolve()).replace("'", "''")
