@@ -1,0 +1,31 @@
+import os
+
+import dagster as dg
+
+from pipeline.defs.news.providers import CrmResource, NewsSourcesResource
+from pipeline.lib.news.sources import GOOGLE_SEARCH_BASE_URL, NEWSAPI_BASE_URL, SERPER_BASE_URL
+
+
+def _secret(name: str) -> dg.EnvVar | None:
+    # An unset EnvVar fails the run; an unset key must instead select the bundled sample.
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "crm": CrmResource(clients_csv=os.environ.get("PIPELINE_CLIENTS_CSV") or None),
+            "news_sources": NewsSourcesResource(
+                newsapi_key=_secret("NEWSAPI_KEY"),
+                newsapi_base_url=os.environ.get("NEWSAPI_BASE_URL", NEWSAPI_BASE_URL),
+                serper_api_key=_secret("SERPER_API_KEY"),
+                serper_base_url=os.environ.get("SERPER_BASE_URL", SERPER_BASE_URL),
+                google_search_api_key=_secret("GOOGLE_SEARCH_API_KEY"),
+                google_search_engine_id=_secret("GOOGLE_SEARCH_ENGINE_ID"),
+                google_search_base_url=os.environ.get(
+                    "GOOGLE_SEARCH_BASE_URL", GOOGLE_SEARCH_BASE_URL
+                ),
+            ),
+        }
+    )

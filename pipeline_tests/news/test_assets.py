@@ -1,0 +1,51 @@
+import dagster as dg
+
+from pipeline_tests.news.conftest import TODAY, materialize_news
+
+
+def test_news_assets_materialise_on_samples(instance, news_warehouse):
+    result = materialize_news(instance)
+    assert result.success
+    with news_warehouse() as conn:
+        clients = conn.execute("SELECT count(*), count(DISTINCT tenant_id) FROM core.crm_clients").fetchall()[0]
+        assert clients == (7, 2)
+        raw = conn.execute(
+            "SELECT count(*), bool_and(is_sample), count(DISTINCT provider) FROM raw.events"
+            " WHERE kind = 'news'"
+        ).fetchall()[0]
+        assert raw[0] > 20 and raw[1] and raw[2] == 4
+        rows = conn.execute(
+            "SELECT client_id, tenant_id, canonical_url, near_duplicate_of, is_sample, published_at"
+            " FROM core.client_news ORDER BY client_id, published_at"
+        ).pl()
+    assert rows["is_sample"].all()
+    assert rows["published_at"].null_count() == 0
+    # No canonical URL twice per client, and no tracking parameter survives.
+    assert rows.select("client_id", "canonical_url").is_unique().all()
+    assert not rows["canonical_url"].str.contains("utm_|fbclid|gclid|#").any()
+    # The Yahoo copy of the Reuters story is grouped, not dropped.
+    northwind = rows.filter(client_id="acme-northwind")
+    assert northwind.filter(dg_col_is_not_null := northwind["near_duplicate_of"].is_not_null()).height >= 1
+    del dg_col_is_not_null
+
+
+def test_rerun_changes_nothing(instance, news_warehouse):
+    materialize_news(instance)
+    with news_warehouse() as conn:
+        before = conn.execute("SELECT count(*) FROM raw.events").fetchall()[0][0], conn.execute(
+            "SELECT count(*) FROM core.client_news"
+        ).fetchall()[0][0]
+    materialize_news(instance)
+    with news_warehouse() as conn:
+        after = conn.execute("SELECT count(*) FROM raw.events").fetchall()[0][0], conn.execute(
+            "SELECT count(*) FROM core.client_news"
+        ).fetchall()[0][0]
+    assert before == after
+
+
+def test_unknown_client_fails_with_clear_message(instance):
+    result = materialize_news(instance, clients=["nobody"], raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert "unknown client id(s) nobody" in str(failure.event_specific_data.error)
+    assert TODAY
