@@ -25,17 +25,15 @@ def materialize_news(
     clients: list[str] | None = None,
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
-    from pipeline.defs.news.assets import client_news, crm_clients, raw_news_events
     from pipeline.definitions import defs
+    from pipeline.defs.news.assets import client_news, crm_clients, raw_news_events
 
     all_resources = {**defs().resources, **(resources or {})}
     first = dg.materialize(
         [crm_clients], instance=instance, resources=all_resources, raise_on_error=raise_on_error
     )
     assert first.success
-    run_config = (
-        {"ops": {"raw_news_events": {"config": {"clients": clients}}}} if clients else None
-    )
+    run_config = {"ops": {"raw_news_events": {"config": {"clients": clients}}}} if clients else None
     return dg.materialize(
         [raw_news_events, client_news],
         partition_key=partition.isoformat(),

@@ -1,4 +1,5 @@
 import dagster as dg
+import polars as pl
 
 from pipeline_tests.news.conftest import TODAY, materialize_news
 
@@ -7,39 +8,43 @@ def test_news_assets_materialise_on_samples(instance, news_warehouse):
     result = materialize_news(instance)
     assert result.success
     with news_warehouse() as conn:
-        clients = conn.execute("SELECT count(*), count(DISTINCT tenant_id) FROM core.crm_clients").fetchall()[0]
+        clients = conn.execute(
+            "SELECT count(*), count(DISTINCT tenant_id) FROM core.crm_clients"
+        ).fetchall()[0]
         assert clients == (7, 2)
         raw = conn.execute(
             "SELECT count(*), bool_and(is_sample), count(DISTINCT provider) FROM raw.events"
             " WHERE kind = 'news'"
         ).fetchall()[0]
         assert raw[0] > 20 and raw[1] and raw[2] == 4
-        rows = conn.execute(
-            "SELECT client_id, tenant_id, canonical_url, near_duplicate_of, is_sample, published_at"
-            " FROM core.client_news ORDER BY client_id, published_at"
+        rows = conn.sql(
+            "SELECT client_id, tenant_id, canonical_url, near_duplicate_of, is_sample,"
+            " published_at FROM core.client_news ORDER BY client_id, published_at"
         ).pl()
     assert rows["is_sample"].all()
-    assert rows["published_at"].null_count() == 0
+    # One sample search result carries no date at all (as Custom Search often does).
+    assert rows["published_at"].null_count() == 1
     # No canonical URL twice per client, and no tracking parameter survives.
     assert rows.select("client_id", "canonical_url").is_unique().all()
     assert not rows["canonical_url"].str.contains("utm_|fbclid|gclid|#").any()
     # The Yahoo copy of the Reuters story is grouped, not dropped.
-    northwind = rows.filter(client_id="acme-northwind")
-    assert northwind.filter(dg_col_is_not_null := northwind["near_duplicate_of"].is_not_null()).height >= 1
-    del dg_col_is_not_null
+    copies = rows.filter(pl.col("near_duplicate_of").is_not_null())
+    assert "acme-northwind" in copies["client_id"].to_list()
 
 
 def test_rerun_changes_nothing(instance, news_warehouse):
     materialize_news(instance)
     with news_warehouse() as conn:
-        before = conn.execute("SELECT count(*) FROM raw.events").fetchall()[0][0], conn.execute(
-            "SELECT count(*) FROM core.client_news"
-        ).fetchall()[0][0]
+        before = (
+            conn.execute("SELECT count(*) FROM raw.events").fetchall()[0][0],
+            conn.execute("SELECT count(*) FROM core.client_news").fetchall()[0][0],
+        )
     materialize_news(instance)
     with news_warehouse() as conn:
-        after = conn.execute("SELECT count(*) FROM raw.events").fetchall()[0][0], conn.execute(
-            "SELECT count(*) FROM core.client_news"
-        ).fetchall()[0][0]
+        after = (
+            conn.execute("SELECT count(*) FROM raw.events").fetchall()[0][0],
+            conn.execute("SELECT count(*) FROM core.client_news").fetchall()[0][0],
+        )
     assert before == after
 
 

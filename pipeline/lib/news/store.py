@@ -20,6 +20,13 @@ CLIENT_NEWS_COLUMNS = [*ARTICLE_SCHEMA, "near_duplicate_of"]
 DEDUP_LOOKBACK_DAYS = 14
 
 
+def query_frame(
+    conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
+) -> pl.DataFrame:
+    # A relation, not execute(): a DuckDB 2.0 execute() result has no .pl().
+    return conn.sql(sql, params=params or None).pl()
+
+
 def write_clients(conn: duckdb.DuckDBPyConnection, clients: list[CrmClient]) -> int:
     """Replace the client list: clients dropped from the CRM disappear."""
     frame = clients_frame(clients).with_columns(synced_at=pl.lit(utc_now()))
@@ -37,7 +44,7 @@ def read_clients(
     if client_ids:
         sql += " WHERE client_id IN (SELECT unnest(?))"
         params.append(client_ids)
-    frame = conn.execute(sql + " ORDER BY tenant_id, client_id", params).pl()
+    frame = query_frame(conn, sql + " ORDER BY tenant_id, client_id", params)
     return clients_from_frame(frame)
 
 
@@ -49,24 +56,26 @@ def store_outcome(conn: duckdb.DuckDBPyConnection, outcome: SourceOutcome) -> in
 
 
 def read_news_events(conn: duckdb.DuckDBPyConnection, partition_date: dt.date) -> pl.DataFrame:
-    return conn.execute(
+    return query_frame(
+        conn,
         "SELECT event_id, provider, scope, tenant_id, is_sample, payload::VARCHAR AS payload,"
         " partition_date, fetched_at FROM raw.events"
         " WHERE kind = 'news' AND partition_date = ? ORDER BY fetched_at, event_id",
         [partition_date],
-    ).pl()
+    )
 
 
 def read_recent_articles(
     conn: duckdb.DuckDBPyConnection, partition_date: dt.date, client_ids: list[str]
 ) -> pl.DataFrame:
-    return conn.execute(
+    return query_frame(
+        conn,
         "SELECT tenant_id, client_id, article_id, canonical_url, content_hash, simhash,"
         " published_at, near_duplicate_of FROM core.client_news"
         " WHERE partition_date < ? AND partition_date >= ? AND client_id IN (SELECT unnest(?))"
         " ORDER BY partition_date, published_at NULLS LAST, article_id",
         [partition_date, partition_date - dt.timedelta(days=DEDUP_LOOKBACK_DAYS), client_ids],
-    ).pl()
+    )
 
 
 @dataclasses.dataclass(frozen=True)
