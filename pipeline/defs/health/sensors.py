@@ -1,0 +1,196 @@
+"""Operator alerts: failing asset checks and failing sensor/schedule ticks (health_alert_sensor)
+and failed runs (run_failure_alert_sensor), sent through notify's send_operator_alert.
+
+A failed non-blocking check does not fail its run (dagster issue 29896), so run-failure
+sensors never see it: health_alert_sensor reads the latest check results itself. It tells
+once when a check starts failing, reminds after a re-notify interval while it keeps failing,
+and says "resolved" when it passes again; what is firing lives in the sensor cursor.
+"""
+
+import os
+import time
+
+import dagster as dg
+from dagster._core.scheduler.instigation import TickStatus
+
+from pipeline.defs.health.state import criticality, latest_check_facts
+from pipeline.lib import alerting
+
+RENOTIFY_HOURS_VARIABLE = "PIPELINE_ALERT_RENOTIFY_HOURS"
+
+
+def renotify_seconds() -> float:
+    hours = os.environ.get(RENOTIFY_HOURS_VARIABLE)
+    return float(hours) * 3600 if hours else alerting.DEFAULT_RENOTIFY_S
+
+
+def send(alert: alerting.Alert) -> bool:
+    # Imported at send time: notify owns the channel (SMTP or the outbox) and its settings.
+    from pipeline.defs.notify.operator_alerts import send_operator_alert
+
+    return send_operator_alert(
+        key=alert.key, subject=alert.subject, body=alert.body, severity=alert.severity
+    )
+
+
+def check_observations(graph, instance: dg.DagsterInstance) -> list[alerting.Observation]:
+    """One observation per check that has a result: failing, or passing again."""
+    check_keys = sorted(
+        graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)
+    )
+    blocking = {k: bool(graph.get(k).blocking) for k in check_keys}
+    facts = latest_check_facts(instance, check_keys, blocking)
+    observations = []
+    for key in check_keys:
+        fact = facts[key]
+        if fact.passed is None and not fact.execution_failed:
+            continue  # never ran, or running now
+        asset = key.asset_key.to_user_string()
+        asset_criticality = (
+            criticality(graph.get(key.asset_key)) if graph.has(key.asset_key) else "medium"
+        )
+        if fact.execution_failed:
+            severity = alerting.alert_severity("ERROR", asset_criticality, fact.blocking)
+            what = f"check {key.name} on {asset} could not run"
+            body = f"The run evaluating check {key.name} on asset {asset} failed before the check reported."
+        else:
+            severity = alerting.alert_severity(fact.severity, asset_criticality, fact.blocking)
+            what = f"{fact.severity} check {key.name} on {asset}"
+            body = (
+                f"Asset check {key.name} on asset {asset} "
+                f"{'passed' if fact.passed else 'failed'}: {fact.description or '(no description)'}"
+                f"\nSeverity {fact.severity}, {'blocking' if fact.blocking else 'not blocking'}; "
+                f"asset criticality {asset_criticality}."
+            )
+        observations.append(
+            alerting.Observation(
+                key=f"check:{asset}:{key.name}",
+                failing=not fact.passed,
+                subject=what,
+                body=body + "\nRun `pipeline health` for the whole picture.",
+                severity=severity,
+            )
+        )
+    return observations
+
+
+def tick_observations(instance: dg.DagsterInstance, exclude: str) -> list[alerting.Observation]:
+    """The latest finished tick of every sensor and schedule the instance knows."""
+    observations = []
+    for state in instance.all_instigator_state():
+        if state.instigator_name == exclude:
+            continue
+        ticks = instance.get_ticks(
+            state.instigator_origin_id,
+            state.selector_id,
+            limit=1,
+            statuses=[TickStatus.SUCCESS, TickStatus.SKIPPED, TickStatus.FAILURE],
+        )
+        if not ticks:
+            continue
+        tick = ticks[0]
+        kind = state.instigator_type.value.lower()
+        error = tick.error.message.strip() if tick.error else ""
+        observations.append(
+            alerting.Observation(
+                key=f"tick:{kind}:{state.instigator_name}",
+                failing=tick.status == TickStatus.FAILURE,
+                subject=f"{kind} {state.instigator_name} tick",
+                body=f"The latest tick of {kind} {state.instigator_name} "
+                f"{'failed' if tick.status == TickStatus.FAILURE else 'succeeded'}."
+                + (f"\n\n{error[:2000]}" if error else ""),
+                severity="high",
+            )
+        )
+    return observations
+
+
+@dg.sensor(
+    name="health_alert_sensor",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Alerts operators once when an asset check or a sensor/schedule tick starts failing, "
+        "reminds while it keeps failing, and says when it is resolved."
+    ),
+)
+def health_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    previous = alerting.load_state(context.cursor)
+    observations = check_observations(context.repository_def.asset_graph, context.instance)
+    observations += tick_observations(context.instance, exclude=context.sensor_name)
+    state, alerts = alerting.decide(previous, observations, time.time(), renotify_seconds())
+    unsent = 0
+    for alert in alerts:
+        try:
+            send(alert)
+        except Exception as error:
+            # Keep the old state for this key, so the next tick tries again.
+            unsent += 1
+            context.log.warning("could not send alert %s: %s", alert.key, error)
+            if alert.watch_key in previous:
+                state[alert.watch_key] = previous[alert.watch_key]
+            else:
+                state.pop(alert.watch_key, None)
+    context.update_cursor(alerting.dump_state(state))
+    if unsent:
+        raise RuntimeError(f"{unsent} of {len(alerts)} operator alerts could not be sent")
+    return dg.SkipReason(
+        f"{len(alerts)} alert(s) sent; firing: {', '.join(sorted(state)) or 'nothing'}"
+    )
+
+
+def _root_cause(error) -> str:
+    """The innermost error message: Dagster wraps user errors in its own step error."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()[:500]
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert_sensor",
+    monitor_all_code_locations=True,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alerts operators when a run fails (one alert per job and asset selection "
+    "within notify's re-notify interval).",
+)
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
+    run = context.dagster_run
+    planned = context.instance.all_logs(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    )
+    asset_keys = {e.dagster_event.asset_key for e in planned if e.dagster_event} | set(
+        run.asset_selection or ()
+    )
+    assets = sorted(k.to_user_string() for k in asset_keys)
+    steps = [
+        f"- {event.step_key}: {_root_cause(event.event_specific_data.error)}"
+        for event in context.get_step_failure_events()
+        if event.event_specific_data and event.event_specific_data.error
+    ]
+    criticalities = set()
+    if assets and context.repository_def is not None:
+        graph = context.repository_def.asset_graph
+        criticalities = {criticality(graph.get(k)) for k in asset_keys if graph.has(k)}
+    severity = "critical" if "critical" in criticalities else "high"
+    body = "\n".join(
+        [
+            f"Run {run.run_id} of {run.job_name} failed.",
+            f"Assets: {', '.join(assets) or '-'}",
+            f"Partition: {run.tags.get('dagster/partition', '-')}",
+            "",
+            context.failure_event.message or "",
+            *steps,
+        ]
+    )
+    send(
+        alerting.Alert(
+            key=f"run_failure:{run.job_name}:{','.join(assets)}",
+            watch_key=run.job_name,
+            kind="firing",
+            subject=f"Run failed: {run.job_name}"
+            + (f" ({', '.join(assets)[:120]})" if assets else ""),
+            body=body,
+            severity=severity,
+        )
+    )

@@ -1,0 +1,34 @@
+"""A recording stand-in for notify's send_operator_alert, reached through the same lazy import
+the sensors use."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+
+class OperatorAlerts:
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+        self.fail_with: Exception | None = None
+
+    def send_operator_alert(self, *, key: str, subject: str, body: str, severity: str = "high"):
+        if self.fail_with:
+            raise self.fail_with
+        self.sent.append({"key": key, "subject": subject, "body": body, "severity": severity})
+        return True
+
+
+@pytest.fixture
+def operator_alerts(monkeypatch) -> OperatorAlerts:
+    recorder = OperatorAlerts()
+    module = types.ModuleType("pipeline.defs.notify.operator_alerts")
+    module.send_operator_alert = recorder.send_operator_alert
+    try:
+        import pipeline.defs.notify  # noqa: F401  (the real package, once notify has landed)
+    except ImportError:
+        monkeypatch.setitem(sys.modules, "pipeline.defs.notify", types.ModuleType("notify"))
+    monkeypatch.setitem(sys.modules, "pipeline.defs.notify.operator_alerts", module)
+    return recorder
