@@ -40,8 +40,9 @@ def _register_commands() -> None:
     from pipeline.cli.check import check
     from pipeline.cli.demo import demo
     from pipeline.cli.health import health
+    from pipeline.cli.ingest import ingest
 
-    for command in (demo, check, health, backup, restore):
+    for command in (demo, check, health, backup, restore, ingest):
         main.add_command(command)
 
 

@@ -1,0 +1,86 @@
+"""Landing a file by hand (`pipeline ingest`), processing it in this process, and seeding the
+bundled samples for `pipeline demo`: the paths that do not wait for the sensor."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.defs.sales.assets import REJECTS, TRANSACTIONS, UPLOADS
+from pipeline.defs.sales.landing import SalesLandingResource
+from pipeline.defs.sales.partitions import sales_files
+from pipeline.lib import warehouse
+from pipeline.lib.hashing import file_hash
+from pipeline.lib.sales.landing import LandedFile, upload_key, with_hash_suffix
+from pipeline.lib.sales.process import register_file, registered_file
+from pipeline.lib.settings import settings
+
+
+@dataclass(frozen=True)
+class LandResult:
+    file_hash: str
+    key: str
+    location: str
+    already_known: dict | None  # the sales.files row when these bytes were landed before
+
+
+def land_file(
+    source: Path, datasource: str, *, is_sample: bool = False, instance=None
+) -> LandResult:
+    """Copy `source` to sales/<datasource>/ (never over a different file), record it under its
+    content hash and, given an instance, add its sales_files partition. The same bytes twice:
+    nothing is copied or recorded again."""
+    digest = file_hash(source)
+    landing = SalesLandingResource().zone()
+    with warehouse.connection(settings().warehouse) as conn:
+        known = registered_file(conn, digest)
+    if known:
+        return LandResult(
+            digest, known["landing_key"], landing.location(known["landing_key"]), known
+        )
+    key = upload_key(datasource, source.name)
+    if landing.exists(key) and landing.hash_of(key) != digest:
+        key = with_hash_suffix(key, digest)
+    landing.put_file(source, key)
+    landed = LandedFile(key, datasource, Path(key).name, source.stat().st_size, "")
+    with warehouse.connection(settings().warehouse) as conn:
+        register_file(conn, file_hash=digest, landed=landed, is_sample=is_sample)
+    if instance is not None:
+        instance.add_dynamic_partitions(sales_files.name, [digest])
+    return LandResult(digest, key, landing.location(key), None)
+
+
+def analytics_selection(defs: dg.Definitions) -> dg.AssetSelection:
+    """Everything downstream of the per-file assets (analytics, dashboard)."""
+    per_file = dg.AssetSelection.assets(UPLOADS, TRANSACTIONS, REJECTS)
+    return per_file.downstream(include_self=False)
+
+
+def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, digest: str) -> list:
+    """Run the file's partition, then its downstream analytics, in this process (recorded in
+    the instance like any run). Returns the run results."""
+    everything = list(defs.assets or []) + list(defs.asset_checks or [])
+    results = [
+        dg.materialize(
+            everything,
+            selection=dg.AssetSelection.assets(UPLOADS, TRANSACTIONS, REJECTS),
+            partition_key=digest,
+            instance=instance,
+            resources=defs.resources,
+            raise_on_error=False,
+            tags={"pipeline/trigger": "ingest"},
+        )
+    ]
+    downstream = analytics_selection(defs).resolve(defs.resolve_asset_graph())
+    if downstream and results[0].success:
+        results.append(
+            dg.materialize(
+                everything,
+                selection=dg.AssetSelection.assets(*downstream),
+                instance=instance,
+                resources=defs.resources,
+                raise_on_error=False,
+                tags={"pipeline/trigger": "ingest"},
+            )
+        )
+    return results

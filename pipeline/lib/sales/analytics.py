@@ -1,0 +1,165 @@
+"""Analytics tables over sales.transactions. sales_daily is incremental (exactly the days the
+loads marked dirty); the others are small summaries rebuilt whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+
+def _in_transaction(conn: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for sql, params in statements:
+            conn.execute(sql, params)
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def refresh_sales_daily(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.date]]:
+    """Recompute the (datasource, day) rows that loads marked dirty, and only those; returns
+    the days recomputed. A late file for one day rewrites that day alone."""
+    now = dt.datetime.now(dt.UTC)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute("CREATE OR REPLACE TEMP TABLE refresh_days AS SELECT * FROM sales.dirty_days")
+        days = conn.execute(
+            "SELECT datasource, order_date FROM refresh_days ORDER BY 2, 1"
+        ).fetchall()
+        conn.execute(
+            "DELETE FROM analytics.sales_daily AS d USING refresh_days AS r"
+            " WHERE d.datasource = r.datasource AND d.order_date = r.order_date"
+        )
+        conn.execute(
+            "INSERT INTO analytics.sales_daily"
+            " SELECT t.order_date, t.datasource, t.branch, t.product_line, sum(t.revenue),"
+            "  sum(t.cost), sum(t.profit), count(DISTINCT t.order_id), sum(t.quantity), count(*),"
+            "  bool_and(t.is_sample), ?"
+            " FROM sales.transactions AS t"
+            " JOIN refresh_days AS r ON t.datasource = r.datasource AND t.order_date = r.order_date"
+            " GROUP BY t.order_date, t.datasource, t.branch, t.product_line",
+            [now],
+        )
+        conn.execute(
+            "DELETE FROM sales.dirty_days AS d USING refresh_days AS r"
+            " WHERE d.datasource = r.datasource AND d.order_date = r.order_date"
+        )
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("DROP TABLE IF EXISTS refresh_days")
+    return days
+
+
+def refresh_sales_overview(conn: duckdb.DuckDBPyConnection) -> None:
+    now = dt.datetime.now(dt.UTC)
+    measures = (
+        "sum(revenue), sum(cost), sum(profit), sum(profit) / nullif(sum(revenue), 0),"
+        " {orders}, sum(quantity), count(*), count(DISTINCT branch),"
+        " count(DISTINCT product_line), min(order_date), max(order_date)"
+    )
+    files = (
+        "(SELECT count(*) FILTER (status = 'loaded'), count(*) FILTER (status = 'rejected'),"
+        " coalesce(sum(rows_rejected), 0) FROM sales.files f WHERE {where})"
+    )
+    _in_transaction(
+        conn,
+        [
+            ("DELETE FROM analytics.sales_overview", []),
+            (
+                "INSERT INTO analytics.sales_overview"
+                " SELECT t.datasource, "
+                + measures.format(orders="count(DISTINCT order_id)")
+                + ", f.*, bool_and(is_sample), ?"
+                " FROM sales.transactions t, LATERAL "
+                + files.format(where="f.datasource = t.datasource")
+                + " AS f(loaded, rejected, bad_rows) GROUP BY t.datasource, f.loaded, f.rejected,"
+                " f.bad_rows",
+                [now],
+            ),
+            (
+                "INSERT INTO analytics.sales_overview SELECT '(all)', "
+                + measures.format(orders="count(DISTINCT (datasource, order_id))")
+                + ", any_value(f.loaded), any_value(f.rejected), any_value(f.bad_rows),"
+                " bool_and(is_sample), ? FROM sales.transactions, "
+                + files.format(where="true")
+                + " AS f(loaded, rejected, bad_rows) HAVING count(*) > 0",
+                [now],
+            ),
+        ],
+    )
+
+
+def _performance(dimension: str, extra: str) -> str:
+    return (
+        f"SELECT datasource, {dimension}, sum(revenue) AS revenue, sum(cost) AS cost,"
+        " sum(profit) AS profit, sum(profit) / nullif(sum(revenue), 0) AS margin,"
+        f" count(DISTINCT order_id) AS orders, sum(quantity) AS units{extra},"
+        " sum(revenue) / nullif(sum(sum(revenue)) OVER (PARTITION BY datasource), 0),"
+        " rank() OVER (PARTITION BY datasource ORDER BY sum(revenue) DESC),"
+        " bool_and(is_sample), ?"
+        f" FROM sales.transactions GROUP BY datasource, {dimension}"
+    )
+
+
+def refresh_product_performance(conn: duckdb.DuckDBPyConnection) -> None:
+    now = dt.datetime.now(dt.UTC)
+    _in_transaction(
+        conn,
+        [
+            ("DELETE FROM analytics.product_performance", []),
+            (
+                "INSERT INTO analytics.product_performance " + _performance("product_line", ""),
+                [now],
+            ),
+        ],
+    )
+
+
+def refresh_branch_performance(conn: duckdb.DuckDBPyConnection) -> None:
+    now = dt.datetime.now(dt.UTC)
+    extra = (
+        ", sum(revenue) / nullif(count(DISTINCT order_id), 0) AS avg_order_value,"
+        " count(DISTINCT order_date) AS active_days"
+    )
+    _in_transaction(
+        conn,
+        [
+            ("DELETE FROM analytics.branch_performance", []),
+            ("INSERT INTO analytics.branch_performance " + _performance("branch", extra), [now]),
+        ],
+    )
+
+
+def refresh_profitability(conn: duckdb.DuckDBPyConnection) -> None:
+    """Margin by month, branch and product line, with the change on the previous month."""
+    now = dt.datetime.now(dt.UTC)
+    _in_transaction(
+        conn,
+        [
+            ("DELETE FROM analytics.profitability", []),
+            (
+                "INSERT INTO analytics.profitability"
+                " SELECT month, datasource, branch, product_line, revenue, cost, profit, margin,"
+                "  prev_margin, margin - prev_margin, revenue / nullif(prev_revenue, 0) - 1,"
+                "  is_sample, ?"
+                " FROM (SELECT *,"
+                "  CASE WHEN lag(month) OVER w = month - INTERVAL 1 MONTH"
+                "   THEN lag(margin) OVER w END AS prev_margin,"
+                "  CASE WHEN lag(month) OVER w = month - INTERVAL 1 MONTH"
+                "   THEN lag(revenue) OVER w END AS prev_revenue"
+                " FROM (SELECT date_trunc('month', order_date)::DATE AS month, datasource,"
+                "   branch, product_line, sum(revenue) AS revenue, sum(cost) AS cost,"
+                "   sum(profit) AS profit, sum(profit) / nullif(sum(revenue), 0) AS margin,"
+                "   bool_and(is_sample) AS is_sample"
+                "  FROM analytics.sales_daily GROUP BY ALL)"
+                " WINDOW w AS (PARTITION BY datasource, branch, product_line ORDER BY month))",
+                [now],
+            ),
+        ],
+    )

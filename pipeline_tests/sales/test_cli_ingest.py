@@ -1,0 +1,54 @@
+"""`pipeline ingest FILE --datasource NAME [--wait]` per CONTRACT.md."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.lib.settings import settings
+from pipeline_tests.sales.conftest import connect
+
+
+def ingest(*args):
+    return CliRunner().invoke(main, ["ingest", *map(str, args)], catch_exceptions=False)
+
+
+def test_ingest_wait_loads_and_same_bytes_change_nothing(pipeline_env, supermarket_csv):
+    result = ingest(supermarket_csv, "--datasource", "market", "--wait")
+    assert result.exit_code == 0, result.output
+    assert "loaded 1,000 rows from supermarket_sales.csv" in result.output
+    assert (settings().data_dir / "landing/sales/market/supermarket_sales.csv").exists()
+    with connect() as conn:
+        assert conn.execute("SELECT count(*) FROM analytics.sales_daily").fetchall()[0][0] > 0
+
+    again = ingest(supermarket_csv, "--datasource", "other", "--wait", "--json")
+    assert again.exit_code == 0
+    report = json.loads(again.output)
+    assert report["unchanged"] is True and report["status"] == "loaded"
+    with connect() as conn:
+        assert conn.execute("SELECT count(*) FROM sales.transactions").fetchall() == [(1000,)]
+    assert not (settings().data_dir / "landing/sales/other").exists()
+
+
+def test_ingest_wait_exits_non_zero_on_a_rejected_file(pipeline_env, tmp_path):
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(256)) * 40)
+    result = ingest(junk, "--datasource", "market", "--wait")
+    assert result.exit_code == 1
+    assert "REJECTED junk.csv" in result.output and "binary" in result.output
+    rejected = settings().data_dir / "landing/rejected/market"
+    assert (rejected / "junk.csv").exists() and (rejected / "junk.csv.errors.json").exists()
+
+
+def test_ingest_without_wait_only_lands(pipeline_env, superstore_csv):
+    result = ingest(superstore_csv, "--datasource", "store")
+    assert result.exit_code == 0 and "sales_landing_sensor" in result.output
+    assert (settings().data_dir / "landing/sales/store/sample_superstore.csv").exists()
+
+
+def test_ingest_refuses_unknown_types(pipeline_env, tmp_path):
+    doc = tmp_path / "notes.docx"
+    doc.write_text("x")
+    assert ingest(doc, "--datasource", "store").exit_code == 2

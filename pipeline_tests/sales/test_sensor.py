@@ -1,0 +1,81 @@
+"""The landing-zone sensor evaluated against a real instance."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import dagster as dg
+
+from pipeline.definitions import defs
+from pipeline.lib.hashing import file_hash
+from pipeline.lib.sales.landing import upload_key
+from pipeline_tests.sales.conftest import connect
+
+
+def tick(instance, loaded, cursor=None):
+    sensor = loaded.resolve_sensor_def("sales_landing_sensor")
+    context = dg.build_sensor_context(
+        instance=instance, definitions=loaded, resources=loaded.resources, cursor=cursor
+    )
+    return sensor(context)
+
+
+def settle(path):
+    past = time.time() - 60
+    os.utime(path, (past, past))
+
+
+def test_sensor_adds_one_partition_per_new_content(
+    instance, landing, supermarket_csv, superstore_csv
+):
+    loaded = defs()
+    sensor = loaded.resolve_sensor_def("sales_landing_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    for source, datasource in ((supermarket_csv, "market"), (superstore_csv, "store")):
+        landing.put_file(source, upload_key(datasource, source.name))
+        settle(landing.root / upload_key(datasource, source.name))
+    (landing.root / "sales/market/notes.txt.bak").write_text("ignored")
+
+    result = tick(instance, loaded)
+    digests = {file_hash(supermarket_csv), file_hash(superstore_csv)}
+    assert {r.partition_key for r in result.run_requests} == digests
+    [add] = result.dynamic_partitions_requests
+    assert add.partitions_def_name == "sales_files" and set(add.partition_keys) == digests
+    with connect() as conn:
+        assert conn.execute("SELECT datasource, status FROM sales.files ORDER BY 1").fetchall() == [
+            ("market", "landed"),
+            ("store", "landed"),
+        ]
+    instance.add_dynamic_partitions("sales_files", list(add.partition_keys))
+
+    # Nothing new: no runs. A renamed copy has the same content: still nothing new.
+    again = tick(instance, loaded, result.cursor)
+    assert not again.run_requests
+    landing.put_file(supermarket_csv, upload_key("market", "renamed copy.csv"))
+    settle(landing.root / upload_key("market", "renamed copy.csv"))
+    renamed = tick(instance, loaded, again.cursor)
+    assert not renamed.run_requests and not renamed.dynamic_partitions_requests
+    assert "sales/market/renamed copy.csv" in json.loads(renamed.cursor)["files"]
+
+    # A run requested by the sensor loads the file.
+    request = next(r for r in result.run_requests if r.partition_key == file_hash(superstore_csv))
+    run = dg.materialize(
+        list(loaded.assets),
+        selection=dg.AssetSelection.assets("sales_uploads", "sales_transactions", "sales_rejects"),
+        partition_key=request.partition_key,
+        instance=instance,
+        resources=loaded.resources,
+        tags=request.tags,
+    )
+    assert run.success
+    with connect() as conn:
+        assert conn.execute("SELECT count(*) FROM sales.transactions").fetchall() == [(10194,)]
+
+
+def test_sensor_waits_for_a_file_still_being_written(instance, landing, supermarket_csv):
+    landing.put_file(supermarket_csv, upload_key("market", "fresh.csv"))
+    result = tick(instance, defs())
+    assert not result.run_requests
+    assert "sales/market/fresh.csv" not in json.loads(result.cursor)["files"]
