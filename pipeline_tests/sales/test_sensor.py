@@ -16,10 +16,10 @@ from pipeline_tests.sales.conftest import connect
 
 def tick(instance, loaded, cursor=None):
     sensor = loaded.resolve_sensor_def("sales_landing_sensor")
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, definitions=loaded, resources=loaded.resources, cursor=cursor
-    )
-    return sensor(context)
+    ) as context:
+        return sensor(context)
 
 
 def settle(path):
