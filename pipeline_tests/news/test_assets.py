@@ -54,3 +54,37 @@ def test_unknown_client_fails_with_clear_message(instance):
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert "unknown client id(s) nobody" in str(failure.event_specific_data.error)
     assert TODAY
+
+
+def test_tenant_isolation_in_the_warehouse(instance, news_warehouse):
+    """Every row carries its client's tenant; a story about a client both tenants follow is
+    stored once per tenant's client and grouped only within it."""
+    materialize_news(instance)
+    with news_warehouse() as conn:
+        mismatched = conn.execute(
+            "SELECT count(*) FROM core.client_news n JOIN core.crm_clients c USING (client_id)"
+            " WHERE n.tenant_id <> c.tenant_id"
+        ).fetchall()[0][0]
+        raw_mismatched = conn.execute(
+            "SELECT count(*) FROM raw.events e JOIN core.crm_clients c ON c.client_id = e.scope"
+            " WHERE e.kind = 'news' AND e.tenant_id IS DISTINCT FROM c.tenant_id"
+        ).fetchall()[0][0]
+        helix = conn.execute(
+            "SELECT tenant_id, count(*) FROM core.client_news"
+            " WHERE canonical_url = 'https://endpts.com/genova-sues-helix-biotherapeutics-patents'"
+            " GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        cross_tenant_groups = conn.execute(
+            "SELECT count(*) FROM core.client_news copy JOIN core.client_news original"
+            " ON original.article_id = copy.near_duplicate_of AND original.client_id = copy.client_id"
+            " WHERE copy.tenant_id <> original.tenant_id"
+        ).fetchall()[0][0]
+        dangling = conn.execute(
+            "SELECT count(*) FROM core.client_news copy WHERE near_duplicate_of IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM core.client_news original"
+            " WHERE original.article_id = copy.near_duplicate_of"
+            " AND original.client_id = copy.client_id AND original.tenant_id = copy.tenant_id)"
+        ).fetchall()[0][0]
+    assert mismatched == 0 and raw_mismatched == 0
+    assert helix == [("acme", 1), ("globex", 1)]
+    assert cross_tenant_groups == 0 and dangling == 0

@@ -1,0 +1,206 @@
+"""Exact and near-duplicate handling, and that it never crosses tenants or clients."""
+
+import datetime as dt
+import json
+
+import polars as pl
+
+from pipeline.lib.news.dedup import ARTICLE_SCHEMA, article_id, articles_from_events, deduplicate
+from pipeline.lib.news.text import hamming, simhash, syndication_text, text_hash
+from pipeline.lib.news.urls import canonical_url
+
+T0 = dt.datetime(2026, 11, 19, 12, tzinfo=dt.UTC)
+
+ORIGINAL = (
+    "Warehouse robot maker Northwind Robotics valued at $1.1 billion after new funding",
+    "Northwind Robotics said on Wednesday it had raised $120 million from investors led by "
+    "Granite Ventures and would use the money to expand into Europe and hire 200 engineers.",
+)
+
+
+def row(url, title, description, *, client="acme-northwind", tenant="acme", minutes=0, source=""):
+    canonical = canonical_url(url)
+    return {
+        "client_id": client,
+        "tenant_id": tenant,
+        "article_id": article_id(canonical),
+        "url": url,
+        "canonical_url": canonical,
+        "title": title,
+        "description": description,
+        "source_name": source,
+        "provider": "newsapi",
+        "published_at": T0 + dt.timedelta(minutes=minutes),
+        "content_hash": text_hash(title, description),
+        "simhash": simhash(syndication_text(title, description, source)),
+        "is_sample": True,
+        "partition_date": T0.date(),
+        "raw_event_id": "e",
+        "fetched_at": T0,
+    }
+
+
+def frame(*rows):
+    return pl.DataFrame(list(rows), schema=ARTICLE_SCHEMA)
+
+
+def test_syndicated_copies_are_near_duplicates():
+    title, text = ORIGINAL
+    copies = [
+        (f"{title} - Yahoo Finance", f"(Reuters) - {text}", "Yahoo Finance"),
+        (title, text.replace(" and hire 200 engineers", ""), "MarketScreener"),
+        (f"{title} | Investing.com", f"(Reuters) -- {text}", "Investing.com"),
+    ]
+    for copy_title, copy_text, source in copies:
+        distance = hamming(
+            simhash(syndication_text(title, text)),
+            simhash(syndication_text(copy_title, copy_text, source)),
+        )
+        assert distance <= 8, (copy_title, distance)
+    unrelated = simhash(
+        syndication_text(
+            "Northwind Robotics sued by former supplier over unpaid invoices",
+            "A former supplier filed suit against Northwind Robotics in Delaware, claiming "
+            "$4 million in unpaid invoices for robot arms.",
+        )
+    )
+    assert hamming(simhash(syndication_text(title, text)), unrelated) > 12
+
+
+def test_exact_and_near_duplicates():
+    title, text = ORIGINAL
+    original = row("https://www.reuters.com/tech/northwind-valued/", title, text, source="Reuters")
+    same_url = row(
+        "http://reuters.com/tech/northwind-valued?utm_source=x#top", title, text, minutes=5
+    )
+    same_content = row("https://amp.reuters.com/tech/northwind-valued", title, text, minutes=7)
+    syndicated = row(
+        "https://finance.yahoo.com/news/northwind-1.html",
+        f"{title} - Yahoo Finance",
+        f"(Reuters) - {text}",
+        minutes=30,
+        source="Yahoo Finance",
+    )
+    other = row(
+        "https://example.com/northwind-lawsuit",
+        "Northwind Robotics sued by former supplier over unpaid invoices",
+        "A former supplier filed suit against Northwind Robotics in Delaware.",
+        minutes=60,
+    )
+    # Input order must not matter: the earliest published copy is the original.
+    result = deduplicate(frame(syndicated, other, same_content, same_url, original))
+    by_url = dict(zip(result["canonical_url"], result["near_duplicate_of"], strict=True))
+    assert set(by_url) == {
+        original["canonical_url"],
+        syndicated["canonical_url"],
+        other["canonical_url"],
+    }
+    assert by_url[original["canonical_url"]] is None
+    assert by_url[syndicated["canonical_url"]] == original["article_id"]
+    assert by_url[other["canonical_url"]] is None
+    # Counting stories: the group counts once.
+    assert result.filter(pl.col("near_duplicate_of").is_null()).height == 2
+
+
+def test_stored_articles_win_and_lead_groups():
+    title, text = ORIGINAL
+    stored = frame(row("https://reuters.com/a", title, text)).with_columns(
+        near_duplicate_of=pl.lit(None, dtype=pl.String)
+    )
+    again = row("https://reuters.com/a?utm_medium=email", title, text, minutes=600)
+    copy = row(
+        "https://finance.yahoo.com/b",
+        f"{title} - Yahoo Finance",
+        f"(Reuters) - {text}",
+        minutes=700,
+        source="Yahoo Finance",
+    )
+    result = deduplicate(frame(again, copy), stored)
+    assert result["canonical_url"].to_list() == ["https://finance.yahoo.com/b"]
+    assert result["near_duplicate_of"].to_list() == [stored["article_id"][0]]
+
+
+def test_chains_collapse_to_the_group_original():
+    title, text = ORIGINAL
+    a = row("https://a.example/1", title, text)
+    b = row("https://b.example/1", title, text.replace(" and hire 200 engineers", ""), minutes=1)
+    c = row(
+        "https://c.example/1",
+        title,
+        text.replace(" and hire 200 engineers", "").replace("on Wednesday ", ""),
+        minutes=2,
+    )
+    result = deduplicate(frame(a, b, c))
+    leaders = set(result["near_duplicate_of"].drop_nulls().to_list())
+    assert leaders <= {a["article_id"]}
+
+
+def test_tenants_and_clients_never_mix():
+    title, text = ORIGINAL
+    acme = row("https://reuters.com/helix", title, text, client="acme-helix", tenant="acme")
+    globex = row(
+        "https://reuters.com/helix", title, text, client="globex-helix", tenant="globex", minutes=1
+    )
+    globex_copy = row(
+        "https://finance.yahoo.com/helix",
+        f"{title} - Yahoo Finance",
+        f"(Reuters) - {text}",
+        client="globex-helix",
+        tenant="globex",
+        minutes=2,
+        source="Yahoo Finance",
+    )
+    # Same client id under another tenant (a misconfigured CRM) stays apart too.
+    mislabelled = row(
+        "https://reuters.com/helix", title, text, client="acme-helix", tenant="globex", minutes=3
+    )
+    result = deduplicate(frame(acme, globex, globex_copy, mislabelled))
+    assert result.height == 4
+    ids = {
+        (r["tenant_id"], r["client_id"], r["canonical_url"]): r
+        for r in result.iter_rows(named=True)
+    }
+    copy = ids[("globex", "globex-helix", "https://finance.yahoo.com/helix")]
+    assert copy["near_duplicate_of"] == globex["article_id"]
+    # The globex copy points at globex's own row, which has the same article_id as acme's:
+    # the pair (client_id, article_id) is what identifies a row, never article_id alone.
+    leaders = result.filter(pl.col("near_duplicate_of").is_not_null())
+    assert leaders["tenant_id"].to_list() == ["globex"]
+
+
+def test_articles_from_events_parses_every_provider():
+    fetched = T0
+    events = pl.DataFrame(
+        [
+            {
+                "event_id": "1",
+                "provider": "serper",
+                "scope": "acme-northwind",
+                "tenant_id": "acme",
+                "is_sample": False,
+                "payload": json.dumps(
+                    {
+                        "title": "Northwind news",
+                        "link": "https://x.example/a?fbclid=1",
+                        "date": "15 hours ago",
+                    }
+                ),
+                "partition_date": T0.date(),
+                "fetched_at": fetched,
+            },
+            {
+                "event_id": "2",
+                "provider": "rss",
+                "scope": "acme-northwind",
+                "tenant_id": "acme",
+                "is_sample": False,
+                "payload": json.dumps({"title": "", "link": ""}),
+                "partition_date": T0.date(),
+                "fetched_at": fetched,
+            },
+        ]
+    )
+    articles, unparsed = articles_from_events(events)
+    assert unparsed == 1
+    assert articles["canonical_url"].to_list() == ["https://x.example/a"]
+    assert articles["published_at"].to_list() == [T0 - dt.timedelta(hours=15)]
