@@ -11,9 +11,11 @@ import polars as pl
 import pytest
 
 from pipeline.lib import warehouse
+from pipeline.lib.hashing import content_hash
 
 PARTITION = "2026-03-02"
 PARTITION_DATE = dt.date(2026, 3, 2)
+NOW = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
 
 UPSTREAM_DDL = {
     "core.grants": """CREATE TABLE IF NOT EXISTS core.grants (
@@ -206,7 +208,10 @@ def seed_clients(path: Path, rows=None) -> None:
     seed(
         path,
         "core.crm_clients",
-        [{"provider": "csv", "is_sample": True, **r} for r in (CLIENTS if rows is None else rows)],
+        [
+            {"provider": "csv", "is_sample": True, "synced_at": NOW, **r}
+            for r in (CLIENTS if rows is None else rows)
+        ],
     )
 
 
@@ -217,6 +222,9 @@ def seed_news(path: Path, rows=None, partition: dt.date = PARTITION_DATE) -> Non
         [
             {
                 "url": f"https://news.example/{r['article_id']}",
+                "canonical_url": f"https://news.example/{r['article_id']}",
+                "content_hash": content_hash([r["title"], r["description"]]),
+                "simhash": 0,
                 "source_name": "Example News",
                 "provider": "test",
                 "is_sample": True,

@@ -96,12 +96,14 @@ def test_news_scores_never_cross_tenants(seeded_warehouse):
 
 
 @pytest.mark.parametrize("asset", ["grant_matches", "news_scores"])
-def test_missing_upstream_tables_give_zero_rows_and_say_so(warehouse_path, asset):
+def test_missing_or_empty_upstream_gives_zero_rows_and_says_so(warehouse_path, asset):
     result = materialize([asset])
     assert result.success
     metadata = result.asset_materializations_for_node(asset)[0].metadata
     assert metadata["dagster/row_count"].value == 0
-    assert "not created yet" in metadata["notes"].value
+    # Before the upstream domain's migration exists the table is missing; after, it is empty.
+    notes = metadata["notes"].value
+    assert "not created yet" in notes or "no client news" in notes or "no grants" in notes
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
 

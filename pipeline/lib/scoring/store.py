@@ -145,7 +145,9 @@ def load_news_inputs(
         " n.partition_date, n.is_sample OR coalesce(c.is_sample, false),"
         " n.tenant_id IS NOT DISTINCT FROM c.tenant_id AS same_tenant"
         " FROM core.client_news n JOIN core.crm_clients c USING (client_id)"
-        f" WHERE n.partition_date BETWEEN ? AND ?{client_filter}"
+        # A near-duplicate repeats its group's original: scoring it again would only cost
+        # another call and a second alert.
+        f" WHERE n.partition_date BETWEEN ? AND ? AND n.near_duplicate_of IS NULL{client_filter}"
         " ORDER BY c.client_id, n.article_id",
         [start, end, *([list(client_ids)] if client_ids else [])],
     ).fetchall()
