@@ -9,6 +9,12 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.lib.news.clients import CrmClient, load_clients_csv
+from pipeline.lib.news.crm import (
+    HUBSPOT_BASE_URL,
+    SALESFORCE_LOGIN_URL,
+    HubSpotCRM,
+    SalesforceCRM,
+)
 from pipeline.lib.news.parsers import GOOGLE_CSE, NEWSAPI, SERPER
 from pipeline.lib.news.sources import (
     GOOGLE_SEARCH_BASE_URL,
@@ -30,12 +36,47 @@ def news_samples_dir() -> Path:
 
 
 class CrmResource(dg.ConfigurableResource):
-    """Where the client list comes from: a CSV (default: the bundled sample clients)."""
+    """Where the client list comes from: Salesforce when its refresh-token credentials are
+    set, else HubSpot when its token is set, else a CSV (default: the bundled sample clients).
+    Salesforce and HubSpot clients all belong to `tenant_id`."""
 
     clients_csv: str | None = None
+    tenant_id: str = "default"
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: str | None = None
+    salesforce_refresh_token: str | None = None
+    salesforce_login_url: str = SALESFORCE_LOGIN_URL
+    salesforce_instance_url: str | None = None
+    salesforce_aliases_field: str | None = None
+    hubspot_token: str | None = None
+    hubspot_base_url: str = HUBSPOT_BASE_URL
+    hubspot_aliases_property: str | None = None
 
     def load(self) -> tuple[list[CrmClient], list[str], str]:
         """(clients, problems with skipped rows, provider name)."""
+        if (
+            self.salesforce_client_id
+            and self.salesforce_client_secret
+            and self.salesforce_refresh_token
+        ):
+            salesforce = SalesforceCRM(
+                client_id=self.salesforce_client_id,
+                client_secret=self.salesforce_client_secret,
+                refresh_token=self.salesforce_refresh_token,
+                tenant_id=self.tenant_id,
+                login_url=self.salesforce_login_url,
+                instance_url=self.salesforce_instance_url,
+                aliases_field=self.salesforce_aliases_field,
+            )
+            return (*salesforce.load(), "salesforce")
+        if self.hubspot_token:
+            hubspot = HubSpotCRM(
+                token=self.hubspot_token,
+                tenant_id=self.tenant_id,
+                base_url=self.hubspot_base_url,
+                aliases_property=self.hubspot_aliases_property,
+            )
+            return (*hubspot.load(), "hubspot")
         if self.clients_csv:
             clients, problems = load_clients_csv(Path(self.clients_csv), is_sample=False)
         else:
