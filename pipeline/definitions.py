@@ -6,6 +6,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.lib.logs import install_redaction
+
+# Code servers and run workers import this module: from here on no log record carries a secret.
+install_redaction()
+
 # How stale each domain's assets may get before the UI (and `pipeline health`) call them stale.
 # News is fetched hourly and grants daily; sales follow uploads, so only a loose bound applies.
 FRESHNESS_BY_GROUP: dict[str, dg.FreshnessPolicy] = {

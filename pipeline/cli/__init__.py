@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import click
 
+from pipeline.lib.logs import LOG_FORMATS, configure_logging
 from pipeline.lib.settings import REPO_ROOT
 
 
@@ -26,13 +26,17 @@ def ensure_dagster_home() -> Path:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
-def main(verbose: bool) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    envvar="PIPELINE_LOG_FORMAT",
+    help="stderr log lines as text or as JSON objects (secrets are redacted in both).",
+)
+def main(verbose: bool, log_format: str) -> None:
     """Watch grants, client news and sales files; score them; send digests."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(logging.INFO if verbose else logging.WARNING, log_format)
 
 
 def _register_commands() -> None:

@@ -32,9 +32,18 @@ class ProviderError(RuntimeError):
         super().__init__(f"{provider}: {message}")
 
 
+_BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}")
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@")
+_OPENAI_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
+
+
 def redact(text: str) -> str:
-    """Remove credential-looking query parameters from a URL or message."""
-    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=***", text)
+    """Remove credentials from a URL or message: secret-looking query parameters, passwords in
+    URLs (postgresql://user:***@host), Authorization header values and OpenAI-style keys."""
+    text = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=***", text)
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:***@", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} ***", text)
+    return _OPENAI_KEY.sub("sk-***", text)
 
 
 def retry_after_seconds(response: httpx.Response, default: float) -> float:
