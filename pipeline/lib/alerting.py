@@ -68,7 +68,12 @@ def decide(
             state[obs.key] = {"since": now, "notified": now, "count": 1, "severity": obs.severity}
             alerts.append(
                 Alert(
-                    f"{obs.key}@{now:.0f}", obs.key, "firing", obs.subject, obs.body, obs.severity
+                    f"{obs.key}@{now:.0f}",
+                    obs.key,
+                    "firing",
+                    f"Failing: {obs.subject}",
+                    obs.body,
+                    obs.severity,
                 )
             )
         elif obs.failing and now - firing["notified"] >= renotify_s:

@@ -15,7 +15,7 @@ PASSING = Observation("check:grants:unique", False, "ERROR check unique on grant
 def test_alerts_once_then_stays_quiet_then_resolves():
     state, alerts = decide({}, [FAILING], now=1000, renotify_s=3600)
     assert [(a.kind, a.subject, a.severity) for a in alerts] == [
-        ("firing", "ERROR check unique on grants", "high")
+        ("firing", "Failing: ERROR check unique on grants", "high")
     ]
     for now in (1060, 2000, 4500):
         state, alerts = decide(state, [FAILING], now=now, renotify_s=3600)

@@ -57,7 +57,7 @@ def test_check_failure_alerts_once_reminds_and_resolves(
     ticker.tick()
     assert len(operator_alerts.sent) == 1
     alert = operator_alerts.sent[0]
-    assert alert["subject"] == "ERROR check toy_scores_in_range on toy_scores"
+    assert alert["subject"] == "Failing: ERROR check toy_scores_in_range on toy_scores"
     # ERROR + blocking on a high-criticality asset.
     assert alert["severity"] == "critical"
     assert "1 scores out of range" in alert["body"]
@@ -90,7 +90,7 @@ def test_warn_check_alerts_with_low_severity(toy, instance, warehouse_path, oper
     run_checks(toy, instance)
     Ticker(toy, instance).tick()
     assert [(a["subject"], a["severity"]) for a in operator_alerts.sent] == [
-        ("WARN check toy_scores_unique on toy_scores", "medium")
+        ("Failing: WARN check toy_scores_unique on toy_scores", "medium")
     ]
 
 
@@ -129,3 +129,60 @@ def test_run_failure_alert(instance, operator_alerts):
     assert alert["subject"] == "Run failed: __ephemeral_asset_job__ (fragile)"
     assert alert["severity"] == "critical"
     assert "provider returned HTML instead of JSON" in alert["body"]
+
+
+def record_tick(instance, name: str, status, error: str | None = None):
+    """A sensor tick as the daemon records it."""
+    import time
+
+    from dagster._core.remote_origin import (
+        RegisteredCodeLocationOrigin,
+        RemoteInstigatorOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.scheduler.instigation import (
+        InstigatorState,
+        InstigatorStatus,
+        InstigatorType,
+        TickData,
+    )
+    from dagster_shared.error import SerializableErrorInfo
+
+    origin = RemoteInstigatorOrigin(
+        repository_origin=RemoteRepositoryOrigin(
+            code_location_origin=RegisteredCodeLocationOrigin("pipeline"),
+            repository_name="__repository__",
+        ),
+        instigator_name=name,
+    )
+    state = InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.RUNNING)
+    if not instance.get_instigator_state(state.instigator_origin_id, state.selector_id):
+        instance.add_instigator_state(state)
+    instance.create_tick(
+        TickData(
+            instigator_origin_id=state.instigator_origin_id,
+            instigator_name=name,
+            instigator_type=InstigatorType.SENSOR,
+            status=status,
+            timestamp=time.time(),
+            selector_id=state.selector_id,
+            error=SerializableErrorInfo(error, [], "ConnectionError") if error else None,
+        )
+    )
+
+
+def test_failing_sensor_ticks_alert_once_and_resolve(toy, instance, operator_alerts):
+    from dagster._core.scheduler.instigation import TickStatus
+
+    ticker = Ticker(toy, instance)
+    record_tick(instance, "landing_sensor", TickStatus.FAILURE, "S3 endpoint unreachable")
+    ticker.tick()
+    record_tick(instance, "landing_sensor", TickStatus.FAILURE, "S3 endpoint unreachable")
+    ticker.tick()
+    assert [(a["subject"], a["severity"]) for a in operator_alerts.sent] == [
+        ("Failing: sensor landing_sensor tick", "high")
+    ]
+    assert "S3 endpoint unreachable" in operator_alerts.sent[0]["body"]
+    record_tick(instance, "landing_sensor", TickStatus.SKIPPED)
+    ticker.tick()
+    assert operator_alerts.sent[-1]["subject"] == "Resolved: sensor landing_sensor tick"
