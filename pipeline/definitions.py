@@ -55,4 +55,10 @@ def defs() -> dg.Definitions:
         # map_resolved_asset_specs is marked preview in 1.13; it is the documented way to apply
         # a project-wide policy, and the warning would repeat on every code-location load.
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        return merged.map_resolved_asset_specs(func=with_default_freshness)
+        with_policies = merged.map_resolved_asset_specs(func=with_default_freshness)
+    # Freshness, schema-change and volume checks for every asset no domain covered itself.
+    from pipeline.defs.health.coverage import cross_cutting_checks
+
+    return dg.Definitions.merge(
+        with_policies, dg.Definitions(asset_checks=cross_cutting_checks(with_policies))
+    )

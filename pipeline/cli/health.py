@@ -51,7 +51,8 @@ def health(as_json: bool) -> None:
         }
         click.echo(json.dumps(report, indent=2))
         sys.exit(code)
-    width = max((len(a.asset) for a in assets), default=10)
+    names = [a.asset for a in assets] + [f"source {s.kind}/{s.provider}" for s in sources]
+    width = max((len(n) for n in names), default=10)
     for item in assets:
         why = "; ".join(item.reasons)
         click.echo(
@@ -64,9 +65,10 @@ def health(as_json: bool) -> None:
         click.echo("")
         for source in sources:
             why = "; ".join(source.reasons)
+            name = f"source {source.kind}/{source.provider}"
             click.echo(
-                f"{source.status.upper():<10} source {source.kind}/{source.provider}  "
-                f"{source.errors}/{source.fetches} errors, last {_when(source.last_fetch_at)}"
+                f"{source.status.upper():<10} {name:<{width}}  {source.kind:<8} "
+                f"last {_when(source.last_fetch_at)}, {source.errors}/{source.fetches} failed"
                 + (f"  {why}" if why else "")
             )
     counts = rules.status_counts(a.status for a in assets)

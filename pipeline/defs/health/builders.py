@@ -31,8 +31,10 @@ def _key(asset) -> dg.AssetKey:
     )
 
 
-def to_result(verdict: Verdict, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
+def to_result(verdict: Verdict, severity: dg.AssetCheckSeverity, **target) -> dg.AssetCheckResult:
+    """`target`: asset_key and check_name, for checks of a multi-asset check."""
     return dg.AssetCheckResult(
+        **target,
         passed=verdict.passed,
         severity=severity if verdict.table_exists else dg.AssetCheckSeverity.WARN,
         description=verdict.description,
@@ -60,8 +62,8 @@ def row_count_history(
     return counts
 
 
-def volume_anomaly_check(
-    asset,
+def volume_anomaly_checks(
+    assets: Sequence,
     *,
     name: str = "volume_anomaly",
     window: int = 14,
@@ -71,32 +73,45 @@ def volume_anomaly_check(
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.WARN,
     blocking: bool = False,
 ) -> dg.AssetChecksDefinition:
-    """The latest `dagster/row_count` against the median of the previous `window` ones from
-    the instance's materialisation history: fails on a drop below (1 - max_drop) x median or a
-    rise above max_rise x median. Needs the asset to report `dagster/row_count`."""
-    asset_key = _key(asset)
-
-    @dg.asset_check(
-        asset=asset_key,
-        name=name,
-        blocking=blocking,
-        description=(
-            f"row count within -{max_drop:.0%}/x{max_rise:g} of the trailing median "
-            f"of the last {window} materialisations"
-        ),
+    """For each asset: the latest `dagster/row_count` against the median of the previous
+    `window` ones from the instance's materialisation history; fails on a drop below
+    (1 - max_drop) x median or a rise above max_rise x median. One op for all the assets
+    (subsettable), so a run evaluates only the selected ones. Assets that report no
+    `dagster/row_count` pass ("no row count recorded yet")."""
+    keys = [_key(a) for a in assets]
+    description = (
+        f"row count within -{max_drop:.0%}/x{max_rise:g} of the trailing median "
+        f"of the last {window} materialisations"
     )
-    def _volume(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        counts = row_count_history(context.instance, asset_key, window + 1)
-        verdict = health_checks.volume_anomaly(
-            counts[0] if counts else None,
-            counts[1:],
-            max_drop=max_drop,
-            max_rise=max_rise,
-            min_history=min_history,
-        )
-        return to_result(verdict, severity)
+
+    @dg.multi_asset_check(
+        specs=[
+            dg.AssetCheckSpec(name, asset=key, blocking=blocking, description=description)
+            for key in keys
+        ],
+        can_subset=True,
+        name=f"{name}_{'_'.join(k.to_python_identifier() for k in keys)}"[:200],
+    )
+    def _volume(context: dg.AssetCheckExecutionContext):
+        for check_key in sorted(context.selected_asset_check_keys, key=str):
+            counts = row_count_history(context.instance, check_key.asset_key, window + 1)
+            verdict = health_checks.volume_anomaly(
+                counts[0] if counts else None,
+                counts[1:],
+                max_drop=max_drop,
+                max_rise=max_rise,
+                min_history=min_history,
+            )
+            yield to_result(
+                verdict, severity, asset_key=check_key.asset_key, check_name=check_key.name
+            )
 
     return _volume
+
+
+def volume_anomaly_check(asset, **options) -> dg.AssetChecksDefinition:
+    """volume_anomaly_checks for one asset (same options)."""
+    return volume_anomaly_checks([asset], **options)
 
 
 def unique_check(

@@ -1,0 +1,57 @@
+"""Cross-cutting checks: every asset gets freshness, schema-change and volume checks unless
+its domain already has them; all WARN, and they pass right after a materialisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from pipeline.defs.health.coverage import DEFAULT_FRESHNESS_WINDOW, cross_cutting_checks
+from pipeline_tests.defs.health.toy_defs import toy_definitions
+
+
+def test_every_asset_gets_the_missing_checks_once(instance):
+    toy = toy_definitions()
+
+    @dg.asset(group_name="toy")
+    def covered():
+        return dg.MaterializeResult(metadata={"dagster/row_count": 1})
+
+    own_freshness = dg.build_last_update_freshness_checks(
+        assets=[covered], lower_bound_delta=dt.timedelta(hours=1)
+    )
+    defs = dg.Definitions.merge(toy, dg.Definitions(assets=[covered], asset_checks=own_freshness))
+    added = cross_cutting_checks(defs)
+    keys = {(k.asset_key.to_user_string(), k.name) for c in added for k in c.check_keys}
+    for asset in ("toy_scores", "toy_summary"):
+        assert {
+            (asset, "freshness_check"),
+            (asset, "column_schema_change"),
+            (asset, "volume_anomaly"),
+        } <= keys
+    assert ("covered", "freshness_check") not in keys
+    assert ("covered", "volume_anomaly") in keys
+
+    full = dg.Definitions.merge(defs, dg.Definitions(asset_checks=added))
+    result = dg.materialize(
+        [*full.assets, *full.asset_checks], instance=instance, resources=full.resources
+    )
+    evaluations = result.get_asset_check_evaluations()
+    assert evaluations and all(e.passed for e in evaluations)
+    assert {
+        e.severity
+        for e in evaluations
+        if e.check_name in {"volume_anomaly", "column_schema_change"}
+    } == {dg.AssetCheckSeverity.WARN}
+
+
+def test_freshness_checks_are_grouped_by_window():
+    """toy_scores has a 2 h fail window, toy_summary none (the 8-day default): two builders."""
+    freshness = [
+        sorted(k.asset_key.to_user_string() for k in c.check_keys)
+        for c in cross_cutting_checks(toy_definitions())
+        if all(k.name == "freshness_check" for k in c.check_keys)
+    ]
+    assert sorted(freshness) == [["toy_scores"], ["toy_summary"]]
+    assert dt.timedelta(days=8) == DEFAULT_FRESHNESS_WINDOW
