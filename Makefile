@@ -31,8 +31,7 @@ home:
 	@test -f "$(DAGSTER_HOME)/dagster.yaml" || cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
 dev: install home
-	@$(BIN)/python -c "from pipeline.graph_runner import describe_environment as d; [print(f'{k:>15}: {v}') for k, v in d().items()]"
-	@echo "     Dagster UI: http://$(HOST):$(PORT)"
+	@$(BIN)/pipeline env --ui http://$(HOST):$(PORT)
 	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
 
 lint: install

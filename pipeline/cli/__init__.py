@@ -43,10 +43,11 @@ def _register_commands() -> None:
     from pipeline.cli.backup import backup, restore
     from pipeline.cli.check import check
     from pipeline.cli.demo import demo
+    from pipeline.cli.env import env
     from pipeline.cli.health import health
     from pipeline.cli.ingest import ingest
 
-    for command in (demo, check, health, backup, restore, ingest):
+    for command in (demo, check, health, backup, restore, ingest, env):
         main.add_command(command)
 
 
