@@ -27,7 +27,7 @@ class ScoringAIResource(OpenAIResource):
     prefilter_threshold: float = Field(
         default=0.15, description="Local score a pair needs before it is worth an API call."
     )
-    max_concurrency: int = Field(default=8, description="Parallel API requests per run.")
+    max_concurrency: int = Field(default=16, description="Parallel API requests per run.")
     max_requests_per_run: int = Field(default=2000, description="Request budget per run.")
     max_tokens_per_run: int = Field(default=2_000_000, description="Token budget per run.")
     max_attempts: int = Field(default=4, description="Tries per request on 429/5xx/timeouts.")

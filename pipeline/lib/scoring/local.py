@@ -206,9 +206,16 @@ class LocalScorer:
         phrases = [p for p in (*org.keywords, *org.focus_areas) if p and p.strip()]
         doc_terms = set(index.documents[doc])
         hit_phrases = [p for p in phrases if (t := tokens(p)) and all(w in doc_terms for w in t)]
+        # A phrase found in every grant of the batch ("research") says less than a rare one
+        # ("hydrokinetic"): weight each hit by its words' rarity relative to a unique word.
+        rarest = index.idf("\0unseen") or 1.0
+        hit_weight = sum(
+            min(1.0, sum(index.idf(w) for w in tokens(p)) / len(tokens(p)) / rarest)
+            for p in hit_phrases
+        )
         profile_terms = tokens(" ".join([org.mission, *phrases]))
         bm25 = index.score(profile_terms, doc)
-        lexical = 1.0 - math.exp(-(0.45 * len(hit_phrases) + 0.08 * bm25))
+        lexical = 1.0 - math.exp(-(0.45 * hit_weight + 0.08 * bm25))
 
         reasons: list[str] = []
         if hit_phrases:

@@ -1,0 +1,38 @@
+"""The labelled evaluation set is well-formed, refers to items without copying their text, and
+the local scorer reaches the F1 target on it."""
+
+from pipeline.lib.scoring.local import LocalScorer
+from pipeline_tests.scoring.evaluation import (
+    evaluate,
+    load_item,
+    load_labels,
+    load_profiles,
+)
+
+
+def test_labels_are_well_formed_and_cover_both_kinds():
+    labels = load_labels()
+    orgs, clients = load_profiles()
+    assert len(labels) >= 200
+    assert {p.kind for p in labels} == {"grant", "news"}
+    assert len({(p.subject_id, p.item_ref) for p in labels}) == len(labels)
+    for pair in labels:
+        assert pair.label in (0, 1)
+        assert len(pair.reason) > 20 and pair.reason.endswith(".")
+        assert pair.subject_id in (orgs if pair.kind == "grant" else clients)
+    assert sum(p.label for p in labels if p.kind == "grant") >= 15
+    assert sum(p.label for p in labels if p.kind == "news") >= 15
+
+
+def test_items_resolve_and_reasons_do_not_copy_article_text(realdata):
+    for pair in load_labels():
+        item = load_item(pair.item_ref, realdata)
+        assert item.title
+        if pair.item_ref.startswith("realdata:") and len(item.title) > 25:
+            assert item.title.lower() not in pair.reason.lower()
+
+
+def test_local_scorer_reaches_the_f1_target(realdata):
+    results = evaluate(LocalScorer(), realdata)
+    assert results["all"].f1 >= 0.7
+    assert results["grant"].f1 >= 0.7 and results["news"].f1 >= 0.7
