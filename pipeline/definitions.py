@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.defs.shared.run_limits import DISCOVERY_TAGS, POOL_TAG
 from pipeline.lib.logs import install_redaction
 
 # Code servers and run workers import this module: from here on no log record carries a secret.
@@ -37,11 +38,24 @@ def with_default_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec.replace_attributes(freshness_policy=policy)
 
 
-# One sensor evaluates every asset's AutomationCondition (eager, on_cron); it runs by default so
-# analytics follow their inputs without anyone switching it on.
+# Assets that call outside discovery providers carry the tag pipeline/pool=discovery. Their
+# automated runs get the same run tag, so dagster.yaml's queue limit for discovery runs and the
+# rate limit in run_limits count them.
+discovery_assets = dg.AssetSelection.tag(POOL_TAG, DISCOVERY_TAGS[POOL_TAG])
+
+# Two sensors evaluate every asset's AutomationCondition (eager, on_cron); they run by default
+# so analytics follow their inputs without anyone switching them on. An asset may belong to
+# one automation sensor only, hence the difference.
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "automation_sensor",
-    target=dg.AssetSelection.all(),
+    target=dg.AssetSelection.all() - discovery_assets,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)
+discovery_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "discovery_automation_sensor",
+    target=discovery_assets,
+    run_tags=DISCOVERY_TAGS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
 )
@@ -50,7 +64,9 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 @dg.definitions
 def defs() -> dg.Definitions:
     loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
-    merged = dg.Definitions.merge(loaded, dg.Definitions(sensors=[automation_sensor]))
+    merged = dg.Definitions.merge(
+        loaded, dg.Definitions(sensors=[automation_sensor, discovery_automation_sensor])
+    )
     with warnings.catch_warnings():
         # map_resolved_asset_specs is marked preview in 1.13; it is the documented way to apply
         # a project-wide policy, and the warning would repeat on every code-location load.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import yaml
 
+from pipeline.defs.shared.run_limits import DISCOVERY_TAGS
 from pipeline.lib.settings import REPO_ROOT
 
 
@@ -39,3 +40,25 @@ def test_queue_bounds_discovery_runs_and_openai_steps_share_a_pool(pipeline_env)
         pool = instance.event_log_storage.get_concurrency_info("openai")
         assert pool.slot_count == 2
         assert pool.active_slot_count == 0
+
+
+def test_discovery_assets_are_automated_with_the_discovery_run_tag():
+    from pipeline.definitions import defs
+
+    definitions = defs()
+    graph = definitions.resolve_asset_graph()
+    discovery = {
+        key
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).tags.get("pipeline/pool") == "discovery"
+    }
+    assert dg.AssetKey("raw_news_events") in discovery or not graph.has(
+        dg.AssetKey("raw_news_events")
+    )
+    general = definitions.resolve_sensor_def("automation_sensor")
+    tagged = definitions.resolve_sensor_def("discovery_automation_sensor")
+    assert tagged.run_tags == DISCOVERY_TAGS
+    general_keys = general.asset_selection.resolve(graph)
+    tagged_keys = tagged.asset_selection.resolve(graph)
+    assert tagged_keys == discovery
+    assert not general_keys & tagged_keys

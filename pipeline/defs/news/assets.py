@@ -9,6 +9,7 @@ from pipeline.defs.news.providers import CrmResource, NewsSourcesResource
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.partitions import daily_partitions
 from pipeline.defs.shared.resources import WarehouseResource
+from pipeline.defs.shared.run_limits import DISCOVERY_TAGS
 from pipeline.lib.news import store
 from pipeline.lib.news.sources import collect
 
@@ -50,6 +51,8 @@ class NewsFetchConfig(dg.Config):
     kinds={"duckdb"},
     partitions_def=daily_partitions,
     deps=[crm_clients],
+    # Calls outside news providers: counted by the discovery run limits (docs/operations.md).
+    tags=DISCOVERY_TAGS,
     description="Every news item fetched per client and source (raw provider payload, content "
     "hash, provenance), one row per item; failed sources are recorded in raw.source_fetches.",
 )
