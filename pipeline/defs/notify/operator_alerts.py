@@ -1,0 +1,84 @@
+"""send_operator_alert: the one channel other domains use to tell operators something is wrong.
+
+Operators are PIPELINE_OPERATOR_EMAILS (comma-separated) or the users with role "operator" in
+data/config/users.yaml. The same key is sent at most once per re-notify interval
+(PIPELINE_ALERT_RENOTIFY_HOURS, default 6 h). Messages go through the notify outbox (SMTP when
+SMTP_HOST is set, else .eml files in PIPELINE_OUTBOX) and are logged in notify.email_log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+
+from pipeline.lib import alerting, warehouse
+from pipeline.lib.notify.mailer import MailSettings
+from pipeline.lib.notify.outbox import deliver_pending, record, utcnow
+from pipeline.lib.notify.render import Email
+from pipeline.lib.notify.users import operator_emails
+from pipeline.lib.settings import settings
+
+log = logging.getLogger(__name__)
+
+KIND = "operator_alert"
+RENOTIFY_HOURS_VARIABLE = "PIPELINE_ALERT_RENOTIFY_HOURS"
+SEVERITY_URGENCY = {"critical": "critical", "high": "high", "medium": "medium", "low": "low"}
+# A sensor waits for this at most: alerts must not stall the daemon.
+RETRY_DELAYS_S = (0.5, 1.5)
+
+
+def renotify_interval() -> dt.timedelta:
+    hours = os.environ.get(RENOTIFY_HOURS_VARIABLE)
+    seconds = float(hours) * 3600 if hours else alerting.DEFAULT_RENOTIFY_S
+    return dt.timedelta(seconds=seconds)
+
+
+def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "high") -> bool:
+    """Send `subject`/`body` to every operator unless `key` was sent within the re-notify
+    interval. True when at least one message was sent or written to the outbox."""
+    paths = settings()
+    recipients = operator_emails(paths.config_dir)
+    if not recipients:
+        log.warning("operator alert %r not sent: no operators configured", key)
+        return False
+    mail = MailSettings.from_env(paths.outbox)
+    now = utcnow()
+    severity = severity if severity in SEVERITY_URGENCY else "high"
+    with warehouse.connection(paths.warehouse) as conn:
+        last = conn.execute(
+            "SELECT last_sent_at FROM notify.operator_alerts WHERE alert_key = ?", [key]
+        ).fetchone()
+        if last and now - last[0] < renotify_interval():
+            return False
+        messages = [
+            mail.compose(
+                Email(
+                    kind=KIND,
+                    recipient=recipient,
+                    subject=f"[{severity.upper()}] {subject}",
+                    heading=subject,
+                    intro=f"Severity: {severity}",
+                    paragraphs=(body,),
+                    urgency=SEVERITY_URGENCY[severity],
+                    footer="You receive this because you operate the pipeline.",
+                ),
+                identity=(key, now.isoformat()),
+                period=key,
+                date=now,
+            )
+            for recipient in recipients
+        ]
+        ids = record(conn, messages, now)
+        conn.execute(
+            "INSERT INTO notify.operator_alerts (alert_key, last_sent_at, last_message_id)"
+            " VALUES (?, ?, ?) ON CONFLICT (alert_key) DO UPDATE SET"
+            " last_sent_at = excluded.last_sent_at, last_message_id = excluded.last_message_id,"
+            " times_sent = times_sent + 1",
+            [key, now, messages[0].message_id],
+        )
+    # Earlier alerts still waiting (a refused connection last time) go out with this one.
+    report = deliver_pending(
+        paths.warehouse, mail.transport(), kinds=[KIND], retry_delays_s=RETRY_DELAYS_S
+    )
+    return any(message_id in report.delivered for message_id in ids)

@@ -1,0 +1,299 @@
+"""The exactly-once outbox over notify.email_log.
+
+Every message is rendered and recorded (status `pending`, deterministic message_id) together
+with the items it carries (notify.delivered_items) in one transaction BEFORE anything is sent,
+so an item is never put into a second message and a rerun never builds the message again.
+
+Delivery claims due rows (`pending` -> `sending`, committed), sends them with no warehouse
+connection held, then records the outcome:
+  accepted           -> `sent` (SMTP) / `written` (.eml outbox)
+  transient (4xx, refused/dropped connection, timeout)
+                     -> `pending` again with a backoff; retried in this run (retry_delays)
+                        and by the next run; `failed` after max_attempts
+  permanent (5xx)    -> `failed` with the server's reason
+
+A crash between sending and recording leaves rows in `sending`. On a later run:
+  * the .eml outbox can tell (the file exists or not): `written`, or `pending` to write again;
+  * SMTP cannot ask the server, so the row becomes `uncertain` and is NOT resent. The trade-off:
+    at most one message per crash may be lost (operators see `uncertain` rows and can requeue
+    them by setting status back to `pending`) instead of a recipient getting a duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.lib import warehouse
+from pipeline.lib.notify.transport import Transport
+
+log = logging.getLogger(__name__)
+
+DELIVERED = ("sent", "written")
+DEFAULT_RETRY_DELAYS_S = (2.0, 5.0)
+DEFAULT_MAX_ATTEMPTS = 6
+NEXT_RUN_BACKOFF_S = 60.0
+MAX_BACKOFF_S = 3600.0
+STALE_SENDING_S = 900.0
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    message_id: str
+    recipient: str
+    kind: str
+    subject: str
+    raw_message: str
+    user_id: str | None = None
+    tenant_id: str | None = None
+    period: str | None = None
+    item_keys: tuple[str, ...] = ()
+    is_sample: bool = False
+
+
+@dataclass
+class DeliveryReport:
+    delivered: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    uncertain: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def as_metadata(self) -> dict[str, int]:
+        return {
+            "delivered": len(self.delivered),
+            "failed": len(self.failed),
+            "retrying": len(self.retrying),
+            "uncertain": len(self.uncertain),
+        }
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def record(
+    conn: duckdb.DuckDBPyConnection, messages: Sequence[OutgoingMessage], now: dt.datetime
+) -> list[str]:
+    """Record messages as `pending` and mark their items delivered to their user, atomically.
+    Messages whose message_id is already recorded are skipped. Returns the new message ids."""
+    if not messages:
+        return []
+    ids = [m.message_id for m in messages]
+    known = {
+        row[0]
+        for row in conn.execute(
+            "SELECT message_id FROM notify.email_log WHERE message_id IN (SELECT unnest(?))",
+            [ids],
+        ).fetchall()
+    }
+    fresh = [m for m in messages if m.message_id not in known]
+    if not fresh:
+        return []
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.executemany(
+            "INSERT INTO notify.email_log (message_id, recipient, user_id, tenant_id, kind,"
+            " period, subject, item_keys, item_count, status, attempts, raw_message, is_sample,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
+            [
+                [
+                    m.message_id, m.recipient, m.user_id, m.tenant_id, m.kind, m.period,
+                    m.subject, list(m.item_keys), len(m.item_keys), m.raw_message, m.is_sample,
+                    now, now,
+                ]
+                for m in fresh
+            ],
+        )  # fmt: skip
+        item_rows = [
+            [m.user_id, m.kind, key, m.message_id, now]
+            for m in fresh
+            if m.user_id
+            for key in m.item_keys
+        ]
+        if item_rows:
+            conn.executemany(
+                "INSERT OR IGNORE INTO notify.delivered_items"
+                " (user_id, kind, item_key, message_id, recorded_at) VALUES (?, ?, ?, ?, ?)",
+                item_rows,
+            )
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    return [m.message_id for m in fresh]
+
+
+def _kind_filter(kinds: Iterable[str] | None, message_ids: Iterable[str] | None):
+    clauses, params = [], []
+    if kinds is not None:
+        clauses.append("kind IN (SELECT unnest(?))")
+        params.append(list(kinds))
+    if message_ids is not None:
+        clauses.append("message_id IN (SELECT unnest(?))")
+        params.append(list(message_ids))
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def recover_interrupted(
+    warehouse_path: Path,
+    transport: Transport,
+    *,
+    kinds: Iterable[str] | None = None,
+    stale_after_s: float = STALE_SENDING_S,
+    now: dt.datetime | None = None,
+) -> list[str]:
+    """Resolve rows a crashed run left in `sending` (see the module docstring)."""
+    now = now or utcnow()
+    where, params = _kind_filter(kinds, None)
+    with warehouse.connection(warehouse_path) as conn:
+        rows = conn.execute(
+            "SELECT message_id, transport FROM notify.email_log WHERE status = 'sending'"
+            f" AND updated_at <= ?{where}",
+            [now - dt.timedelta(seconds=stale_after_s), *params],
+        ).fetchall()
+        uncertain = []
+        for message_id, used_transport in rows:
+            location = transport.already_delivered(message_id)
+            if location:
+                conn.execute(
+                    "UPDATE notify.email_log SET status = ?, eml_path = ?, sent_at = ?,"
+                    " updated_at = ? WHERE message_id = ?",
+                    [transport.delivered_status, location, now, now, message_id],
+                )
+            elif used_transport == "outbox":
+                # The file was never written (writes are atomic), so writing it now is safe.
+                conn.execute(
+                    "UPDATE notify.email_log SET status = 'pending', updated_at = ?"
+                    " WHERE message_id = ?",
+                    [now, message_id],
+                )
+            else:
+                conn.execute(
+                    "UPDATE notify.email_log SET status = 'uncertain', updated_at = ?,"
+                    " last_error = 'interrupted between sending and recording; not resent"
+                    " to avoid a duplicate' WHERE message_id = ?",
+                    [now, message_id],
+                )
+                uncertain.append(message_id)
+    if uncertain:
+        log.warning("%d e-mails may or may not have been sent (status uncertain)", len(uncertain))
+    return uncertain
+
+
+def _claim(conn, where: str, params: list, now: dt.datetime, limit: int, transport: Transport):
+    rows = conn.execute(
+        "SELECT message_id, recipient, raw_message, attempts FROM notify.email_log"
+        " WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+        f"{where} ORDER BY created_at, message_id LIMIT ?",
+        [now, *params, limit],
+    ).fetchall()
+    if rows:
+        conn.execute(
+            "UPDATE notify.email_log SET status = 'sending', attempts = attempts + 1,"
+            " transport = ?, updated_at = ? WHERE message_id IN (SELECT unnest(?))",
+            [transport.name, now, [r[0] for r in rows]],
+        )
+    return rows
+
+
+def deliver_pending(
+    warehouse_path: Path,
+    transport: Transport,
+    *,
+    kinds: Iterable[str] | None = None,
+    message_ids: Iterable[str] | None = None,
+    retry_delays_s: Sequence[float] = DEFAULT_RETRY_DELAYS_S,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    batch_size: int = 20,
+    stale_after_s: float = STALE_SENDING_S,
+    now: Callable[[], dt.datetime] = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
+    after_send: Callable[[str], None] | None = None,
+) -> DeliveryReport:
+    """Send every due `pending` message (optionally only some kinds / ids). `after_send` is a
+    test hook called between a send and its recording."""
+    kinds = list(kinds) if kinds is not None else None
+    report = DeliveryReport()
+    report.uncertain = recover_interrupted(
+        warehouse_path, transport, kinds=kinds, stale_after_s=stale_after_s, now=now()
+    )
+    where, params = _kind_filter(kinds, message_ids)
+    retry_round = 0
+    try:
+        while True:
+            sent_any = _deliver_due(
+                warehouse_path, transport, where, params, report, max_attempts, batch_size,
+                now, after_send,
+            )  # fmt: skip
+            if sent_any:
+                continue
+            # Nothing due: retry this run's transient failures after a short wait.
+            waiting = [m for m in report.retrying if m not in report.delivered]
+            if not waiting or retry_round >= len(retry_delays_s):
+                break
+            sleep(retry_delays_s[retry_round])
+            retry_round += 1
+            with warehouse.connection(warehouse_path) as conn:
+                conn.execute(
+                    "UPDATE notify.email_log SET next_attempt_at = NULL"
+                    " WHERE status = 'pending' AND message_id IN (SELECT unnest(?))",
+                    [waiting],
+                )
+    finally:
+        transport.close()
+    finished = set(report.delivered) | set(report.failed)
+    report.retrying = sorted({m for m in report.retrying if m not in finished})
+    return report
+
+
+def _deliver_due(
+    warehouse_path, transport, where, params, report, max_attempts, batch_size, now, after_send
+) -> bool:
+    with warehouse.connection(warehouse_path) as conn:
+        claimed = _claim(conn, where, params, now(), batch_size, transport)
+    if not claimed:
+        return False
+    results = []
+    for message_id, recipient, raw_message, attempts in claimed:
+        outcome = transport.send(message_id, recipient, raw_message)
+        if after_send:
+            after_send(message_id)
+        results.append((message_id, attempts + 1, outcome))
+    at = now()
+    with warehouse.connection(warehouse_path) as conn:
+        for message_id, attempts, outcome in results:
+            if outcome.accepted:
+                conn.execute(
+                    "UPDATE notify.email_log SET status = ?, sent_at = ?, updated_at = ?,"
+                    " eml_path = ?, last_error = NULL WHERE message_id = ?",
+                    [transport.delivered_status, at, at, outcome.location, message_id],
+                )
+                report.delivered.append(message_id)
+            elif outcome.status == "transient" and attempts < max_attempts:
+                backoff = min(NEXT_RUN_BACKOFF_S * 2 ** (attempts - 1), MAX_BACKOFF_S)
+                conn.execute(
+                    "UPDATE notify.email_log SET status = 'pending', last_error = ?,"
+                    " next_attempt_at = ?, updated_at = ? WHERE message_id = ?",
+                    [outcome.detail, at + dt.timedelta(seconds=backoff), at, message_id],
+                )
+                report.retrying.append(message_id)
+                report.errors[message_id] = outcome.detail
+            else:
+                reason = outcome.detail
+                if outcome.status == "transient":
+                    reason = f"gave up after {attempts} attempts: {reason}"
+                conn.execute(
+                    "UPDATE notify.email_log SET status = 'failed', last_error = ?,"
+                    " updated_at = ? WHERE message_id = ?",
+                    [reason, at, message_id],
+                )
+                report.failed.append(message_id)
+                report.errors[message_id] = reason
+    return True

@@ -1,0 +1,206 @@
+"""Where a rendered message goes: an SMTP server (SMTP_* settings) or, while SMTP_HOST is unset,
+an .eml file in PIPELINE_OUTBOX. Each send returns an Outcome: accepted, transient (try again
+later: 4xx replies, refused or dropped connections, timeouts) or permanent (5xx replies)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.utils import formataddr
+from pathlib import Path
+from typing import Protocol
+
+SECURITY_MODES = ("starttls", "ssl", "none")
+DEFAULT_FROM_EMAIL = "pipeline@localhost"
+DEFAULT_FROM_NAME = "Grants & News Pipeline"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str | None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    from_email: str = DEFAULT_FROM_EMAIL
+    from_name: str = DEFAULT_FROM_NAME
+    security: str = "starttls"
+    timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY_MODES:
+            raise ValueError(
+                f"SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}, not {self.security!r}"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    @property
+    def effective_port(self) -> int:
+        if self.port:
+            return self.port
+        return {"ssl": 465, "starttls": 587, "none": 25}[self.security]
+
+    @property
+    def sender(self) -> str:
+        return formataddr((self.from_name, self.from_email))
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> SmtpSettings:
+        env = os.environ if environ is None else environ
+        port = env.get("SMTP_PORT")
+        return cls(
+            host=env.get("SMTP_HOST") or None,
+            port=int(port) if port else None,
+            username=env.get("SMTP_USERNAME") or None,
+            password=env.get("SMTP_PASSWORD") or None,
+            from_email=env.get("SMTP_FROM_EMAIL") or DEFAULT_FROM_EMAIL,
+            from_name=env.get("SMTP_FROM_NAME") or DEFAULT_FROM_NAME,
+            security=(env.get("SMTP_SECURITY") or "starttls").lower(),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # accepted | transient | permanent
+    detail: str = ""
+    location: str | None = None  # the .eml path for the outbox transport
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+
+class Transport(Protocol):
+    name: str
+    delivered_status: str  # the email_log status once accepted: sent | written
+
+    def send(self, message_id: str, recipient: str, raw_message: str) -> Outcome: ...
+
+    def already_delivered(self, message_id: str) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+def eml_filename(message_id: str) -> str:
+    return message_id.strip("<>").replace("@", "_at_").replace("/", "_") + ".eml"
+
+
+class OutboxTransport:
+    """Writes each message to `<outbox>/<message-id>.eml` (atomically: temp file + rename), so a
+    file that exists is a message that was delivered, and a rerun can tell."""
+
+    name = "outbox"
+    delivered_status = "written"
+
+    def __init__(self, outbox: Path) -> None:
+        self.outbox = Path(outbox)
+
+    def path_for(self, message_id: str) -> Path:
+        return self.outbox / eml_filename(message_id)
+
+    def send(self, message_id: str, recipient: str, raw_message: str) -> Outcome:
+        path = self.path_for(message_id)
+        try:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".eml.partial")
+            partial.write_text(raw_message, encoding="utf-8")
+            partial.replace(path)
+        except OSError as error:
+            return Outcome("transient", f"could not write {path}: {error}")
+        return Outcome("accepted", "written", str(path))
+
+    def already_delivered(self, message_id: str) -> str | None:
+        path = self.path_for(message_id)
+        return str(path) if path.exists() else None
+
+    def close(self) -> None:
+        pass
+
+
+class SmtpTransport:
+    """One SMTP session reused for a batch of messages; reconnects after a dropped connection."""
+
+    name = "smtp"
+    delivered_status = "sent"
+
+    def __init__(self, config: SmtpSettings) -> None:
+        self.config = config
+        self._client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        if cfg.security == "ssl":
+            client = smtplib.SMTP_SSL(
+                cfg.host,
+                cfg.effective_port,
+                timeout=cfg.timeout_s,
+                context=ssl.create_default_context(),
+            )
+        else:
+            client = smtplib.SMTP(cfg.host, cfg.effective_port, timeout=cfg.timeout_s)
+            if cfg.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+        if cfg.username:
+            client.login(cfg.username, cfg.password or "")
+        return client
+
+    def send(self, message_id: str, recipient: str, raw_message: str) -> Outcome:
+        message = message_from_bytes(raw_message.encode("utf-8"), policy=policy.SMTP)
+        try:
+            if self._client is None:
+                self._client = self._connect()
+            refused = self._client.send_message(
+                message, from_addr=self.config.from_email, to_addrs=[recipient]
+            )
+        except smtplib.SMTPRecipientsRefused as error:
+            self._drop()
+            return _classify_reply(*next(iter(error.recipients.values())))
+        except smtplib.SMTPResponseException as error:
+            # The server answered with an error code: 4xx try later, 5xx give up.
+            self._drop()
+            return _classify_reply(error.smtp_code, error.smtp_error)
+        except smtplib.SMTPNotSupportedError as error:
+            self._drop()
+            return Outcome("permanent", f"server does not support a required feature: {error}")
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
+            # Refused or dropped connections, timeouts, TLS handshake failures: try later.
+            self._drop()
+            return Outcome("transient", f"{type(error).__name__}: {error}")
+        if refused:
+            return _classify_reply(*next(iter(refused.values())))
+        return Outcome("accepted", "accepted by server")
+
+    def already_delivered(self, message_id: str) -> str | None:
+        # An SMTP server cannot be asked whether it has a message; see outbox.deliver_pending.
+        return None
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            finally:
+                self._client = None
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._client.quit()
+            self._drop()
+
+
+def _classify_reply(code: int, text: bytes | str) -> Outcome:
+    detail = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    detail = f"{code} {detail}".strip()
+    if 400 <= code < 500 or code == -1:
+        return Outcome("transient", detail)
+    return Outcome("permanent", detail)
+
+
+def transport_for(config: SmtpSettings, outbox: Path) -> Transport:
+    return SmtpTransport(config) if config.enabled else OutboxTransport(outbox)
