@@ -1,7 +1,10 @@
-"""`pipeline backup DIR` and `pipeline restore DIR`: the warehouse as Parquet and back."""
+"""`pipeline backup DIR` and `pipeline restore DIR`: the warehouse as Parquet and back. DIR may
+be `s3://bucket/prefix` (AWS_* variables; AWS_ENDPOINT_URL for S3-compatible stores)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -10,13 +13,25 @@ from pipeline.lib import backup as backups
 from pipeline.lib.settings import settings
 
 
+def s3_client():
+    from dagster_aws.s3 import S3Resource
+
+    return S3Resource(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None).get_client()
+
+
 @click.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def backup(directory: Path) -> None:
-    """Export the warehouse into DIRECTORY (new or empty) as Parquet files, schema.sql, load.sql
-    and manifest.json. Waits for other processes' locks; writers wait while it runs."""
+@click.argument("directory")
+def backup(directory: str) -> None:
+    """Export the warehouse into DIRECTORY (new or empty; or an empty s3://bucket/prefix) as
+    Parquet files, schema.sql, load.sql and manifest.json. Waits for other processes' locks;
+    writers wait while it runs."""
     try:
-        manifest = backups.backup(settings().warehouse, directory)
+        if directory.startswith("s3://"):
+            with tempfile.TemporaryDirectory(prefix="pipeline-backup-") as staging:
+                manifest = backups.backup(settings().warehouse, Path(staging) / "backup")
+                backups.upload_directory(s3_client(), Path(staging) / "backup", directory)
+        else:
+            manifest = backups.backup(settings().warehouse, Path(directory))
     except backups.BackupError as error:
         raise click.ClickException(str(error)) from error
     rows = sum(manifest.tables.values())
@@ -27,15 +42,21 @@ def backup(directory: Path) -> None:
 
 
 @click.command()
-@click.argument(
-    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True
-)
+@click.argument("directory")
 @click.option("--force", is_flag=True, help="Replace a warehouse that already holds data.")
-def restore(directory: Path, force: bool) -> None:
-    """Replace the warehouse with the backup in DIRECTORY. Refuses a warehouse that holds data
-    unless --force. A backup from an older version is upgraded by the pending migrations."""
+def restore(directory: str, force: bool) -> None:
+    """Replace the warehouse with the backup in DIRECTORY (or s3://bucket/prefix). Refuses a
+    warehouse that holds data unless --force. A backup from an older version is upgraded by
+    the pending migrations."""
     try:
-        result = backups.restore(directory, settings().warehouse, force=force)
+        if directory.startswith("s3://"):
+            with tempfile.TemporaryDirectory(prefix="pipeline-restore-") as staging:
+                local = backups.download_directory(s3_client(), directory, Path(staging) / "b")
+                result = backups.restore(local, settings().warehouse, force=force)
+        else:
+            if not Path(directory).is_dir():
+                raise backups.BackupError(f"{directory} is not a directory")
+            result = backups.restore(Path(directory), settings().warehouse, force=force)
     except backups.BackupError as error:
         raise click.ClickException(str(error)) from error
     rows = sum(result.manifest.tables.values())

@@ -140,6 +140,46 @@ def restore(
     return RestoreResult(manifest, warehouse_path, upgraded_by, replaced_existing=existing)
 
 
+def split_s3_url(url: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` -> ("bucket", "some/prefix/")."""
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise BackupError(f"{url} names no bucket")
+    prefix = prefix.strip("/")
+    return bucket, f"{prefix}/" if prefix else ""
+
+
+def _s3_keys(client, bucket: str, prefix: str) -> list[str]:
+    keys = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys
+
+
+def upload_directory(client, directory: Path, url: str) -> int:
+    """Copy a finished backup directory to `s3://bucket/prefix/` (which must be empty), the
+    manifest last so a half-uploaded backup is never mistaken for a whole one."""
+    bucket, prefix = split_s3_url(url)
+    if _s3_keys(client, bucket, prefix):
+        raise BackupError(f"{url} is not empty; back up into a new prefix")
+    files = sorted(directory.iterdir(), key=lambda f: f.name == MANIFEST)
+    for file in files:
+        client.upload_file(str(file), bucket, prefix + file.name)
+    return len(files)
+
+
+def download_directory(client, url: str, directory: Path) -> Path:
+    """Fetch a backup from `s3://bucket/prefix/` into `directory`."""
+    bucket, prefix = split_s3_url(url)
+    keys = [key for key in _s3_keys(client, bucket, prefix) if "/" not in key[len(prefix) :]]
+    if prefix + MANIFEST not in keys:
+        raise BackupError(f"{url} is not a warehouse backup (no {MANIFEST})")
+    directory.mkdir(parents=True, exist_ok=True)
+    for key in keys:
+        client.download_file(bucket, key, str(directory / key[len(prefix) :]))
+    return directory
+
+
 def _remove_database_files(path: Path) -> None:
     for leftover in (path, path.with_name(path.name + ".wal")):
         leftover.unlink(missing_ok=True)

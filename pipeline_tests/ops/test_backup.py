@@ -168,3 +168,37 @@ def test_restore_waits_for_another_process_to_release_the_warehouse(filled_wareh
     backups.restore(tmp_path / "backup", filled_warehouse, force=True)
     assert time.monotonic() - started >= 0.5
     holder.wait(timeout=10)
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    from pipeline_tests.fakes.s3_server import FakeS3Server
+
+    with FakeS3Server() as server:
+        for name, value in server.environment().items():
+            monkeypatch.setenv(name, value)
+        server.client().create_bucket(Bucket="exports")
+        yield server
+
+
+def test_backup_to_s3_and_restore_from_it(filled_warehouse, tmp_path, monkeypatch, s3):
+    before = snapshot(filled_warehouse)
+    result = run_cli("backup", "s3://exports/warehouse/2026-03-02")
+    assert result.exit_code == 0, result.output
+    keys = {
+        item["Key"]
+        for item in s3.client().list_objects_v2(Bucket="exports", Prefix="warehouse/")["Contents"]
+    }
+    assert {"warehouse/2026-03-02/manifest.json", "warehouse/2026-03-02/raw_events.parquet"} <= keys
+
+    again = CliRunner().invoke(main, ["backup", "s3://exports/warehouse/2026-03-02"])
+    assert again.exit_code != 0 and "not empty" in again.output
+
+    elsewhere = tmp_path / "restored" / "warehouse.duckdb"
+    monkeypatch.setenv("PIPELINE_WAREHOUSE", str(elsewhere))
+    restored = run_cli("restore", "s3://exports/warehouse/2026-03-02/")
+    assert restored.exit_code == 0, restored.output
+    assert snapshot(elsewhere) == before
+
+    missing = CliRunner().invoke(main, ["restore", "s3://exports/nothing-here"])
+    assert missing.exit_code != 0 and "not a warehouse backup" in missing.output
