@@ -13,12 +13,34 @@ from collections import defaultdict
 
 import dagster as dg
 
-from pipeline.defs.health.builders import volume_anomaly_checks
+from pipeline.defs.health.builders import (
+    delivery_failure_share_check,
+    source_error_share_check,
+    volume_anomaly_checks,
+)
 
 # Assets without a time-window FreshnessPolicy (sales follow uploads) still warn when nothing
 # has refreshed them for this long.
 DEFAULT_FRESHNESS_WINDOW = dt.timedelta(days=8)
 WARN = dg.AssetCheckSeverity.WARN
+
+
+# Share checks the issue names for particular assets (agreed names in COMMON.md): added where
+# the asset exists and its domain has no check of that kind (matched by name).
+SHARE_CHECKS = {
+    "raw_grant_events": (
+        ("error_share", "source_error"),
+        lambda: source_error_share_check("raw_grant_events", "grant"),
+    ),
+    "raw_news_events": (
+        ("error_share", "source_error"),
+        lambda: source_error_share_check("raw_news_events", "news"),
+    ),
+    "email_log": (
+        ("delivery", "failure_share", "failed_share"),
+        lambda: delivery_failure_share_check("email_log"),
+    ),
+}
 
 
 def _has_check(check_names: set[str], *markers: str) -> bool:
@@ -31,7 +53,7 @@ def _freshness_window(node) -> dt.timedelta:
 
 
 def cross_cutting_checks(defs: dg.Definitions) -> list[dg.AssetChecksDefinition]:
-    """The freshness, schema-change and volume checks missing from `defs`' assets."""
+    """The freshness, schema-change, volume and share checks missing from `defs`' assets."""
     graph = defs.resolve_asset_graph()
     keys = sorted(graph.materializable_asset_keys, key=lambda k: k.to_user_string())
     need_freshness: dict[dt.timedelta, list[dg.AssetKey]] = defaultdict(list)
@@ -61,4 +83,10 @@ def cross_cutting_checks(defs: dg.Definitions) -> list[dg.AssetChecksDefinition]
             checks.extend(dg.build_column_schema_change_checks(assets=need_schema, severity=WARN))
     if need_volume:
         checks.append(volume_anomaly_checks(need_volume))
+    for asset, (markers, build) in SHARE_CHECKS.items():
+        key = dg.AssetKey(asset)
+        if key in graph.materializable_asset_keys and not _has_check(
+            {check_key.name for check_key in graph.get(key).check_keys}, *markers
+        ):
+            checks.append(build())
     return checks

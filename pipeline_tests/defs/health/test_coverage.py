@@ -55,3 +55,26 @@ def test_freshness_checks_are_grouped_by_window():
     ]
     assert sorted(freshness) == [["toy_scores"], ["toy_summary"]]
     assert dt.timedelta(days=8) == DEFAULT_FRESHNESS_WINDOW
+
+
+def test_share_checks_for_the_agreed_assets_unless_the_domain_has_one():
+    @dg.asset
+    def raw_news_events(): ...
+
+    @dg.asset
+    def email_log(): ...
+
+    @dg.asset_check(asset=email_log)
+    def email_delivery_failures():
+        return dg.AssetCheckResult(passed=True)
+
+    defs = dg.Definitions(
+        assets=[raw_news_events, email_log], asset_checks=[email_delivery_failures]
+    )
+    names = {
+        (k.asset_key.to_user_string(), k.name)
+        for c in cross_cutting_checks(defs)
+        for k in c.check_keys
+    }
+    assert ("raw_news_events", "source_error_share") in names
+    assert ("email_log", "delivery_failure_share") not in names
