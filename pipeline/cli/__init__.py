@@ -46,8 +46,9 @@ def _register_commands() -> None:
     from pipeline.cli.env import env
     from pipeline.cli.health import health
     from pipeline.cli.ingest import ingest
+    from pipeline.cli.search import search
 
-    for command in (demo, check, health, backup, restore, ingest, env):
+    for command in (demo, check, health, backup, restore, ingest, env, search):
         main.add_command(command)
 
 

@@ -18,7 +18,7 @@ def materialize(
     selection, instance=None, run_config=None, partition_key=PARTITION, ai=None, **kwargs
 ):
     return dg.materialize(
-        [assets.grant_matches, assets.news_scores, *ALL_CHECKS],
+        [assets.grant_matches, assets.news_scores, assets.ai_score_distribution, *ALL_CHECKS],
         selection=selection,
         partition_key=partition_key,
         resources={"warehouse": warehouse_resource(), "scoring_ai": ai or ScoringAIResource()},

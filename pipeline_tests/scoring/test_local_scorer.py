@@ -108,6 +108,10 @@ def test_news_relevance_category_and_summary():
 def test_client_names_strip_suffixes_and_use_the_domain():
     names = client_names(_client(CLIENTS[0]))
     assert {"Acme Robotics Inc.", "Acme Robotics", "Acme", "acmerobotics"} <= set(names)
+    with_url = ClientProfile(
+        "c", "t", "Northwind Robotics", (), "https://www.northwindrobotics.com/"
+    )
+    assert "northwindrobotics" in client_names(with_url)
 
 
 def test_classify_prefers_headline_evidence():

@@ -157,3 +157,64 @@ def news_scores(
     metadata.update(_stats_metadata(scorer.stats, inputs.notes))
     metadata["cross_tenant_skipped"] = inputs.cross_tenant_skipped
     return dg.MaterializeResult(metadata=metadata)
+
+
+DISTRIBUTION_SQL = """
+WITH scores AS (
+    SELECT 'grant' AS kind, tenant_id, scorer, '' AS category, score, confidence
+    FROM ai.grant_matches
+    UNION ALL
+    SELECT 'news', tenant_id, scorer, category, relevance, confidence FROM ai.news_scores
+)
+SELECT kind, tenant_id, scorer, category,
+       least(9, floor(score * 10))::INTEGER AS bucket,
+       least(9, floor(score * 10)) / 10.0 AS bucket_low,
+       count(*) AS pairs, avg(score) AS mean_score, avg(confidence) AS mean_confidence,
+       ?::TIMESTAMPTZ AS updated_at
+FROM scores GROUP BY ALL ORDER BY ALL
+"""
+
+
+def _histogram(rows: list[tuple]) -> str:
+    """A text bar chart of pairs per score bucket, per kind."""
+    lines = []
+    for kind in ("grant", "news"):
+        counts = [0] * 10
+        for row_kind, bucket, pairs in rows:
+            if row_kind == kind:
+                counts[bucket] += pairs
+        peak = max(counts) or 1
+        lines.append(f"**{kind}** ({sum(counts)} pairs)\n```")
+        for bucket, count in enumerate(counts):
+            bar = "#" * round(30 * count / peak)
+            lines.append(f"{bucket / 10:.1f}-{(bucket + 1) / 10:.1f} {bar} {count}")
+        lines.append("```")
+    return "\n".join(lines)
+
+
+@dg.asset(
+    group_name="scoring",
+    deps=[grant_matches, news_scores],
+    automation_condition=dg.AutomationCondition.eager(),
+    kinds={"duckdb"},
+    description="How grant-match and news scores are spread, per kind, tenant, scorer and "
+    "category (analytics.ai_score_distribution): is the model scoring everything 0.5?",
+)
+def ai_score_distribution(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    now = dt.datetime.now(dt.UTC)
+    with warehouse.get_connection() as conn:
+        store.replace_distribution(conn, store.query_frame(conn, DISTRIBUTION_SQL, [now]))
+        metadata = table_metadata(conn, "analytics.ai_score_distribution", order_by="kind, bucket")
+        buckets = conn.execute(
+            "SELECT kind, bucket, sum(pairs)::BIGINT FROM analytics.ai_score_distribution"
+            " GROUP BY ALL"
+        ).fetchall()
+        shares = conn.execute(
+            "SELECT kind, scorer, sum(pairs)::BIGINT, sum(pairs * mean_score) / sum(pairs)"
+            " FROM analytics.ai_score_distribution GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    metadata["histogram"] = dg.MetadataValue.md(_histogram(buckets))
+    for kind, scorer, pairs, mean in shares:
+        metadata[f"{kind}_{scorer}_pairs"] = int(pairs)
+        metadata[f"{kind}_{scorer}_mean_score"] = round(float(mean), 4)
+    return dg.MaterializeResult(metadata=metadata)

@@ -149,7 +149,8 @@ def client_names(client: ClientProfile) -> list[str]:
     names.add(_CORPORATE_SUFFIX.sub("", client.name.strip()))
     names.update(a.strip() for a in client.aliases if a and a.strip())
     if client.domain:
-        label = client.domain.lower().removeprefix("www.").split(".")[0]
+        host = re.sub(r"^[a-z]+://", "", client.domain.strip().lower()).split("/")[0]
+        label = host.removeprefix("www.").split(".")[0]
         if len(label) >= 3:
             names.add(label)
     return sorted((n for n in names if len(n) >= 2), key=len, reverse=True)

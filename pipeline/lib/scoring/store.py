@@ -369,3 +369,15 @@ def record_failures(
     finally:
         warehouse.unregister_frame(conn, "failure_frame")
     return frame.height
+
+
+def query_frame(conn: duckdb.DuckDBPyConnection, sql: str, params: list) -> pl.DataFrame:
+    """A query's rows as a Polars frame (DuckDB 2.0's execute() result has no .pl())."""
+    result = conn.execute(sql, params)
+    columns = [d[0] for d in result.description]
+    return pl.DataFrame(result.fetchall(), schema=columns, orient="row")
+
+
+def replace_distribution(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
+    """Rebuild analytics.ai_score_distribution in one transaction."""
+    return warehouse.replace_where(conn, "analytics.ai_score_distribution", frame, "true")

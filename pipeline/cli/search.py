@@ -1,0 +1,66 @@
+"""`pipeline search QUERY`: ranked BM25 search over core.grants and core.client_news."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+@click.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["all", "grants", "news"]),
+    default="all",
+    show_default=True,
+    help="What to search.",
+)
+@click.option("--tenant", help="Only this tenant's client news (grants are global).")
+@click.option("--limit", type=click.IntRange(1, 500), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
+def search(
+    query: tuple[str, ...], kind: str, tenant: str | None, limit: int, as_json: bool
+) -> None:
+    """Rank grants and client news by relevance to QUERY (BM25, the local scorer's index)."""
+    from pipeline.lib import warehouse
+    from pipeline.lib.scoring.search import load_documents
+    from pipeline.lib.scoring.search import search as run_search
+    from pipeline.lib.settings import settings
+
+    text = " ".join(query)
+    path = settings().warehouse
+    if not path.exists():
+        click.echo(f"no warehouse at {path}: run `pipeline demo` first", err=True)
+        sys.exit(1)
+    kinds = {"all": ("grant", "news"), "grants": ("grant",), "news": ("news",)}[kind]
+    with warehouse.connection(path, read_only=True) as conn:
+        documents = load_documents(conn, kinds, tenant)
+    hits = run_search(documents, text, limit)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "kind": h.document.kind,
+                        "id": h.document.id,
+                        "title": h.document.title,
+                        "url": h.document.url,
+                        "detail": h.document.detail,
+                        "score": round(h.score, 4),
+                    }
+                    for h in hits
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not hits:
+        click.echo(f"no match for {text!r} in {len(documents)} documents")
+        return
+    for rank, hit in enumerate(hits, 1):
+        doc = hit.document
+        click.echo(f"{rank:>3}. [{doc.kind}] {hit.score:6.2f}  {doc.title}")
+        click.echo(f"       {doc.detail}  {doc.url}")
+    click.echo(f"\n{len(hits)} of {len(documents)} documents")
