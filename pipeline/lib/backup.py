@@ -87,7 +87,7 @@ def backup(warehouse_path: Path, target: Path, *, timeout_s: float = 120.0) -> M
             duckdb_version=duckdb.__version__,
             source=str(warehouse_path),
         )
-        conn.execute(f"EXPORT DATABASE '{_sql_path(target)}' (FORMAT parquet)")
+        conn.execute(f"EXPORT DATABASE '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)")
     (target / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
     return manifest
 
