@@ -46,9 +46,10 @@ def _register_commands() -> None:
     from pipeline.cli.env import env
     from pipeline.cli.health import health
     from pipeline.cli.ingest import ingest
+    from pipeline.cli.news import news
     from pipeline.cli.search import search
 
-    for command in (demo, check, health, backup, restore, ingest, env, search):
+    for command in (demo, check, health, backup, restore, ingest, env, search, news):
         main.add_command(command)
 
 

@@ -41,9 +41,11 @@ def crm_clients(
 
 
 class NewsFetchConfig(dg.Config):
-    """Restrict a run to some clients (a manual run for one client); empty means all."""
+    """Restrict a run to some clients (a manual run for one client) or to one tenant; empty
+    means every client."""
 
     clients: list[str] = Field(default_factory=list)
+    tenant: str = ""
 
 
 @dg.asset(
@@ -71,6 +73,10 @@ def raw_news_events(
             f"unknown client id(s) {', '.join(unknown)}: not in core.crm_clients "
             "(materialise crm_clients first, or check the id)"
         )
+    if config.tenant:
+        clients = [c for c in clients if c.tenant_id == config.tenant]
+        if not clients:
+            raise dg.Failure(f"no client of tenant {config.tenant!r} in core.crm_clients")
     fetched = new = failures = 0
     per_source: dict[str, str] = {}
     for client in clients:

@@ -1,0 +1,58 @@
+"""News checks: duplicates (blocking), freshness per source, volume, failing sources, and the
+monitoring configuration."""
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.defs.health.builders import (
+    source_error_share_check,
+    to_result,
+    unique_check,
+    volume_anomaly_check,
+)
+from pipeline.defs.news.schedules import load_config
+from pipeline.defs.shared.resources import WarehouseResource
+from pipeline.lib.news.health import monitoring_problems, source_freshness
+
+# Scoring and alerts downstream must never see the same article twice for a client.
+no_duplicate_canonical_url = unique_check(
+    "client_news",
+    "core.client_news",
+    ["client_id", "canonical_url"],
+    name="no_duplicate_canonical_url",
+    blocking=True,
+)
+client_news_volume = volume_anomaly_check("client_news")
+raw_news_volume = volume_anomaly_check("raw_news_events")
+failing_news_sources = source_error_share_check("raw_news_events", "news", max_share=0.5)
+
+SOURCE_MAX_AGE = dt.timedelta(hours=26)
+
+
+def _reading(warehouse: WarehouseResource):
+    return warehouse.get_connection(read_only=Path(warehouse.database).exists())
+
+
+@dg.asset_check(
+    asset="raw_news_events",
+    name="source_freshness",
+    description=f"every news provider had a successful fetch within {SOURCE_MAX_AGE}",
+)
+def news_source_freshness(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with _reading(warehouse) as conn:
+        verdict = source_freshness(conn, max_age=SOURCE_MAX_AGE, now=dt.datetime.now(dt.UTC))
+    return to_result(verdict, dg.AssetCheckSeverity.WARN)
+
+
+@dg.asset_check(
+    asset="crm_clients",
+    name="monitoring_config",
+    description="data/config/monitoring.yaml parses, its crons are valid and it names only "
+    "known clients and tenants",
+)
+def monitoring_config(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with _reading(warehouse) as conn:
+        verdict = monitoring_problems(conn, load_config())
+    return to_result(verdict, dg.AssetCheckSeverity.ERROR)
