@@ -1,11 +1,15 @@
 """Sales analytics, rebuilt automatically whenever a file loads."""
 
+import datetime as dt
+
 import dagster as dg
 
 from pipeline.defs.sales.assets import TRANSACTIONS, UPLOADS
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.sales import analytics
+from pipeline.lib.sales import dashboard as dashboard_page
+from pipeline.lib.settings import settings
 
 # Eager, but not held back by a file partition that is still missing (registered by the
 # sensor, run pending or failed): one broken upload must not freeze the analytics of all others.
@@ -84,3 +88,42 @@ profitability = _summary_asset(
     "analytics.profitability: margin by month, branch and product line, month over month.",
     "month DESC, datasource, branch, product_line",
 )
+
+
+@dg.asset(
+    group_name="sales",
+    deps=[
+        "sales_overview",
+        "sales_daily",
+        "product_performance",
+        "branch_performance",
+        "profitability",
+    ],
+    automation_condition=dg.AutomationCondition.eager(),
+    kinds={"html"},
+    description="One self-contained offline HTML page (inline SVG charts) under"
+    " PIPELINE_DATA_DIR: overview, sales, products, branches, profitability and grant"
+    " discovery trends.",
+)
+def dashboard(warehouse: WarehouseResource):
+    with warehouse.get_connection(read_only=True) as conn:
+        data = dashboard_page.collect(conn)
+    html = dashboard_page.render(data, dt.datetime.now(dt.UTC))
+    target = settings().data_dir / "dashboard" / "sales.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    partial.write_text(html, encoding="utf-8")
+    partial.replace(target)  # a browser refreshing mid-write never sees half a page
+    preview = "\n".join(
+        f"- **{row['datasource']}**: revenue {row['revenue']:,.2f}, margin"
+        f" {(row['margin'] or 0):.1%}, orders {row['orders']:,}"
+        for row in data.overview
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "bytes": len(html.encode()),
+            "preview": dg.MetadataValue.md(preview or "_no sales loaded yet_"),
+            "discovery_trends": "included" if data.discovery else "no data",
+        }
+    )

@@ -11,6 +11,7 @@ from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
 from pipeline.lib import warehouse
 from pipeline.lib.hashing import file_hash
+from pipeline.lib.sales.formats import format_of
 from pipeline.lib.sales.landing import LandedFile, upload_key, with_hash_suffix
 from pipeline.lib.sales.process import register_file, registered_file
 from pipeline.lib.settings import settings
@@ -84,3 +85,20 @@ def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, digest: str)
             )
         )
     return results
+
+
+def seed_sample_uploads(instance: dg.DagsterInstance) -> list[str]:
+    """Copy the bundled sample files (data/samples/sales/<datasource>/<file>) into the landing
+    zone when it holds no sales files yet, and register their partitions: so `pipeline demo`
+    on a fresh machine has sales to load. Their lines carry is_sample = true. Returns the
+    partition keys added (none once the zone has files)."""
+    if SalesLandingResource().zone().list_files():
+        return []
+    samples = settings().samples_dir / "sales"
+    added = []
+    for path in sorted(samples.glob("*/*")):
+        if path.is_file() and format_of(path.name):
+            added.append(
+                land_file(path, path.parent.name, is_sample=True, instance=instance).file_hash
+            )
+    return added

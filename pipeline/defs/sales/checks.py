@@ -1,0 +1,88 @@
+"""Checks on sales: lines exist, revenue is never negative, keys are unique (blocking: the
+analytics would double count), the rejected-row share stays small, and column schemas do not
+change silently."""
+
+import dagster as dg
+
+from pipeline.defs.health.builders import range_check, unique_check
+from pipeline.defs.sales.assets import TRANSACTIONS, UPLOADS
+from pipeline.defs.shared.resources import WarehouseResource
+from pipeline.lib import warehouse as wh
+from pipeline.lib.sales.spec import DEFAULT_MAX_BAD_ROW_RATIO
+
+sales_lines_unique = unique_check(
+    TRANSACTIONS,
+    "sales.transactions",
+    ["datasource", "order_id", "line"],
+    name="sales_lines_unique",
+    blocking=True,
+)
+sales_revenue_non_negative = range_check(
+    TRANSACTIONS,
+    "sales.transactions",
+    "revenue",
+    minimum=0,
+    allow_null=False,
+    name="sales_revenue_non_negative",
+    blocking=True,
+)
+
+
+@dg.asset_check(
+    asset=TRANSACTIONS,
+    name="sales_lines_present",
+    description="sales.transactions holds at least one line.",
+)
+def sales_lines_present(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as conn:
+        lines = wh.scalar(conn, "SELECT count(*) FROM sales.transactions")
+    return dg.AssetCheckResult(
+        passed=lines > 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"lines": lines},
+        description=f"{lines:,} sales lines",
+    )
+
+
+@dg.asset_check(
+    asset=UPLOADS,
+    name="sales_rejects_share",
+    description="Rejected rows stay at or below 1% of all rows received, and no file was"
+    " rejected whole in the last 7 days.",
+)
+def sales_rejects_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as conn:
+        total, bad, rejected_files = conn.execute(
+            "SELECT coalesce(sum(rows_total), 0), coalesce(sum(rows_rejected), 0),"
+            " list(file_name ORDER BY processed_at DESC) FILTER ("
+            "  status = 'rejected' AND processed_at > now() - INTERVAL 7 DAY)"
+            " FROM sales.files WHERE status <> 'landed'"
+        ).fetchall()[0]
+    share = bad / total if total else 0.0
+    rejected_files = rejected_files or []
+    return dg.AssetCheckResult(
+        passed=share <= DEFAULT_MAX_BAD_ROW_RATIO and not rejected_files,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rows_received": int(total),
+            "rows_rejected": int(bad),
+            "share": float(share),
+            "files_rejected": len(rejected_files),
+        },
+        description=f"{bad:,} of {total:,} rows rejected ({share:.2%});"
+        f" {len(rejected_files)} file(s) rejected whole"
+        + (f": {', '.join(rejected_files[:5])}" if rejected_files else ""),
+    )
+
+
+sales_schema_changes = dg.build_column_schema_change_checks(
+    assets=[
+        TRANSACTIONS,
+        "sales_daily",
+        "sales_overview",
+        "product_performance",
+        "branch_performance",
+        "profitability",
+    ],
+    severity=dg.AssetCheckSeverity.WARN,
+)
