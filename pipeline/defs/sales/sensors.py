@@ -13,7 +13,7 @@ from pipeline.lib.sales.landing import LocalLanding
 from pipeline.lib.sales.process import register_file
 
 # A local file modified this recently may still be being copied in; look again next tick.
-SETTLE_SECONDS = 2.0
+SETTLE_SECONDS = 5.0
 
 
 @dg.sensor(
