@@ -8,7 +8,9 @@ from pipeline.defs.health.builders import range_check, unique_check
 from pipeline.defs.sales.assets import TRANSACTIONS, UPLOADS
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import warehouse as wh
+from pipeline.lib.sales import dashboard as dashboard_page
 from pipeline.lib.sales.spec import DEFAULT_MAX_BAD_ROW_RATIO
+from pipeline.lib.settings import settings
 
 sales_lines_unique = unique_check(
     TRANSACTIONS,
@@ -86,3 +88,27 @@ sales_schema_changes = dg.build_column_schema_change_checks(
     ],
     severity=dg.AssetCheckSeverity.WARN,
 )
+
+
+@dg.asset_check(
+    asset="dashboard",
+    name="dashboard_page_schema",
+    description="The page's structure: all six sections present, nothing loaded from the network.",
+)
+def dashboard_page_schema() -> dg.AssetCheckResult:
+    page_path = settings().data_dir / "dashboard" / "sales.html"
+    page = page_path.read_text(encoding="utf-8") if page_path.exists() else ""
+    missing = [s for s in dashboard_page.SECTION_IDS if f'<section id="{s}">' not in page]
+    remote = dashboard_page.remote_references(page)
+    return dg.AssetCheckResult(
+        passed=bool(page) and not missing and not remote,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"bytes": len(page.encode()), "missing_sections": ", ".join(missing) or "none"},
+        description=(
+            "page not written"
+            if not page
+            else f"missing sections: {missing}; remote references: {remote[:3]}"
+            if missing or remote
+            else "all sections present; self-contained"
+        ),
+    )

@@ -5,10 +5,22 @@ cell like `=HYPERLINK(...)` or `<script>` shows as text."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from html import escape
 
 import duckdb
+
+SECTION_IDS = ("overview", "sales", "products", "branches", "profitability", "discovery")
+_REMOTE = re.compile(
+    r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|@import|url\(\s*["']?(?:https?:)?//""", re.I
+)
+
+
+def remote_references(page: str) -> list[str]:
+    """Anything in the page that a browser would fetch from the network."""
+    return _REMOTE.findall(page)
+
 
 PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04")
 
