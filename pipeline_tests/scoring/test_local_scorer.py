@@ -118,5 +118,6 @@ def test_classify_prefers_headline_evidence():
     assert classify("Globex sued by FTC over data practices", "")[0] == "legal_regulatory"
     assert classify("Globex reports record quarterly revenue", "")[0] == "financial_results"
     assert classify("Globex launches new app", "")[0] == "product"
+    assert classify("Helix reports positive Phase 2 data for its therapy", "")[0] == "product"
     assert classify("Hackers breach Globex servers", "")[0] == "risk"
     assert classify("Globex raises $50 million in Series B funding", "")[0] == "funding"

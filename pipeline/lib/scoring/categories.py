@@ -138,6 +138,8 @@ _RULES: dict[str, list[str]] = {
         r"beta",
         r"roll(?:s|ed)? out|rollout",
         r"apps?",
+        r"phase (?:1|2|3|i|ii|iii) (?:data|trial|results)",
+        r"clinical trials?",
     ],
 }
 
