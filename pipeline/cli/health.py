@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import sys
 import time
+from dataclasses import asdict
 
 import click
 
@@ -31,15 +32,18 @@ def health(as_json: bool) -> None:
     import dagster as dg
 
     from pipeline.definitions import defs
-    from pipeline.defs.health.state import asset_health, source_health
+    from pipeline.defs.health.state import asset_health, latest_ticks, source_health
     from pipeline.lib import health as rules
     from pipeline.lib.settings import settings
 
     now = time.time()
     with dg.DagsterInstance.get() as instance:
         assets = asset_health(defs().resolve_asset_graph(), instance, now)
+        failing_ticks = [t for t in latest_ticks(instance) if t.failed]
     sources = source_health(settings().warehouse, now)
     code = rules.exit_code([a.status for a in assets] + [s.status for s in sources])
+    # A sensor or schedule whose latest tick failed is a warning: its assets say the rest.
+    code = max(code, rules.EXIT_WARNINGS) if failing_ticks else code
     score = rules.overall_score(assets, sources)
     if as_json:
         report = {
@@ -48,6 +52,7 @@ def health(as_json: bool) -> None:
             "assets_by_status": rules.status_counts(a.status for a in assets),
             "assets": [a.as_dict() for a in assets],
             "sources": [s.as_dict() for s in sources],
+            "failing_ticks": [asdict(t) for t in failing_ticks],
         }
         click.echo(json.dumps(report, indent=2))
         sys.exit(code)
@@ -70,6 +75,14 @@ def health(as_json: bool) -> None:
                 f"{source.status.upper():<10} {name:<{width}}  {source.kind:<8} "
                 f"last {_when(source.last_fetch_at)}, {source.errors}/{source.fetches} failed"
                 + (f"  {why}" if why else "")
+            )
+    if failing_ticks:
+        click.echo("")
+        for tick in failing_ticks:
+            error = tick.error.splitlines()[0] if tick.error else ""
+            click.echo(
+                f"{'FAILING':<10} {tick.kind} {tick.name}  latest tick {_when(tick.timestamp)}"
+                + (f"  {error[:150]}" if error else "")
             )
     counts = rules.status_counts(a.status for a in assets)
     click.echo(

@@ -14,7 +14,7 @@ import pipeline.definitions
 from pipeline.cli import ensure_dagster_home, main
 from pipeline.defs.health.state import asset_health
 from pipeline.lib.health import Status
-from pipeline_tests.defs.health.toy_defs import plant, toy_definitions
+from pipeline_tests.defs.health.toy_defs import plant, record_tick, toy_definitions
 
 
 @pytest.fixture
@@ -129,3 +129,16 @@ def test_failed_run_without_materialisation_is_offline(pipeline_env, monkeypatch
     code, output = run("health")
     assert code == 2, output
     assert "OFFLINE" in output and "last run failed" in output
+
+
+def test_failing_sensor_tick_is_a_warning(toy):
+    from dagster._core.scheduler.instigation import TickStatus
+
+    materialize_all(toy)
+    with dg.DagsterInstance.get() as instance:
+        record_tick(instance, "landing_sensor", TickStatus.FAILURE, "S3 endpoint unreachable")
+    code, output = run("health")
+    assert code == 1, output
+    assert "FAILING    sensor landing_sensor" in output and "S3 endpoint unreachable" in output
+    report = json.loads(run("health", "--json")[1])
+    assert report["failing_ticks"][0]["name"] == "landing_sensor"

@@ -11,9 +11,8 @@ import os
 import time
 
 import dagster as dg
-from dagster._core.scheduler.instigation import TickStatus
 
-from pipeline.defs.health.state import criticality, latest_check_facts
+from pipeline.defs.health.state import criticality, latest_check_facts, latest_ticks
 from pipeline.lib import alerting
 
 RENOTIFY_HOURS_VARIABLE = "PIPELINE_ALERT_RENOTIFY_HOURS"
@@ -75,34 +74,19 @@ def check_observations(graph, instance: dg.DagsterInstance) -> list[alerting.Obs
 
 
 def tick_observations(instance: dg.DagsterInstance, exclude: str) -> list[alerting.Observation]:
-    """The latest finished tick of every sensor and schedule the instance knows."""
-    observations = []
-    for state in instance.all_instigator_state():
-        if state.instigator_name == exclude:
-            continue
-        ticks = instance.get_ticks(
-            state.instigator_origin_id,
-            state.selector_id,
-            limit=1,
-            statuses=[TickStatus.SUCCESS, TickStatus.SKIPPED, TickStatus.FAILURE],
+    """One observation per sensor and schedule from its latest finished tick."""
+    return [
+        alerting.Observation(
+            key=f"tick:{tick.kind}:{tick.name}",
+            failing=tick.failed,
+            subject=f"{tick.kind} {tick.name} tick",
+            body=f"The latest tick of {tick.kind} {tick.name} "
+            f"{'failed' if tick.failed else 'succeeded'}."
+            + (f"\n\n{tick.error[:2000]}" if tick.error else ""),
+            severity="high",
         )
-        if not ticks:
-            continue
-        tick = ticks[0]
-        kind = state.instigator_type.value.lower()
-        error = tick.error.message.strip() if tick.error else ""
-        observations.append(
-            alerting.Observation(
-                key=f"tick:{kind}:{state.instigator_name}",
-                failing=tick.status == TickStatus.FAILURE,
-                subject=f"{kind} {state.instigator_name} tick",
-                body=f"The latest tick of {kind} {state.instigator_name} "
-                f"{'failed' if tick.status == TickStatus.FAILURE else 'succeeded'}."
-                + (f"\n\n{error[:2000]}" if error else ""),
-                severity="high",
-            )
-        )
-    return observations
+        for tick in latest_ticks(instance, exclude=exclude)
+    ]
 
 
 @dg.sensor(

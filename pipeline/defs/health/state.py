@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.scheduler.instigation import TickStatus
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from pipeline.graph_runner import CheckOutcome, GraphRunSummary, _partition_keys
@@ -248,3 +250,40 @@ def check_exit_code(summary: GraphRunSummary) -> int:
     if any(not c.passed for c in summary.checks):
         return health.EXIT_WARNINGS
     return health.EXIT_HEALTHY
+
+
+@dataclass(frozen=True)
+class TickFact:
+    kind: str  # sensor | schedule
+    name: str
+    failed: bool
+    error: str
+    timestamp: float
+
+
+def latest_ticks(instance: dg.DagsterInstance, exclude: str = "") -> list[TickFact]:
+    """The latest finished tick of every sensor and schedule the instance knows (the daemon
+    records them; without one there are none)."""
+    facts = []
+    for state in instance.all_instigator_state():
+        if state.instigator_name == exclude:
+            continue
+        ticks = instance.get_ticks(
+            state.instigator_origin_id,
+            state.selector_id,
+            limit=1,
+            statuses=[TickStatus.SUCCESS, TickStatus.SKIPPED, TickStatus.FAILURE],
+        )
+        if not ticks:
+            continue
+        tick = ticks[0]
+        facts.append(
+            TickFact(
+                kind=state.instigator_type.value.lower(),
+                name=state.instigator_name,
+                failed=tick.status == TickStatus.FAILURE,
+                error=tick.error.message.strip() if tick.error else "",
+                timestamp=tick.timestamp,
+            )
+        )
+    return sorted(facts, key=lambda t: (t.kind, t.name))

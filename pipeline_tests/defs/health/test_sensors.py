@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from pipeline.defs.health.sensors import health_alert_sensor, run_failure_alert_sensor
-from pipeline_tests.defs.health.toy_defs import plant, toy_definitions
+from pipeline_tests.defs.health.toy_defs import plant, record_tick, toy_definitions
 
 
 @pytest.fixture
@@ -129,46 +129,6 @@ def test_run_failure_alert(instance, operator_alerts):
     assert alert["subject"] == "Run failed: __ephemeral_asset_job__ (fragile)"
     assert alert["severity"] == "critical"
     assert "provider returned HTML instead of JSON" in alert["body"]
-
-
-def record_tick(instance, name: str, status, error: str | None = None):
-    """A sensor tick as the daemon records it."""
-    import time
-
-    from dagster._core.remote_origin import (
-        RegisteredCodeLocationOrigin,
-        RemoteInstigatorOrigin,
-        RemoteRepositoryOrigin,
-    )
-    from dagster._core.scheduler.instigation import (
-        InstigatorState,
-        InstigatorStatus,
-        InstigatorType,
-        TickData,
-    )
-    from dagster_shared.error import SerializableErrorInfo
-
-    origin = RemoteInstigatorOrigin(
-        repository_origin=RemoteRepositoryOrigin(
-            code_location_origin=RegisteredCodeLocationOrigin("pipeline"),
-            repository_name="__repository__",
-        ),
-        instigator_name=name,
-    )
-    state = InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.RUNNING)
-    if not instance.get_instigator_state(state.instigator_origin_id, state.selector_id):
-        instance.add_instigator_state(state)
-    instance.create_tick(
-        TickData(
-            instigator_origin_id=state.instigator_origin_id,
-            instigator_name=name,
-            instigator_type=InstigatorType.SENSOR,
-            status=status,
-            timestamp=time.time(),
-            selector_id=state.selector_id,
-            error=SerializableErrorInfo(error, [], "ConnectionError") if error else None,
-        )
-    )
 
 
 def test_failing_sensor_ticks_alert_once_and_resolve(toy, instance, operator_alerts):

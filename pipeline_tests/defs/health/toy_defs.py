@@ -64,3 +64,43 @@ def plant(warehouse_path, sql: str) -> None:
 
     with warehouse.connection(warehouse_path) as conn:
         conn.execute(sql)
+
+
+def record_tick(instance, name: str, status, error: str | None = None):
+    """A sensor tick as the daemon records it."""
+    import time
+
+    from dagster._core.remote_origin import (
+        RegisteredCodeLocationOrigin,
+        RemoteInstigatorOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.scheduler.instigation import (
+        InstigatorState,
+        InstigatorStatus,
+        InstigatorType,
+        TickData,
+    )
+    from dagster_shared.error import SerializableErrorInfo
+
+    origin = RemoteInstigatorOrigin(
+        repository_origin=RemoteRepositoryOrigin(
+            code_location_origin=RegisteredCodeLocationOrigin("pipeline"),
+            repository_name="__repository__",
+        ),
+        instigator_name=name,
+    )
+    state = InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.RUNNING)
+    if not instance.get_instigator_state(state.instigator_origin_id, state.selector_id):
+        instance.add_instigator_state(state)
+    instance.create_tick(
+        TickData(
+            instigator_origin_id=state.instigator_origin_id,
+            instigator_name=name,
+            instigator_type=InstigatorType.SENSOR,
+            status=status,
+            timestamp=time.time(),
+            selector_id=state.selector_id,
+            error=SerializableErrorInfo(error, [], "ConnectionError") if error else None,
+        )
+    )
