@@ -146,3 +146,34 @@ def test_failing_sensor_ticks_alert_once_and_resolve(toy, instance, operator_ale
     record_tick(instance, "landing_sensor", TickStatus.SKIPPED)
     ticker.tick()
     assert operator_alerts.sent[-1]["subject"] == "Resolved: sensor landing_sensor tick"
+
+
+def test_alerts_reach_operators_through_notify(toy, instance, warehouse_path, monkeypatch):
+    """The real send_operator_alert: a failing check becomes one e-mail in the outbox and in
+    notify.email_log; the recovery another."""
+    from pipeline.lib import warehouse
+    from pipeline.lib.settings import settings
+
+    monkeypatch.setenv("PIPELINE_OPERATOR_EMAILS", "ops@example.org")
+    dg.materialize([*toy.assets, *toy.asset_checks], instance=instance, resources=toy.resources)
+    plant(warehouse_path, "INSERT INTO toy.scores VALUES (7, 3.5)")
+    run_checks(toy, instance)
+    ticker = Ticker(toy, instance)
+    ticker.tick()
+    ticker.tick()
+    plant(warehouse_path, "DELETE FROM toy.scores WHERE score > 1")
+    run_checks(toy, instance)
+    ticker.tick()
+    with warehouse.connection(warehouse_path, read_only=True) as conn:
+        subjects = [
+            row[0]
+            for row in conn.execute(
+                "SELECT subject FROM notify.email_log WHERE kind = 'operator_alert'"
+                " ORDER BY created_at"
+            ).fetchall()
+        ]
+    assert subjects == [
+        "[CRITICAL] Failing: ERROR check toy_scores_in_range on toy_scores",
+        "[LOW] Resolved: ERROR check toy_scores_in_range on toy_scores",
+    ]
+    assert len(list(settings().outbox.rglob("*.eml"))) == 2
