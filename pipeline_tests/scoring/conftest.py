@@ -31,12 +31,13 @@ UPSTREAM_DDL = {
         missing VARCHAR[], profile_hash VARCHAR, contact_email VARCHAR, is_sample BOOLEAN)""",
     "core.crm_clients": """CREATE TABLE IF NOT EXISTS core.crm_clients (
         client_id VARCHAR PRIMARY KEY, tenant_id VARCHAR, name VARCHAR, aliases VARCHAR[],
-        domain VARCHAR, owner_email VARCHAR, provider VARCHAR, is_sample BOOLEAN)""",
+        domain VARCHAR, owner_email VARCHAR, provider VARCHAR, is_sample BOOLEAN,
+        synced_at TIMESTAMPTZ)""",
     "core.client_news": """CREATE TABLE IF NOT EXISTS core.client_news (
         client_id VARCHAR, tenant_id VARCHAR, article_id VARCHAR, url VARCHAR,
         canonical_url VARCHAR, title VARCHAR, description VARCHAR, source_name VARCHAR,
         provider VARCHAR, published_at TIMESTAMPTZ, content_hash VARCHAR,
-        near_duplicate_of VARCHAR, is_sample BOOLEAN, partition_date DATE,
+        near_duplicate_of VARCHAR, is_sample BOOLEAN, partition_date DATE, simhash UBIGINT,
         PRIMARY KEY (client_id, article_id))""",
 }
 
@@ -171,8 +172,17 @@ def _frame(rows: list[dict], **defaults) -> pl.DataFrame:
     return pl.DataFrame([{**defaults, **row} for row in rows])
 
 
+_replaced: set[tuple[str, str]] = set()
+
+
 def seed(path: Path, table: str, rows: list[dict]) -> None:
+    """Insert rows into an upstream table of the agreed shape. The first seed of a table in a
+    warehouse replaces whatever the upstream domain's migration created, so these tests do
+    not break when that domain adds NOT NULL columns of its own."""
     with warehouse.connection(path) as conn:
+        if (str(path), table) not in _replaced:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+            _replaced.add((str(path), table))
         conn.execute(UPSTREAM_DDL[table])
         if rows:
             warehouse.upsert(conn, table, pl.DataFrame(rows))

@@ -119,3 +119,30 @@ def test_out_of_range_score_fails_the_blocking_check(seeded_warehouse):
     (evaluation,) = result.get_asset_check_evaluations()
     assert not evaluation.passed
     assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+
+
+def test_upstream_without_optional_columns_still_scores(warehouse_path):
+    """A grants domain whose tables lack optional columns (here is_matchable, budgets,
+    eligibility) still gets matches, with a note naming what was defaulted."""
+    with warehouse.connection(warehouse_path) as conn:
+        conn.execute("DROP TABLE IF EXISTS core.organizations")
+        conn.execute("DROP TABLE IF EXISTS core.grants")
+        conn.execute(
+            "CREATE TABLE core.organizations (org_id VARCHAR, tenant_id VARCHAR, name VARCHAR, mission VARCHAR)"
+        )
+        conn.execute(
+            "INSERT INTO core.organizations VALUES ('o1', 't1', 'Readers', 'youth literacy')"
+        )
+        conn.execute(
+            "CREATE TABLE core.grants (grant_id VARCHAR, title VARCHAR, partition_date DATE)"
+        )
+        conn.execute(
+            f"INSERT INTO core.grants VALUES ('g1', 'Youth literacy grants', DATE '{PARTITION}')"
+        )
+    result = materialize(["grant_matches"])
+    assert result.success
+    assert rows(warehouse_path, "SELECT org_id, grant_id, tenant_id FROM ai.grant_matches") == [
+        ("o1", "g1", "t1")
+    ]
+    notes = result.asset_materializations_for_node("grant_matches")[0].metadata["notes"].value
+    assert "core.organizations has no" in notes and "is_matchable" in notes

@@ -42,6 +42,64 @@ def _tuple(value) -> tuple[str, ...]:
     return tuple(str(v) for v in value if v)
 
 
+# Columns read from upstream tables, in order, with what stands in for an optional column the
+# upstream domain has not (yet) created. None = required.
+ORG_COLUMNS: dict[str, str | None] = {
+    "org_id": None,
+    "tenant_id": "'default'",
+    "name": "''",
+    "mission": "NULL",
+    "focus_areas": "NULL",
+    "keywords": "NULL",
+    "eligibility_type": "NULL",
+    "geography": "NULL",
+    "budget_min": "NULL",
+    "budget_max": "NULL",
+    "profile_hash": "NULL",
+    "is_sample": "false",
+    "is_matchable": "true",
+}
+GRANT_COLUMNS: dict[str, str | None] = {
+    "grant_id": None,
+    "title": "''",
+    "agency": "NULL",
+    "description": "NULL",
+    "eligibility": "NULL",
+    "close_date": "NULL",
+    "award_floor": "NULL",
+    "award_ceiling": "NULL",
+    "content_hash": "NULL",
+    "partition_date": None,
+    "is_sample": "false",
+}
+
+
+def select_list(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: dict[str, str | None],
+    notes: list[str],
+) -> str:
+    """A SELECT list for `columns`: present ones by name, optional missing ones as their
+    stand-in (noted), so an upstream schema still in the making does not fail scoring."""
+    schema, _, name = table.partition(".")
+    present = {
+        row[0]
+        for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    required = [c for c, fallback in columns.items() if fallback is None and c not in present]
+    if required:
+        raise RuntimeError(f"{table} lacks required column(s): {', '.join(required)}")
+    missing = [c for c in columns if c not in present]
+    if missing:
+        notes.append(f"{table} has no {', '.join(missing)}: defaults used")
+    return ", ".join(f'"{c}"' if c in present else f'{columns[c]} AS "{c}"' for c in columns)
+
+
 @dataclass
 class GrantInputs:
     orgs: list[OrgProfile] = field(default_factory=list)
@@ -66,10 +124,10 @@ def load_grant_inputs(
         inputs.notes.append(f"upstream table(s) not created yet: {', '.join(missing)}")
         return inputs
     org_filter = " AND org_id IN (SELECT unnest(?::VARCHAR[]))" if org_ids else ""
+    org_columns = select_list(conn, "core.organizations", ORG_COLUMNS, inputs.notes)
     org_rows = conn.execute(
-        "SELECT org_id, tenant_id, name, mission, focus_areas, keywords, eligibility_type,"
-        " geography, budget_min, budget_max, profile_hash, is_sample"
-        f" FROM core.organizations WHERE is_matchable{org_filter} ORDER BY org_id",
+        f"SELECT * FROM (SELECT {org_columns} FROM core.organizations)"
+        f" WHERE is_matchable{org_filter} ORDER BY org_id",
         [list(org_ids)] if org_ids else [],
     ).fetchall()
     for row in org_rows:
@@ -88,9 +146,9 @@ def load_grant_inputs(
         )
         inputs.orgs.append(org)
         inputs.org_is_sample[org.org_id] = bool(row[11])
+    grant_columns = select_list(conn, "core.grants", GRANT_COLUMNS, inputs.notes)
     grant_rows = conn.execute(
-        "SELECT grant_id, title, agency, description, eligibility, close_date, award_floor,"
-        " award_ceiling, content_hash, partition_date, is_sample FROM core.grants"
+        f"SELECT {grant_columns} FROM core.grants"
         " WHERE partition_date BETWEEN ? AND ? ORDER BY grant_id",
         [start, end],
     ).fetchall()
