@@ -1,0 +1,133 @@
+"""Auto-disable: a schedule whose runs fail DISABLE_AFTER_FAILURES times in a row is stopped
+through the instance and the operators are told; a successful run resets the count. Works for
+every schedule of the code location (news monitoring schedules and any other)."""
+
+import dagster as dg
+from dagster._core.definitions.selector import InstigatorSelector
+from dagster._core.remote_origin import RemoteInstigatorOrigin
+from dagster._core.scheduler.instigation import (
+    InstigatorState,
+    InstigatorStatus,
+    InstigatorType,
+    ScheduleInstigatorData,
+)
+
+from pipeline.lib.news.streaks import FailureStreaks
+
+SCHEDULE_TAG = "dagster/schedule_name"
+
+
+def streaks_for(instance: dg.DagsterInstance) -> FailureStreaks:
+    # The instance's key-value store: shared by both sensors, kept across daemon restarts,
+    # and on PostgreSQL when the instance is.
+    storage = instance.run_storage
+    return FailureStreaks(read=storage.get_cursor_values, write=storage.set_cursor_values)
+
+
+def _schedule_states(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[InstigatorState]:
+    """Stored states of the schedule that launched `run` (same repository when known)."""
+    name = run.tags[SCHEDULE_TAG]
+    states = [
+        state
+        for state in instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
+        if state.name == name
+    ]
+    origin = run.remote_job_origin
+    if origin is not None:
+        same_repository = [
+            s
+            for s in states
+            if s.origin.repository_origin.get_id() == origin.repository_origin.get_id()
+        ]
+        states = same_repository or states
+    return states
+
+
+def stop_schedule(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """Stop the schedule that launched `run`; True if it was running."""
+    stopped = False
+    for state in _schedule_states(instance, run):
+        if not state.is_running:
+            continue
+        selector_id = InstigatorSelector(
+            location_name=state.origin.repository_origin.code_location_origin.location_name,
+            repository_name=state.origin.repository_origin.repository_name,
+            name=state.name,
+        ).get_id()
+        instance.stop_schedule(state.instigator_origin_id, selector_id, None)
+        stopped = True
+    if not stopped and not _schedule_states(instance, run) and run.remote_job_origin is not None:
+        # A schedule running by default that has no stored state yet: store it as stopped.
+        origin = RemoteInstigatorOrigin(
+            run.remote_job_origin.repository_origin, run.tags[SCHEDULE_TAG]
+        )
+        instance.add_instigator_state(
+            InstigatorState(
+                origin,
+                InstigatorType.SCHEDULE,
+                InstigatorStatus.STOPPED,
+                ScheduleInstigatorData(cron_schedule=""),
+            )
+        )
+        stopped = True
+    return stopped
+
+
+def alert_operators(schedule_name: str, streak: int, run: dg.DagsterRun, reason: str) -> bool:
+    # Imported at call time: notify owns the channel, and a broken mailer must not break the
+    # loading of this sensor.
+    from pipeline.defs.notify import operator_alerts
+
+    return operator_alerts.send_operator_alert(
+        key=f"schedule_disabled:{schedule_name}",
+        subject=f"Schedule {schedule_name} switched off after {streak} failed runs in a row",
+        body=(
+            f"The last {streak} runs of schedule {schedule_name} failed, so it was stopped. "
+            f"Latest failed run: {run.run_id} ({run.job_name}, partition "
+            f"{run.tags.get('dagster/partition', '-')}).\n\n{reason}\n\n"
+            "Fix the cause, then turn the schedule back on in the Dagster UI (Automation)."
+        ),
+        severity="high",
+    )
+
+
+@dg.run_failure_sensor(
+    name="schedule_failure_streak_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Counts consecutive failed runs per schedule; at 5 it stops the schedule and "
+    "alerts the operators.",
+)
+def schedule_failure_streak_sensor(context: dg.RunFailureSensorContext) -> None:
+    run = context.dagster_run
+    schedule_name = run.tags.get(SCHEDULE_TAG)
+    if not schedule_name:
+        return
+    streaks = streaks_for(context.instance)
+    streak = streaks.record_failure(schedule_name)
+    context.log.info(f"schedule {schedule_name}: {streak} failed run(s) in a row")
+    if not streaks.reached(streak):
+        return
+    stopped = stop_schedule(context.instance, run)
+    # Start counting afresh, so switching the schedule back on gives it a full 5 tries.
+    streaks.write({streaks.key(schedule_name): "0"})
+    if stopped:
+        reason = context.failure_event.message or "see the run in the Dagster UI"
+        sent = alert_operators(schedule_name, streak, run, reason)
+        context.log.warning(
+            f"stopped schedule {schedule_name} after {streak} failures; operator alert "
+            f"{'sent' if sent else 'not sent (no operators or sent recently)'}"
+        )
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    name="schedule_success_reset_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="A successful scheduled run resets its schedule's failure count.",
+)
+def schedule_success_reset_sensor(context: dg.RunStatusSensorContext) -> None:
+    schedule_name = context.dagster_run.tags.get(SCHEDULE_TAG)
+    if schedule_name:
+        streaks_for(context.instance).record_success(schedule_name)
