@@ -49,3 +49,21 @@ def test_health_report_summarises_assets_and_sources(instance, warehouse_path, m
     assert rows == {"toy_scores": "degraded", "toy_summary": "healthy"}
     assert sources == [("newsapi", "healthy")]
     assert summary == [(metadata["score"].value, 1, 1)]
+
+
+def test_health_report_is_requested_once_an_hour(instance):
+    from pipeline.defs.shared.resources import warehouse_resource
+
+    defs = dg.Definitions(assets=[health_report], resources={"warehouse": warehouse_resource()})
+    start = dt.datetime(2026, 11, 22, 10, 30, tzinfo=dt.UTC)
+    requested, cursor = [], None
+    for minutes in (0, 31, 40, 95):
+        result = dg.evaluate_automation_conditions(
+            defs=defs,
+            instance=instance,
+            evaluation_time=start + dt.timedelta(minutes=minutes),
+            cursor=cursor,
+        )
+        requested.append(result.total_requested)
+        cursor = result.cursor
+    assert requested == [0, 1, 0, 1]
