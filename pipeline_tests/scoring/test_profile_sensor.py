@@ -7,7 +7,7 @@ from pipeline.defs.scoring import assets, sensors
 from pipeline.defs.scoring.ai_resource import ScoringAIResource
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import warehouse
-from pipeline_tests.scoring.conftest import GRANTS, seed_grants, seed_orgs
+from pipeline_tests.scoring.conftest import GRANTS, PARTITION, seed_grants, seed_orgs
 
 PROFILES = {
     "organizations": [
@@ -119,7 +119,7 @@ def test_selection_includes_organizations_when_the_location_defines_it(
     _, cursor = evaluate(instance, definitions, None)
     write_profiles(config_dir, {"organizations": PROFILES["organizations"][:1]})
     waiting, cursor = evaluate(instance, definitions, cursor)
-    assert isinstance(waiting, dg.SkipReason) and "no grant partition" in waiting.skip_message
+    assert isinstance(waiting, dg.SkipReason) and "nothing was scored yet" in waiting.skip_message
     instance.report_runless_asset_event(dg.AssetMaterialization("grants", partition="2026-03-02"))
     write_profiles(config_dir, {"organizations": []})
     request, _ = evaluate(instance, definitions, cursor)
@@ -137,3 +137,43 @@ def test_profiles_file_formats(tmp_path):
     assert list(profile_hashes(path)) == ["a"]
     path.write_text(yaml.safe_dump({"b": {"name": "B"}}))
     assert list(profile_hashes(path)) == ["b"]
+
+
+def test_changed_client_rescores_only_that_client_in_one_ranged_run(instance, seeded_warehouse):
+    from pipeline_tests.scoring.conftest import CLIENTS, seed_clients
+
+    definitions = dg.Definitions(
+        assets=[assets.news_scores],
+        sensors=[sensors.client_profile_sensor],
+        resources={"warehouse": warehouse_resource(), "scoring_ai": ScoringAIResource()},
+    )
+    instance.report_runless_asset_event(dg.AssetMaterialization("client_news", partition=PARTITION))
+
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=instance, definitions=definitions, cursor=cursor)
+        return sensors.client_profile_sensor(context), context.cursor
+
+    baseline, cursor = tick(None)
+    assert isinstance(baseline, dg.SkipReason) and "2 client profile(s)" in baseline.skip_message
+    assert isinstance(tick(cursor)[0], dg.SkipReason)
+
+    seed_clients(seeded_warehouse, [{**CLIENTS[1], "aliases": ["Globex", "GBX"]}])
+    request, cursor = tick(cursor)
+    assert isinstance(request, dg.RunRequest)
+    assert request.asset_selection == [dg.AssetKey("news_scores")]
+    assert request.run_config == {"ops": {"news_scores": {"config": {"client_ids": ["c-globex"]}}}}
+    assert request.tags["dagster/asset_partition_range_start"] == PARTITION
+    assert request.tags["dagster/asset_partition_range_end"] == PARTITION
+    assert isinstance(tick(cursor)[0], dg.SkipReason)
+
+    result = dg.materialize(
+        [assets.news_scores],
+        instance=instance,
+        resources=definitions.resources,
+        run_config=request.run_config,
+        tags=request.tags,
+    )
+    assert result.success
+    with warehouse.connection(seeded_warehouse) as conn:
+        scored = conn.execute("SELECT client_id FROM ai.news_scores ORDER BY 1").fetchall()
+    assert scored == [("c-globex",)]  # only the changed client was (re)scored in this run
