@@ -259,7 +259,10 @@ def stage_file(
     notes: list[str] = []
     try:
         configure(conn, work_dir)
-        encoding = _open_source(conn, path, name, fmt, spec, work_dir, max_excel_bytes, notes)
+        try:
+            encoding = _open_source(conn, path, name, fmt, spec, work_dir, max_excel_bytes, notes)
+        except (duckdb.InvalidInputException, duckdb.IOException) as error:
+            raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
         try:
             described = conn.execute("DESCRIBE SELECT * FROM source").fetchall()
         except duckdb.Error as error:
@@ -285,11 +288,11 @@ def stage_file(
         _validate(conn, result, kinds, name)
         conn.execute(
             "CREATE TABLE good AS SELECT * EXCLUDE (bad) FROM ("
-            " SELECT t.rowid + 1 AS row_number,"
-            "  row_number() OVER (PARTITION BY t.order_id ORDER BY t.rowid) AS line,"
-            f"  {', '.join('t.' + c for c in STAGED_COLUMNS)},"
-            "  (t.rowid + 1) IN (SELECT row_number FROM rejects) AS bad"
-            " FROM typed AS t) WHERE NOT bad"
+            " SELECT n.row_number,"
+            "  row_number() OVER (PARTITION BY n.order_id ORDER BY n.row_number) AS line,"
+            f"  {', '.join('n.' + c for c in STAGED_COLUMNS)},"
+            "  n.row_number IN (SELECT row_number FROM rejects) AS bad"
+            " FROM numbered AS n) WHERE NOT bad"
         )
         return result
     finally:
@@ -302,10 +305,32 @@ def _validate(
     conn.execute(
         'CREATE TABLE rejects (row_number BIGINT, "column" VARCHAR, reason VARCHAR, value VARCHAR)'
     )
+    malformed = 0
+    if conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'csv_errors'"
+    ).fetchall()[0][0]:
+        # Lines DuckDB could not split into the header's columns or decode: not in `typed`,
+        # so they add to the total. row_number is the data row of that line (line - 1).
+        malformed = conn.execute(
+            "INSERT INTO rejects SELECT DISTINCT ON (line) line - 1, column_name,"
+            " 'malformed line ' || line || ': ' || error_type || ' (' || error_message || ')',"
+            " left(csv_line, 200) FROM csv_errors ORDER BY line"
+        ).fetchall()[0][0]
+    if malformed:
+        # Typed rows after the j-th (0-based) malformed data row m_j sit j + 1 rows further
+        # down the file: row = rowid + 1 + #{j : m_j - j <= rowid + 1}.
+        conn.execute(
+            "CREATE TABLE shifts AS SELECT row_number - (row_number() OVER (ORDER BY row_number)"
+            " - 1) AS threshold, row_number() OVER (ORDER BY row_number) AS k FROM rejects"
+        )
+        conn.execute(
+            "CREATE VIEW numbered AS SELECT t.rowid + 1 + coalesce(s.k, 0) AS row_number, t.*"
+            " FROM typed AS t ASOF LEFT JOIN shifts AS s ON t.rowid + 1 >= s.threshold"
+        )
+    else:
+        conn.execute("CREATE VIEW numbered AS SELECT rowid + 1 AS row_number, * FROM typed")
     found = []
-    reader = conn.sql("SELECT rowid + 1 AS row_number, * FROM typed").to_arrow_reader(
-        VALIDATION_BATCH_ROWS
-    )
+    reader = conn.sql("SELECT * FROM numbered").to_arrow_reader(VALIDATION_BATCH_ROWS)
     typed_rows = 0
     for batch in reader:
         frame = pl.from_arrow(batch)
@@ -317,17 +342,6 @@ def _validate(
         conn.register("found_rejects", pl.concat(found).to_arrow())
         conn.execute("INSERT INTO rejects SELECT * FROM found_rejects")
         conn.unregister("found_rejects")
-    malformed = 0
-    if conn.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'csv_errors'"
-    ).fetchall()[0][0]:
-        # Lines DuckDB could not split into the header's columns or decode; they are not in
-        # `typed`, so they add to the total. row_number is the data row of that line.
-        malformed = conn.execute(
-            "INSERT INTO rejects SELECT DISTINCT ON (line) line - 1, column_name,"
-            " 'malformed line ' || line || ': ' || error_type || ' (' || error_message || ')',"
-            " left(csv_line, 200) FROM csv_errors"
-        ).fetchall()[0][0]
     bad_typed = (
         conn.execute("SELECT count(DISTINCT row_number) FROM rejects").fetchall()[0][0] - malformed
     )
