@@ -170,3 +170,30 @@ def test_auth_or_missing_model_marks_the_api_down_at_once(http_server, status):
     assert all(s.scorer == "local" for s in scores)
     assert len(http_server.requests_to(CHAT_PATH)) == 1
     assert scorer.stats.api_unavailable
+
+
+def test_grant_scores_from_the_model_keep_the_deadline_reason(http_server):
+    import datetime as dt
+
+    from pipeline.lib.scoring.models import Grant, OrgProfile
+
+    serve_openai(http_server)
+    org = OrgProfile("o", "t", "Readers", "youth literacy programs", ("literacy",))
+    grant = Grant("g", "Youth literacy programs", close_date=dt.date(2026, 4, 1))
+    (score,) = make_scorer(http_server).score_grants([(org, grant)], dt.date(2026, 3, 2))
+    assert score.scorer == "openai" and score.score == 0.9
+    assert score.reasons == ("Strong fit with the mission.", "closes in 30 days")
+
+
+def test_a_401_body_never_reaches_the_messages(http_server):
+    from pipeline_tests.fakes.http_server import Reply
+
+    http_server.add(
+        "POST",
+        CHAT_PATH,
+        Reply(401, {"error": {"message": "Incorrect API key provided: sk-test-not-a-secret"}}),
+    )
+    scorer = make_scorer(http_server)
+    scorer.score_news([(ACME, ARTICLES[0])])
+    assert scorer.stats.api_unavailable
+    assert "sk-test" not in " ".join(scorer.stats.messages)

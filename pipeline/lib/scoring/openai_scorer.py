@@ -224,10 +224,12 @@ class OpenAIScorer:
         results = list(local_scores)
         for i, output in outputs.items():
             local = local_scores[i]
+            # The model's sentence first; the deadline stays visible (digests sort by it).
+            deadline = [r for r in local.reasons if r.startswith(("closes", "no deadline"))]
             results[i] = GrantScore(
                 score=round(output["score"], 4),
                 confidence=round(output["confidence"], 4),
-                reasons=(output["reason"],),
+                reasons=(output["reason"], *deadline),
                 scorer=self.name,
                 model=self.model,
                 lexical_score=local.lexical_score,
@@ -450,7 +452,8 @@ class OpenAIScorer:
                     raise RequestRejected(detail) from None
                 if error.status_code not in RETRYABLE_STATUS:
                     # 401/403/404: every request will fail the same way; the API is unusable.
-                    self._mark_down(detail)
+                    # The body is left out: a 401 body echoes part of the key.
+                    self._mark_down(f"HTTP {error.status_code} {type(error).__name__}")
                     raise ApiUnavailable(
                         f"AI API refused the request (HTTP {error.status_code})"
                     ) from None
