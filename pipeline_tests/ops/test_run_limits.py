@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 import yaml
 
 from pipeline.defs.shared.run_limits import DISCOVERY_TAGS
@@ -62,3 +63,37 @@ def test_discovery_assets_are_automated_with_the_discovery_run_tag():
     tagged_keys = tagged.asset_selection.resolve(graph)
     assert tagged_keys == discovery
     assert not general_keys & tagged_keys
+
+
+def test_news_monitoring_schedules_respect_the_discovery_rate_limit(instance):
+    import datetime as dt
+
+    from pipeline.definitions import defs
+
+    definitions = defs()
+    schedules = [s for s in definitions.schedules or [] if s.job_name == "news_fetch_job"]
+    if not schedules:
+        pytest.skip("no news monitoring schedules configured")
+    schedule = schedules[0]
+    assert definitions.resolve_job_def("news_fetch_job").tags.items() >= DISCOVERY_TAGS.items()
+    when = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+    def tick():
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=when,
+            repository_def=definitions.get_repository_def(),
+        )
+        return schedule.evaluate_tick(context)
+
+    assert len(tick().run_requests) == 1
+
+    @dg.asset
+    def probe() -> int:
+        return 1
+
+    for _ in range(5):
+        dg.materialize([probe], instance=instance, tags=DISCOVERY_TAGS)
+    skipped = tick()
+    assert not skipped.run_requests
+    assert "rate limit" in skipped.skip_message

@@ -10,8 +10,10 @@ import dagster as dg
 
 from pipeline.defs.news.jobs import news_fetch_job
 from pipeline.defs.news.providers import news_samples_dir
+from pipeline.defs.shared.run_limits import discovery_run_allowed
 from pipeline.lib.news.clients import load_clients_csv
 from pipeline.lib.news.monitoring import MonitoringConfig, MonitoringEntry, load_monitoring
+from pipeline.lib.rate_limit import DISCOVERY_RATE_LIMIT
 from pipeline.lib.settings import settings
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,12 @@ def build_schedule(entry: MonitoringEntry) -> dg.ScheduleDefinition:
         description=f"monitoring.yaml line {entry.line}: {entry.schedule}",
         tags={"pipeline/monitoring_entry": entry.name},
     )
-    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        if not discovery_run_allowed(context.instance):
+            return dg.SkipReason(
+                f"discovery rate limit: {DISCOVERY_RATE_LIMIT.max_runs} runs per "
+                f"{DISCOVERY_RATE_LIMIT.window} already requested"
+            )
         partition_key = context.scheduled_execution_time.strftime("%Y-%m-%d")
         return dg.RunRequest(
             run_key=f"{entry.name}:{context.scheduled_execution_time.isoformat()}",
