@@ -22,6 +22,7 @@ class BM25Index:
     _term_freqs: list[Counter] = field(init=False, repr=False)
     _doc_freq: Counter = field(init=False, repr=False)
     _avg_len: float = field(init=False, repr=False)
+    _idf: dict[str, float] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._term_freqs = [Counter(doc) for doc in self.documents]
@@ -40,9 +41,16 @@ class BM25Index:
 
     def idf(self, term: str) -> float:
         """Always positive (the +1 inside the log), so common terms still count a little."""
-        n = len(self.documents)
-        df = self._doc_freq.get(term, 0)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        value = self._idf.get(term)
+        if value is None:
+            n = len(self.documents)
+            df = self._doc_freq.get(term, 0)
+            value = self._idf[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return value
+
+    def contains_all(self, doc_index: int, terms: Sequence[str]) -> bool:
+        freqs = self._term_freqs[doc_index]
+        return all(t in freqs for t in terms)
 
     def score(self, query: Sequence[str], doc_index: int) -> float:
         freqs = self._term_freqs[doc_index]

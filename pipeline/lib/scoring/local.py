@@ -5,9 +5,11 @@ explains every score in a few words."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pipeline.lib.scoring.bm25 import BM25Index
 from pipeline.lib.scoring.categories import CATEGORY_LABELS, MATERIAL_CATEGORIES, classify
@@ -102,6 +104,7 @@ def normalise_applicant_type(value: str | None) -> str | None:
     return _TYPE_SYNONYMS.get(key, _TYPE_SYNONYMS.get(key.replace("_", " "), key))
 
 
+@functools.lru_cache(maxsize=4096)
 def eligibility_verdict(org_type: str | None, eligibility_text: str) -> tuple[float, str | None]:
     """(multiplier, reason). Unknown on either side is neutral: the rules only penalise what
     the grant text clearly rules out."""
@@ -175,6 +178,35 @@ def two_sentence_summary(title: str, description: str, limit: int = 320) -> str:
     return summary if len(summary) <= limit else summary[: limit - 1].rstrip() + "…"
 
 
+@dataclass(frozen=True)
+class _ProfileTerms:
+    """An organisation's words, tokenised once per batch rather than once per grant."""
+
+    phrases: tuple[str, ...]
+    phrase_words: tuple[tuple[str, ...], ...]
+    # A phrase found in every grant of the batch ("research") says less than a rare one
+    # ("hydrokinetic"): each hit is weighted by its words' rarity relative to a unique word.
+    phrase_weights: tuple[float, ...]
+    profile_words: tuple[str, ...]
+
+    @classmethod
+    def of(cls, org: OrgProfile, index: BM25Index) -> _ProfileTerms:
+        phrases = tuple(p for p in (*org.keywords, *org.focus_areas) if p and p.strip())
+        words = tuple(tuple(tokens(p)) for p in phrases)
+        rarest = index.idf("\0unseen") or 1.0
+        weights = tuple(
+            min(1.0, sum(index.idf(w) for w in ws) / len(ws) / rarest) if ws else 0.0
+            for ws in words
+        )
+        kept = [i for i, ws in enumerate(words) if ws]
+        return cls(
+            phrases=tuple(phrases[i] for i in kept),
+            phrase_words=tuple(words[i] for i in kept),
+            phrase_weights=tuple(weights[i] for i in kept),
+            profile_words=tuple(dict.fromkeys(tokens(" ".join([org.mission, *phrases])))),
+        )
+
+
 class LocalScorer:
     """Deterministic scorer; `lexical_*` methods are also the OpenAI scorer's prefilter."""
 
@@ -194,35 +226,38 @@ class LocalScorer:
         index = BM25Index.from_texts(
             [f"{g.title} {g.title} {g.description} {g.agency}" for g in grants.values()]
         )
-        results = [
-            self._score_grant(org, grant, index, order[grant.grant_id], today)
-            for org, grant in pairs
-        ]
+        profiles: dict[str, _ProfileTerms] = {}
+        results = []
+        for org, grant in pairs:
+            terms = profiles.get(org.org_id)
+            if terms is None:
+                terms = profiles[org.org_id] = _ProfileTerms.of(org, index)
+            results.append(
+                self._score_grant(org, terms, grant, index, order[grant.grant_id], today)
+            )
         self.stats = ScoringStats(configured_scorer="local", model=self.model, pairs=len(pairs))
         return results
 
     def _score_grant(
-        self, org: OrgProfile, grant: Grant, index: BM25Index, doc: int, today: dt.date
+        self,
+        org: OrgProfile,
+        terms: _ProfileTerms,
+        grant: Grant,
+        index: BM25Index,
+        doc: int,
+        today: dt.date,
     ) -> GrantScore:
-        phrases = [p for p in (*org.keywords, *org.focus_areas) if p and p.strip()]
-        doc_terms = set(index.documents[doc])
-        hit_phrases = [p for p in phrases if (t := tokens(p)) and all(w in doc_terms for w in t)]
-        # A phrase found in every grant of the batch ("research") says less than a rare one
-        # ("hydrokinetic"): weight each hit by its words' rarity relative to a unique word.
-        rarest = index.idf("\0unseen") or 1.0
-        hit_weight = sum(
-            min(1.0, sum(index.idf(w) for w in tokens(p)) / len(tokens(p)) / rarest)
-            for p in hit_phrases
-        )
-        profile_terms = tokens(" ".join([org.mission, *phrases]))
-        bm25 = index.score(profile_terms, doc)
+        hits = [i for i, words in enumerate(terms.phrase_words) if index.contains_all(doc, words)]
+        hit_phrases = [terms.phrases[i] for i in hits]
+        hit_weight = sum(terms.phrase_weights[i] for i in hits)
+        bm25 = index.score(terms.profile_words, doc)
         lexical = 1.0 - math.exp(-(0.45 * hit_weight + 0.08 * bm25))
 
         reasons: list[str] = []
         if hit_phrases:
             reasons.append("matches " + ", ".join(hit_phrases[:4]))
         else:
-            shared = index.matched_terms(profile_terms, doc)[:4]
+            shared = index.matched_terms(terms.profile_words, doc)[:4]
             reasons.append(
                 "shares the words " + ", ".join(shared) if shared else "no overlap with the profile"
             )
@@ -236,7 +271,7 @@ class LocalScorer:
             if reason:
                 reasons.append(reason)
         detail = min(1.0, len(index.documents[doc]) / 60)
-        confidence = 0.35 + 0.25 * detail + 0.15 * min(1.0, len(phrases) / 4)
+        confidence = 0.35 + 0.25 * detail + 0.15 * min(1.0, len(terms.phrases) / 4)
         return GrantScore(
             score=round(min(1.0, max(0.0, score)), 4),
             confidence=round(confidence, 4),
