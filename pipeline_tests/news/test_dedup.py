@@ -204,3 +204,29 @@ def test_articles_from_events_parses_every_provider():
     assert unparsed == 1
     assert articles["canonical_url"].to_list() == ["https://x.example/a"]
     assert articles["published_at"].to_list() == [T0 - dt.timedelta(hours=15)]
+
+
+def test_copy_of_a_stored_copy_joins_the_stored_group():
+    title, text = ORIGINAL
+    stored = frame(
+        row("https://reuters.com/a", title, text),
+        row(
+            "https://finance.yahoo.com/b",
+            f"{title} - Yahoo Finance",
+            f"(Reuters) - {text}",
+            minutes=5,
+            source="Yahoo Finance",
+        ),
+    )
+    stored = stored.with_columns(
+        near_duplicate_of=pl.Series([None, stored["article_id"][0]], dtype=pl.String)
+    )
+    later = row(
+        "https://investing.com/c",
+        f"{title} | Investing.com",
+        f"(Reuters) -- {text}",
+        minutes=900,
+        source="Investing.com",
+    )
+    result = deduplicate(frame(later), stored)
+    assert result["near_duplicate_of"].to_list() == [stored["article_id"][0]]

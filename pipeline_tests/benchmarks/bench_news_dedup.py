@@ -1,0 +1,130 @@
+"""News dedup on 1,000,000 raw events (10% exact duplicates, 5% near duplicates) against bare
+Polars `unique` on the canonical URL, in the same process. Target: dedup within 2x the baseline.
+
+    .venv/bin/python pipeline_tests/benchmarks/bench_news_dedup.py [events] [repeats]
+
+Events are parsed article rows as client_news builds them (canonical URL, content hash and
+SimHash computed at parse time), spread over 1,000 clients in 2 tenants.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import sys
+import time
+
+import polars as pl
+
+from pipeline.lib.news.dedup import ARTICLE_SCHEMA, deduplicate
+
+CLIENTS = 1000
+EXACT_SHARE = 0.10
+NEAR_SHARE = 0.05
+
+
+def make_events(n: int, seed: int = 7) -> tuple[pl.DataFrame, int, int]:
+    """Originals, then exact copies (same canonical URL or same content) and near copies
+    (another URL and text, SimHash 1-5 bits away), shuffled."""
+    rng = random.Random(seed)
+    exact = int(n * EXACT_SHARE)
+    near = int(n * NEAR_SHARE)
+    originals = n - exact - near
+    t0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    rows_client = [rng.randrange(CLIENTS) for _ in range(originals)]
+    simhashes = [rng.getrandbits(64) for _ in range(originals)]
+    minutes = [rng.randrange(60 * 24 * 20) for _ in range(originals)]
+    client_id, tenant_id, url, content, sim, published = [], [], [], [], [], []
+    for i in range(originals):
+        c = rows_client[i]
+        client_id.append(f"client-{c}")
+        tenant_id.append("acme" if c % 2 else "globex")
+        url.append(f"https://news{i % 997}.example.com/2026/11/story-{i}")
+        content.append(f"c{i:016x}")
+        sim.append(simhashes[i])
+        published.append(t0 + dt.timedelta(minutes=minutes[i]))
+    for k in range(exact):
+        i = rng.randrange(originals)
+        same_url = k % 2 == 0
+        client_id.append(client_id[i])
+        tenant_id.append(tenant_id[i])
+        url.append(url[i] if same_url else f"https://mirror{k % 89}.example.net/copy-{k}")
+        content.append(f"x{k:016x}" if same_url else content[i])
+        sim.append(sim[i])
+        published.append(published[i] + dt.timedelta(minutes=5))
+    for k in range(near):
+        i = rng.randrange(originals)
+        flipped = sim[i]
+        for bit in rng.sample(range(64), rng.randint(1, 5)):
+            flipped ^= 1 << bit
+        client_id.append(client_id[i])
+        tenant_id.append(tenant_id[i])
+        url.append(f"https://syndicate{k % 211}.example.org/wire-{k}")
+        content.append(f"n{k:016x}")
+        sim.append(flipped)
+        published.append(published[i] + dt.timedelta(minutes=30))
+    frame = pl.DataFrame(
+        {
+            "client_id": client_id,
+            "tenant_id": tenant_id,
+            "canonical_url": url,
+            "content_hash": content,
+            "simhash": pl.Series(sim, dtype=pl.UInt64),
+            "published_at": published,
+        }
+    )
+    frame = frame.with_columns(
+        article_id=pl.col("canonical_url").hash().cast(pl.String),
+        url=pl.col("canonical_url"),
+        title=pl.lit("t"),
+        description=pl.lit("d"),
+        source_name=pl.lit("s"),
+        provider=pl.lit("newsapi"),
+        is_sample=pl.lit(False),
+        partition_date=pl.lit(dt.date(2026, 11, 21)),
+        raw_event_id=pl.lit("e"),
+        fetched_at=pl.lit(t0),
+    ).select([pl.col(name).cast(dtype) for name, dtype in ARTICLE_SCHEMA.items()])
+    return frame.sample(fraction=1.0, shuffle=True, seed=seed), exact, near
+
+
+def best_of(repeats: int, fn) -> tuple[float, object, float]:
+    times, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return min(times), result, statistics.median(times)
+
+
+def main(n: int, repeats: int) -> None:
+    started = time.perf_counter()
+    events, exact, near = make_events(n)
+    print(
+        f"{n:,} events ({exact:,} exact, {near:,} near copies), built in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    baseline_s, baseline, baseline_median = best_of(
+        repeats, lambda: events.unique(subset="canonical_url")
+    )
+    dedup_s, result, dedup_median = best_of(repeats, lambda: deduplicate(events))
+    grouped = result.filter(pl.col("near_duplicate_of").is_not_null()).height
+    print(
+        f"baseline  Polars unique(canonical_url): {baseline_s * 1000:8.1f} ms best "
+        f"({baseline_median * 1000:.1f} median), {baseline.height:,} rows"
+    )
+    print(
+        f"pipeline  deduplicate (exact+near):     {dedup_s * 1000:8.1f} ms best "
+        f"({dedup_median * 1000:.1f} median), {result.height:,} rows, "
+        f"{grouped:,} grouped as near copies ({grouped / near:.0%} of planted)"
+    )
+    ratio = dedup_s / baseline_s
+    print(f"ratio {ratio:.2f}x (target <= 2x): {'OK' if ratio <= 2 else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 3,
+    )
