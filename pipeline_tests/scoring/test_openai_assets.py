@@ -12,10 +12,16 @@ from pipeline_tests.scoring.test_assets import materialize, rows
 SECRET = "sk-test-5ecret-DO-NOT-LEAK-0123456789"
 
 
-def env_configured_ai(monkeypatch, base_url: str) -> ScoringAIResource:
+def env_configured_ai(monkeypatch, base_url: str, **overrides) -> ScoringAIResource:
+    """With no overrides: the resource exactly as the code location defines it. Overrides
+    (fast backoff, small budgets) need a resource built the same way, by dg.EnvVar."""
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("OPENAI_BASE_URL", base_url)
-    return scoring_resources().resources["scoring_ai"].model_copy(update={"backoff_s": 0.01})
+    if not overrides:
+        return scoring_resources().resources["scoring_ai"]
+    return ScoringAIResource(
+        api_key=dg.EnvVar("OPENAI_API_KEY"), base_url=dg.EnvVar("OPENAI_BASE_URL"), **overrides
+    )
 
 
 def test_grant_matches_with_openai_cache_usage_and_no_leaked_key(
@@ -70,7 +76,7 @@ def test_news_scores_fall_back_to_local_when_the_api_is_down(
     seeded_warehouse, http_server, monkeypatch
 ):
     http_server.add("POST", CHAT_PATH, error_reply(503, retry_after="0"))
-    ai = env_configured_ai(monkeypatch, f"{http_server.base_url}/v1")
+    ai = env_configured_ai(monkeypatch, f"{http_server.base_url}/v1", backoff_s=0.01)
     result = materialize(["news_scores"], ai=ai)
     assert result.success
     assert rows(seeded_warehouse, "SELECT DISTINCT scorer FROM ai.news_scores") == [("local",)]
@@ -106,3 +112,26 @@ def test_without_a_key_the_resource_is_the_local_scorer(seeded_warehouse, monkey
     assert not ai.uses_openai
     assert materialize(["news_scores"], ai=ai).success
     assert rows(seeded_warehouse, "SELECT DISTINCT scorer FROM ai.news_scores") == [("local",)]
+
+
+def test_budget_spent_stops_cleanly_with_a_clear_message(
+    seeded_warehouse, http_server, monkeypatch
+):
+    ai = env_configured_ai(
+        monkeypatch, serve_openai(http_server), max_requests_per_run=1, max_concurrency=1
+    )
+    result = materialize(["grant_matches"], ai=ai)
+    assert result.success
+    assert len(http_server.requests_to(CHAT_PATH)) == 1
+    metadata = result.asset_materializations_for_node("grant_matches")[0].metadata
+    assert metadata["budget_exhausted"].value is True
+    assert "budget for this run spent" in metadata["notes"].value
+    assert metadata["ai_scored"].value == 1 and metadata["fallbacks"].value >= 1
+    scorers = dict(
+        rows(seeded_warehouse, "SELECT scorer, count(*) FROM ai.grant_matches GROUP BY 1")
+    )
+    assert scorers["openai"] == 1 and scorers["local"] >= 1
+    fallback = {e.check_name: e for e in result.get_asset_check_evaluations()}[
+        "grant_matches_fallback_share"
+    ]
+    assert not fallback.passed and fallback.severity == dg.AssetCheckSeverity.WARN
