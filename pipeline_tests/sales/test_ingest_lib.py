@@ -162,3 +162,27 @@ def test_a_few_bad_rows_are_rejected_and_the_rest_loaded(land, landing, tmp_path
     assert query('SELECT row_number, "column", reason FROM sales.rejects') == [
         (200, "quantity", "must be greater than 0")
     ]
+
+
+def test_a_correction_replaces_whole_orders(land, landing, tmp_path):
+    header = "Order ID,Order Date,Category,Sales,Quantity\n"
+    first = tmp_path / "orders.csv"
+    first.write_text(
+        header + "O-1,2024-01-02,Paint,10,1\nO-1,2024-01-02,Tools,20,2\nO-2,2024-01-03,Paint,5,1\n"
+    )
+    run(land(first, "web"), landing)
+    fix = tmp_path / "orders_fix.csv"
+    fix.write_text(header + "O-1,2024-01-05,Paint,12,1\n")
+    outcome = run(land(fix, "web"), landing)
+    assert (outcome.rows_loaded, outcome.rows_replaced) == (1, 2)
+    assert query(
+        "SELECT order_id, line, order_date::VARCHAR, revenue FROM sales.transactions ORDER BY 1"
+    ) == [
+        ("O-1", 1, "2024-01-05", 12.0),
+        ("O-2", 1, "2024-01-03", 5.0),
+    ]
+    with connect() as conn:
+        days = {
+            d.isoformat() for (_, d) in conn.execute("SELECT * FROM sales.dirty_days").fetchall()
+        }
+    assert {"2024-01-02", "2024-01-05"} <= days  # the order's old and new day both recompute

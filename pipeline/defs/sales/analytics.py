@@ -9,6 +9,7 @@ from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.sales import analytics
 from pipeline.lib.sales import dashboard as dashboard_page
+from pipeline.lib.sales.staging import configure
 from pipeline.lib.settings import settings
 
 # Eager, but not held back by a file partition that is still missing (registered by the
@@ -26,6 +27,7 @@ AFTER_ANY_FILE = dg.AutomationCondition.eager().without(~dg.AutomationCondition.
 )
 def sales_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.get_connection() as conn:
+        configure(conn)
         days = analytics.refresh_sales_daily(conn)
         metadata = table_metadata(conn, "analytics.sales_daily", order_by="order_date DESC")
     context.log.info(f"recomputed {len(days)} day(s)")
@@ -50,6 +52,7 @@ def _summary_asset(name: str, table: str, refresh, deps, description: str, order
     )
     def _asset(warehouse: WarehouseResource):
         with warehouse.get_connection() as conn:
+            configure(conn)
             refresh(conn)
             return dg.MaterializeResult(metadata=table_metadata(conn, table, order_by=order_by))
 

@@ -69,7 +69,8 @@ def _quote_literal(text: str) -> str:
 
 
 def configure(conn: duckdb.DuckDBPyConnection, temp_dir: Path | None = None) -> None:
-    """Bound DuckDB's memory and threads: the box has 2 cores shared with everything else."""
+    """Bound DuckDB's memory and threads for heavy sales work (the box has 2 cores shared with
+    everything else); the warehouse connections are short-lived, so this ends with them."""
     conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     conn.execute(f"SET threads = {THREADS}")
     if temp_dir is not None:
@@ -249,7 +250,8 @@ def stage_file(
     work_dir: Path,
     max_excel_bytes: int = DEFAULT_MAX_EXCEL_BYTES,
 ) -> StageResult:
-    """Read, type and validate one file into `work_dir/stage.duckdb` (tables `good`, `rejects`).
+    """Read, type and validate one file into `work_dir/stage.duckdb` (tables `typed`,
+    `rejects`, `good_keys`).
     Raises FileRejected or SpecError when the file as a whole cannot be read or mapped."""
     work_dir.mkdir(parents=True, exist_ok=True)
     fmt = detect_format(path, name)
@@ -286,17 +288,27 @@ def stage_file(
             raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
         result = StageResult(scratch, fmt, spec, encoding, notes=notes)
         _validate(conn, result, kinds, name)
+        # The orders and days the good lines touch: what the load replaces and marks dirty.
+        # The lines themselves are copied straight from `typed` by the load (no third copy).
         conn.execute(
-            "CREATE TABLE good AS SELECT * EXCLUDE (bad) FROM ("
-            " SELECT n.row_number,"
-            "  row_number() OVER (PARTITION BY n.order_id ORDER BY n.row_number) AS line,"
-            f"  {', '.join('n.' + c for c in STAGED_COLUMNS)},"
-            "  n.row_number IN (SELECT row_number FROM rejects) AS bad"
-            " FROM numbered AS n) WHERE NOT bad"
+            "CREATE TABLE good_keys AS SELECT DISTINCT order_id, order_date FROM numbered"
+            " WHERE row_number NOT IN (SELECT row_number FROM rejects)"
         )
         return result
     finally:
         conn.close()
+
+
+def numbered_sql(prefix: str, shifted: bool) -> str:
+    """`typed` with each line's data-row number in the file. `prefix` is "stage." when read
+    from the warehouse side. Typed rows after the j-th (0-based) malformed data row m_j sit
+    j + 1 rows further down the file: row = rowid + 1 + #{j : m_j - j <= rowid + 1}."""
+    if not shifted:
+        return f"SELECT rowid + 1 AS row_number, * FROM {prefix}typed"
+    return (
+        f"SELECT t.rowid + 1 + coalesce(s.k, 0) AS row_number, t.* FROM {prefix}typed AS t"
+        f" ASOF LEFT JOIN {prefix}shifts AS s ON t.rowid + 1 >= s.threshold"
+    )
 
 
 def _validate(
@@ -317,18 +329,11 @@ def _validate(
             " left(csv_line, 200) FROM csv_errors ORDER BY line"
         ).fetchall()[0][0]
     if malformed:
-        # Typed rows after the j-th (0-based) malformed data row m_j sit j + 1 rows further
-        # down the file: row = rowid + 1 + #{j : m_j - j <= rowid + 1}.
         conn.execute(
             "CREATE TABLE shifts AS SELECT row_number - (row_number() OVER (ORDER BY row_number)"
             " - 1) AS threshold, row_number() OVER (ORDER BY row_number) AS k FROM rejects"
         )
-        conn.execute(
-            "CREATE VIEW numbered AS SELECT t.rowid + 1 + coalesce(s.k, 0) AS row_number, t.*"
-            " FROM typed AS t ASOF LEFT JOIN shifts AS s ON t.rowid + 1 >= s.threshold"
-        )
-    else:
-        conn.execute("CREATE VIEW numbered AS SELECT rowid + 1 AS row_number, * FROM typed")
+    conn.execute(f"CREATE VIEW numbered AS {numbered_sql('', bool(malformed))}")
     found = []
     # Only what the schema checks and the reasons quote: less to move per batch.
     wanted = ["row_number", *SalesLineSchema.to_schema().columns]
@@ -381,8 +386,8 @@ def load_stage(
     conn: duckdb.DuckDBPyConnection, scratch: Path, ident: FileIdentity, *, load_rows: bool
 ) -> dict:
     """Copy the staged file into the warehouse in one transaction: rejects always (replacing
-    this file's earlier ones); lines only when `load_rows`, replacing lines with the same
-    (datasource, order_id, line) and marking the old and new days dirty. Returns counts."""
+    this file's earlier ones); lines only when `load_rows`, replacing the lines of the same
+    (datasource, order_id) and marking the old and new days dirty. Returns counts."""
     configure(conn)
     now = dt.datetime.now(dt.UTC)
     conn.execute(f"ATTACH {_quote_literal(str(scratch))} AS stage (READ_ONLY)")
@@ -408,26 +413,39 @@ def load_stage(
 
 
 def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.datetime) -> dict:
+    """A file replaces whole orders: lines of its (good) orders already loaded from any file of
+    the datasource go (so a correction with fewer lines leaves no stale line), then its lines
+    are inserted, numbered within their order in file order."""
     params = [ident.datasource]
-    replaced_days = (
-        "SELECT DISTINCT t.datasource, t.order_date FROM sales.transactions AS t"
-        " JOIN stage.good AS g ON t.datasource = ? AND t.order_id = g.order_id AND t.line = g.line"
-    )
-    conn.execute(f"INSERT OR IGNORE INTO sales.dirty_days {replaced_days}", params)
     conn.execute(
-        "INSERT OR IGNORE INTO sales.dirty_days SELECT DISTINCT ?, order_date FROM stage.good",
+        "INSERT OR IGNORE INTO sales.dirty_days SELECT DISTINCT t.datasource, t.order_date"
+        " FROM sales.transactions AS t SEMI JOIN stage.good_keys AS g ON t.order_id = g.order_id"
+        " WHERE t.datasource = ?",
+        params,
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO sales.dirty_days SELECT DISTINCT ?, order_date FROM stage.good_keys",
         params,
     )
     replaced = conn.execute(
-        "DELETE FROM sales.transactions AS t USING stage.good AS g"
-        " WHERE t.datasource = ? AND t.order_id = g.order_id AND t.line = g.line",
+        "DELETE FROM sales.transactions AS t WHERE t.datasource = ?"
+        " AND t.order_id IN (SELECT order_id FROM stage.good_keys)",
         params,
     ).fetchall()[0][0]
+    shifted = bool(
+        conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'stage'"
+            " AND table_name = 'shifts'"
+        ).fetchall()[0][0]
+    )
     columns = ", ".join(TRANSACTION_COLUMNS)
     loaded = conn.execute(
         f"INSERT INTO sales.transactions ({columns}) SELECT ?, order_id, line, order_date, branch,"
         " product_line, product, quantity, unit_price, revenue, unit_cost, cost, profit, discount,"
-        " tax, gross_total, ?, ?, row_number, ?, ? FROM stage.good",
+        " tax, gross_total, ?, ?, row_number, ?, ? FROM ("
+        "  SELECT n.*, row_number() OVER (PARTITION BY n.order_id ORDER BY n.row_number) AS line"
+        f"  FROM ({numbered_sql('stage.', shifted)}) AS n)"
+        " WHERE row_number NOT IN (SELECT row_number FROM stage.rejects)",
         [ident.datasource, ident.file_name, ident.file_hash, ident.is_sample, now],
     ).fetchall()[0][0]
     dirty = conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0]
