@@ -211,13 +211,17 @@ def _reject_whole_file(
     with connect() as conn:
         now = dt.datetime.now(dt.UTC)
         conn.execute("BEGIN TRANSACTION")
-        conn.execute("DELETE FROM sales.rejects WHERE file_hash = ?", [ident.file_hash])
-        conn.execute(
-            "INSERT INTO sales.rejects VALUES (?, ?, ?, NULL, NULL, ?, NULL, ?)",
-            [ident.file_hash, ident.datasource, ident.file_name, reason, now],
-        )
-        _record(conn, outcome, None)
-        conn.execute("COMMIT")
+        try:
+            conn.execute("DELETE FROM sales.rejects WHERE file_hash = ?", [ident.file_hash])
+            conn.execute(
+                "INSERT INTO sales.rejects VALUES (?, ?, ?, NULL, NULL, ?, NULL, ?)",
+                [ident.file_hash, ident.datasource, ident.file_name, reason, now],
+            )
+            _record(conn, outcome, None)
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
     _move_rejected(outcome, landing, connect, [], 0)
     return outcome
 
