@@ -103,3 +103,32 @@ def test_analytics_assets_are_eager():
     for name in ANALYTICS:
         condition = graph.get(dg.AssetKey(name)).automation_condition
         assert condition is not None and "eager" in str(condition.get_label() or condition)
+
+
+def test_a_loaded_file_makes_the_analytics_due(instance, land, tmp_path):
+    """The automation sensor's view: after a file partition loads, every analytics asset
+    directly downstream is requested."""
+    loaded = defs()
+    selection = dg.AssetSelection.groups("sales")
+    first = dg.evaluate_automation_conditions(
+        defs=loaded, instance=instance, asset_selection=selection
+    )
+    path = write(tmp_path / "one.csv", ["A1,2024-03-01,North,Tools,2,10,6"])
+    digest = land(path, "shop", instance=instance)
+    assert dg.materialize(
+        list(loaded.assets),
+        selection=dg.AssetSelection.assets("sales_uploads", "sales_transactions", "sales_rejects"),
+        partition_key=digest,
+        instance=instance,
+        resources=loaded.resources,
+    ).success
+    after = dg.evaluate_automation_conditions(
+        defs=loaded, instance=instance, asset_selection=selection, cursor=first.cursor
+    )
+    requested = {name for name in ANALYTICS if after.get_num_requested(dg.AssetKey(name))}
+    assert {
+        "sales_daily",
+        "sales_overview",
+        "product_performance",
+        "branch_performance",
+    } <= requested
