@@ -36,7 +36,8 @@ def ensure_dagster_home() -> Path:
 )
 def main(verbose: bool, log_format: str) -> None:
     """Watch grants, client news and sales files; score them; send digests."""
-    configure_logging(logging.INFO if verbose else logging.WARNING, log_format)
+    restore = configure_logging(logging.INFO if verbose else logging.WARNING, log_format)
+    click.get_current_context().call_on_close(restore)
 
 
 def _register_commands() -> None:

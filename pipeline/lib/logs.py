@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from pipeline.lib.http import redact
@@ -132,10 +133,12 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure_logging(level: int = logging.WARNING, log_format: str = "text") -> None:
+def configure_logging(level: int = logging.WARNING, log_format: str = "text") -> Callable[[], None]:
     """Root logging for a command-line process: one stderr handler in `log_format`
     ("text" or "json"), secrets redacted either way. Replaces only a handler it installed
-    before, so handlers that others (pytest, Dagster) added stay."""
+    before, so handlers that others (pytest, Dagster) added stay. Returns a function that
+    undoes it (the CLI calls it when the command ends, so in-process callers such as tests
+    get their logging back)."""
     if log_format not in LOG_FORMATS:
         raise ValueError(f"log format must be one of {LOG_FORMATS}, not {log_format!r}")
     install_redaction()
@@ -147,5 +150,12 @@ def configure_logging(level: int = logging.WARNING, log_format: str = "text") ->
     for existing in list(root.handlers):
         if isinstance(existing, StderrHandler):
             root.removeHandler(existing)
+    previous_level = root.level
     root.addHandler(handler)
     root.setLevel(level)
+
+    def restore() -> None:
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+
+    return restore

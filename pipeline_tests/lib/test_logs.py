@@ -27,6 +27,16 @@ def secrets(pipeline_env, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIPELINE_TIMEOUT_KEY", "1")  # too short to be treated as a secret
 
 
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """configure_logging changes the root logger for the whole process: undo it per test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 def test_redact_covers_url_passwords_auth_headers_and_keys():
     assert redact("postgresql://u:hunter22@db/x") == "postgresql://u:***@db/x"
     assert redact("Authorization: Bearer abcdefgh12345") == "Authorization: Bearer ***"
