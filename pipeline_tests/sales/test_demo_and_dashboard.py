@@ -68,7 +68,7 @@ def test_demo_seeds_samples_and_builds_everything(instance):
         "sales_rejects_share",
     } <= names
 
-    page = (settings().data_dir / "dashboard" / "sales.html").read_text()
+    page = dashboard.page_path(settings().data_dir).read_text()
     for title in (
         "Overview",
         "Sales",

@@ -112,7 +112,7 @@ def dashboard(warehouse: WarehouseResource):
     with warehouse.get_connection(read_only=True) as conn:
         data = dashboard_page.collect(conn)
     html = dashboard_page.render(data, dt.datetime.now(dt.UTC))
-    target = settings().data_dir / "dashboard" / "sales.html"
+    target = dashboard_page.page_path(settings().data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     partial.write_text(html, encoding="utf-8")

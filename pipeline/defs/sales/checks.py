@@ -96,7 +96,7 @@ sales_schema_changes = dg.build_column_schema_change_checks(
     description="The page's structure: all six sections present, nothing loaded from the network.",
 )
 def dashboard_page_schema() -> dg.AssetCheckResult:
-    page_path = settings().data_dir / "dashboard" / "sales.html"
+    page_path = dashboard_page.page_path(settings().data_dir)
     page = page_path.read_text(encoding="utf-8") if page_path.exists() else ""
     missing = [s for s in dashboard_page.SECTION_IDS if f'<section id="{s}">' not in page]
     remote = dashboard_page.remote_references(page)

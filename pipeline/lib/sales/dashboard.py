@@ -8,8 +8,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 
 import duckdb
+
+
+def page_path(data_dir: Path) -> Path:
+    """Where the page is written: $PIPELINE_DATA_DIR/dashboard/sales_dashboard.html."""
+    return Path(data_dir) / "dashboard" / "sales_dashboard.html"
+
 
 SECTION_IDS = ("overview", "sales", "products", "branches", "profitability", "discovery")
 _REMOTE = re.compile(
