@@ -199,6 +199,7 @@ def test_sales_dashboard_renders(ui: RunningUI):
     page = pages[0]
     dom = dump_dom(page.as_uri())
     assert "<body" in dom and len(dom) > 500
+    assert "<svg" in dom or "<canvas" in dom, "the dashboard draws no chart"
     # Self-contained: the page must not need the network to draw its charts.
     assert 'src="http' not in dom and 'href="http' not in dom.replace('<a href="http', "")
     screenshot(page.as_uri(), ARTIFACTS / "sales_dashboard.png", height=2000)
