@@ -52,7 +52,9 @@ def load_documents(
     if "news" in kinds and table_exists(conn, "core.client_news"):
         tenant_filter = " AND tenant_id = ?" if tenant_id else ""
         for client_id, article_id, title, description, url, published_at in conn.execute(
-            "SELECT client_id, article_id, title, description, url, published_at"
+            # The canonical URL drops tracking parameters (utm_*) the provider's URL carries.
+            "SELECT client_id, article_id, title, description, coalesce(canonical_url, url),"
+            " published_at"
             f" FROM core.client_news WHERE near_duplicate_of IS NULL{tenant_filter}"
             " ORDER BY client_id, article_id",
             [tenant_id] if tenant_id else [],
