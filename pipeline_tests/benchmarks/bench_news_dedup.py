@@ -89,13 +89,10 @@ def make_events(n: int, seed: int = 7) -> tuple[pl.DataFrame, int, int]:
     return frame.sample(fraction=1.0, shuffle=True, seed=seed), exact, near
 
 
-def best_of(repeats: int, fn) -> tuple[float, object, float]:
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return min(times), result, statistics.median(times)
+def timed(fn) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
 
 
 def main(n: int, repeats: int) -> None:
@@ -105,22 +102,30 @@ def main(n: int, repeats: int) -> None:
         f"{n:,} events ({exact:,} exact, {near:,} near copies), built in "
         f"{time.perf_counter() - started:.1f} s"
     )
-    baseline_s, baseline, baseline_median = best_of(
-        repeats, lambda: events.unique(subset="canonical_url")
-    )
-    dedup_s, result, dedup_median = best_of(repeats, lambda: deduplicate(events))
+    # Baseline and dedup alternate, so both see the same load on a shared machine; the ratio
+    # is taken per pair.
+    baseline_times, dedup_times = [], []
+    for _ in range(repeats):
+        seconds, baseline = timed(lambda: events.unique(subset="canonical_url"))
+        baseline_times.append(seconds)
+        seconds, result = timed(lambda: deduplicate(events))
+        dedup_times.append(seconds)
+    ratios = [d / b for b, d in zip(baseline_times, dedup_times, strict=True)]
     grouped = result.filter(pl.col("near_duplicate_of").is_not_null()).height
     print(
-        f"baseline  Polars unique(canonical_url): {baseline_s * 1000:8.1f} ms best "
-        f"({baseline_median * 1000:.1f} median), {baseline.height:,} rows"
+        f"baseline  Polars unique(canonical_url): {min(baseline_times) * 1000:8.1f} ms best "
+        f"({statistics.median(baseline_times) * 1000:.1f} median), {baseline.height:,} rows"
     )
     print(
-        f"pipeline  deduplicate (exact+near):     {dedup_s * 1000:8.1f} ms best "
-        f"({dedup_median * 1000:.1f} median), {result.height:,} rows, "
+        f"pipeline  deduplicate (exact+near):     {min(dedup_times) * 1000:8.1f} ms best "
+        f"({statistics.median(dedup_times) * 1000:.1f} median), {result.height:,} rows, "
         f"{grouped:,} grouped as near copies ({grouped / near:.0%} of planted)"
     )
-    ratio = dedup_s / baseline_s
-    print(f"ratio {ratio:.2f}x (target <= 2x): {'OK' if ratio <= 2 else 'OVER'}")
+    best, median = min(dedup_times) / min(baseline_times), statistics.median(ratios)
+    print(
+        f"ratio best/best {best:.2f}x, median of paired runs {median:.2f}x "
+        f"(target <= 2x): {'OK' if best <= 2 else 'OVER'}"
+    )
 
 
 if __name__ == "__main__":
