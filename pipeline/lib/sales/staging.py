@@ -438,14 +438,18 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
             " AND table_name = 'shifts'"
         ).fetchall()[0][0]
     )
+    # The anti-join costs a pass even against an empty table: only filter when there are rejects.
+    has_rejects = conn.execute("SELECT count(*) > 0 FROM stage.rejects").fetchall()[0][0]
+    only_good = (
+        " WHERE row_number NOT IN (SELECT row_number FROM stage.rejects)" if has_rejects else ""
+    )
     columns = ", ".join(TRANSACTION_COLUMNS)
     loaded = conn.execute(
         f"INSERT INTO sales.transactions ({columns}) SELECT ?, order_id, line, order_date, branch,"
         " product_line, product, quantity, unit_price, revenue, unit_cost, cost, profit, discount,"
         " tax, gross_total, ?, ?, row_number, ?, ? FROM ("
         "  SELECT n.*, row_number() OVER (PARTITION BY n.order_id ORDER BY n.row_number) AS line"
-        f"  FROM ({numbered_sql('stage.', shifted)}) AS n)"
-        " WHERE row_number NOT IN (SELECT row_number FROM stage.rejects)",
+        f"  FROM ({numbered_sql('stage.', shifted)}) AS n){only_good}",
         [ident.datasource, ident.file_name, ident.file_hash, ident.is_sample, now],
     ).fetchall()[0][0]
     dirty = conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0]
