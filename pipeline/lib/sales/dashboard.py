@@ -181,8 +181,10 @@ def line_chart(
     ]
     step = max(1, len(xs) // 8)
     for x in xs[::step]:
+        # Labels at the edges align inwards so they are not cut off.
+        anchor = "start" if x == xs[0] else "end" if x == xs[-1] else "middle"
         parts.append(
-            f'<text x="{px(x):.1f}" y="{height - 18}" text-anchor="middle">{escape(x)}</text>'
+            f'<text x="{px(x):.1f}" y="{height - 18}" text-anchor="{anchor}">{escape(x)}</text>'
         )
     for i, (name, points) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
