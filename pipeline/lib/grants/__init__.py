@@ -1,0 +1,1 @@
+"""Grants domain logic: parsers, sources, entity resolution, profiles (no Dagster imports)."""
