@@ -10,6 +10,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -112,10 +113,36 @@ class ProviderHTTP:
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send a request, retrying timeouts, connection errors, 429 and 5xx; raise
         ProviderError once attempts run out or on any other 4xx."""
+        return self._with_retries(lambda: self._client.request(method, url, **kwargs))
+
+    def download(self, url: str, target: Path, chunk_size: int = 1 << 20) -> httpx.Response:
+        """GET `url` into the file `target`, streamed (a 300 MB extract never sits in memory),
+        with the same retries as request(). The file is complete when this returns; a failed
+        attempt leaves no partial file behind. Returns the response (headers, status)."""
+        partial = target.with_name(target.name + ".partial")
+
+        def attempt() -> httpx.Response:
+            with self._client.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    response.read()  # the body names the error; it is small
+                    return response
+                try:
+                    with partial.open("wb") as handle:
+                        for chunk in response.iter_bytes(chunk_size):
+                            handle.write(chunk)
+                except BaseException:
+                    partial.unlink(missing_ok=True)
+                    raise
+            partial.replace(target)
+            return response
+
+        return self._with_retries(attempt)
+
+    def _with_retries(self, send: Callable[[], httpx.Response]) -> httpx.Response:
         for attempt in range(1, self.max_attempts + 1):
             last = attempt == self.max_attempts
             try:
-                response = self._client.request(method, url, **kwargs)
+                response = send()
             except httpx.TimeoutException as error:
                 if last:
                     raise ProviderError(

@@ -81,3 +81,22 @@ def test_credentials_are_redacted_from_messages():
         == "https://x/search?q=a&apiKey=***&key=***"
     )
     assert isinstance(httpx.Timeout(1), httpx.Timeout)
+
+
+def test_download_streams_to_a_file_after_a_retry(http_server, tmp_path):
+    body = b"PK" + bytes(range(256)) * 4096  # ~1 MB, several chunks
+    http_server.add("GET", "/extract.zip", Reply(503, "busy"), Reply(200, body))
+    target = tmp_path / "extract.zip"
+    with client(http_server) as http:
+        response = http.download("/extract.zip", target, chunk_size=64 * 1024)
+    assert response.status_code == 200
+    assert target.read_bytes() == body
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_failed_download_leaves_no_file(http_server, tmp_path):
+    http_server.add("GET", "/missing.zip", Reply(404, "<html><title>Not Found</title></html>"))
+    target = tmp_path / "missing.zip"
+    with client(http_server) as http, pytest.raises(ProviderError, match="HTTP 404.*Not Found"):
+        http.download("/missing.zip", target)
+    assert not target.exists() and not list(tmp_path.iterdir())
