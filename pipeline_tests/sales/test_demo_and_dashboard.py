@@ -102,9 +102,10 @@ def test_dashboard_reads_discovery_trends_when_present(instance):
     run_sales_graph(instance)
     with connect() as conn:
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS analytics.discovery_trends AS"
-            " SELECT DATE '2026-11-01' + i::INTEGER AS day, (i * 3)::INTEGER AS new_grants FROM range(10) t(i)"
+            "INSERT INTO analytics.discovery_trends SELECT DATE '2026-11-01' + i::INTEGER,"
+            " 'grants_gov_extract', i * 3, i * 5, i * 3, i * 3, true, now() FROM range(10) t(i)"
         )
         data = dashboard.collect(conn)
     page = dashboard.render(data, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
-    assert "new_grants" in page and "no data (analytics.discovery_trends" not in page
+    assert "discovered_7d" in page and "no data (analytics.discovery_trends" not in page
+    assert [row["day"] for row in data.discovery] == sorted(row["day"] for row in data.discovery)

@@ -101,6 +101,7 @@ profitability = _summary_asset(
         "product_performance",
         "branch_performance",
         "profitability",
+        "discovery_trends",
     ],
     automation_condition=dg.AutomationCondition.eager(),
     kinds={"html"},

@@ -94,7 +94,13 @@ def collect(conn: duckdb.DuckDBPyConnection) -> DashboardData:
         ),
     )
     if _table_exists(conn, "analytics", "discovery_trends"):
-        relation = conn.execute("SELECT * FROM analytics.discovery_trends LIMIT 400")
+        # The last 90 days, oldest first: the chart and the table read them in that order.
+        relation = conn.execute(
+            "SELECT day, provider, discovered, discovered_7d, discovered_30d, records_seen"
+            " FROM analytics.discovery_trends"
+            " WHERE day > (SELECT max(day) - 90 FROM analytics.discovery_trends)"
+            " ORDER BY day, provider"
+        )
         data.discovery_columns = [d[0] for d in relation.description]
         data.discovery = [
             dict(zip(data.discovery_columns, r, strict=True)) for r in relation.fetchall()
