@@ -4,12 +4,14 @@ a MIME message with a deterministic Message-ID and List-Unsubscribe headers."""
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.header import Header
 from email.utils import format_datetime, formataddr
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -30,6 +32,22 @@ _text_env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def http_url(url: str | None) -> str | None:
+    """`url` if it is an http(s) link, else None: escaping alone would still leave a
+    `javascript:` link from a hostile feed clickable."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return url.strip() if scheme in ("http", "https") else None
+
+
+_env.filters["http_only"] = http_url
+_text_env.filters["http_only"] = http_url
 HTML_TEMPLATE = _env.get_template("email.html")
 TEXT_TEMPLATE = _text_env.get_template("email.txt")
 
@@ -91,6 +109,17 @@ def render_parts(email: Email, unsubscribe_link: str | None) -> tuple[str, str]:
     return HTML_TEMPLATE.render(context), TEXT_TEMPLATE.render(context)
 
 
+def header_text(text: str) -> str:
+    """A header value: one line (no CR/LF, so no header injection), RFC 2047-encoded when it
+    is not ASCII."""
+    text = one_line(text)
+    return text if text.isascii() else Header(text, "utf-8", maxlinelen=76).encode()
+
+
+def _qp(text: str) -> str:
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
+
+
 def build_message(
     email: Email,
     *,
@@ -102,27 +131,48 @@ def build_message(
     unsubscribe_base_url: str,
     date: dt.datetime | None = None,
 ) -> str:
-    """The whole message as text (UTF-8, CRLF-free lines are fine for both SMTP and .eml)."""
+    """The whole message as text: multipart/alternative (plain text, then HTML), both parts
+    UTF-8 in quoted-printable, lines joined by LF (SMTP sends them as CRLF).
+
+    Assembled by hand rather than with email.message.EmailMessage: it is ~15x faster (a
+    10,000-user digest run renders 10,000 messages), and EmailMessage re-folds a long
+    List-Unsubscribe URL into RFC 2047 encoded-words, which mail clients then cannot use."""
     link = None
     token = None
     if user_id and secret:
         token = make_token(secret, user_id, email.kind)
         link = unsubscribe_url(unsubscribe_base_url, token)
     html, text = render_parts(email, link)
-    message = EmailMessage()
-    message["Subject"] = one_line(email.subject)
-    message["From"] = formataddr((from_name, from_email))
-    message["To"] = email.recipient
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC))
-    message["X-Pipeline-Kind"] = email.kind
+    # "=_" never occurs in quoted-printable text, so the boundary cannot clash with the body.
+    boundary = "=_" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
+    headers = [
+        ("Subject", header_text(email.subject)),
+        ("From", formataddr((one_line(from_name), from_email))),
+        ("To", email.recipient),
+        ("Date", format_datetime(date or dt.datetime.now(dt.UTC))),
+        ("Message-ID", message_id),
+        ("X-Pipeline-Kind", email.kind),
+    ]
     if link and token:
-        message["List-Unsubscribe"] = (
-            f"<{link}>, <mailto:{from_email}?subject=unsubscribe%20{token}>"
+        headers.append(
+            (
+                "List-Unsubscribe",
+                f"<{link}>,\n <mailto:{from_email}?subject=unsubscribe%20{token}>",
+            )
         )
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    for name, value in email.extra_headers.items():
-        message[name] = one_line(value)
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    return message.as_string()
+        headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    headers.extend((name, header_text(value)) for name, value in email.extra_headers.items())
+    headers.append(("MIME-Version", "1.0"))
+    headers.append(("Content-Type", f'multipart/alternative; boundary="{boundary}"'))
+    lines = [f"{name}: {value}" for name, value in headers]
+    for subtype, body in (("plain", text), ("html", html)):
+        lines += [
+            "",
+            f"--{boundary}",
+            f'Content-Type: text/{subtype}; charset="utf-8"',
+            "Content-Transfer-Encoding: quoted-printable",
+            "",
+            _qp(body),
+        ]
+    lines += [f"--{boundary}--", ""]
+    return "\n".join(lines)

@@ -9,7 +9,6 @@ import os
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email import message_from_bytes, policy
 from email.utils import formataddr
 from pathlib import Path
 from typing import Protocol
@@ -151,13 +150,13 @@ class SmtpTransport:
         return client
 
     def send(self, message_id: str, recipient: str, raw_message: str) -> Outcome:
-        message = message_from_bytes(raw_message.encode("utf-8"), policy=policy.SMTP)
         try:
             if self._client is None:
                 self._client = self._connect()
-            refused = self._client.send_message(
-                message, from_addr=self.config.from_email, to_addrs=[recipient]
-            )
+            # The recorded message goes out as recorded, with CRLF line ends (smtplib
+            # dot-stuffs it): re-serialising it through the email package would re-fold headers.
+            wire = raw_message.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+            refused = self._client.sendmail(self.config.from_email, [recipient], wire)
         except smtplib.SMTPRecipientsRefused as error:
             self._drop()
             return _classify_reply(*next(iter(error.recipients.values())))
