@@ -24,7 +24,7 @@ from pipeline.lib.news.parsers import feed_items
 # Grants.gov opportunity links, old and new: view-opportunity.html?oppId=123,
 # search-grants.html?...&oppId=123, /search-results-detail/123.
 _GRANTS_GOV_LINK = re.compile(
-    r"https?://(?:[\w-]+\.)*grants\.gov/[^\s\"'<>]*?(?:[?&]oppId=|/search-results-detail/)(\d+)",
+    r"https?://(?:[\w-]+\.)*grants\.gov(?:/[^\s\"'<>]*?)?(?:[?&]oppId=|/search-results-detail/)(\d+)",
     re.I,
 )
 # An opportunity number shaped AGENCY-YYYY-...: an upper-case agency part (one or more
@@ -35,7 +35,7 @@ _OPPORTUNITY_NUMBER = re.compile(
 _NOT_AGENCIES = frozenset({"FY", "CY", "SFY", "ISO", "RFC", "COVID", "PL"})
 _CLOSE_DATE = re.compile(
     r"\b(?:close|closing|due|deadline|application deadline|applications due)"
-    r"(?:\s+date)?\s*(?:is|:|-|–)\s*(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})",
+    r"(?:\s+date)?\s*(?:is|:|-|–|on|by)?\s*(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})\b",
     re.I,
 )
 

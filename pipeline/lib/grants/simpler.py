@@ -278,11 +278,17 @@ class SimplerGrantsClient:
         statuses: Sequence[str] = ("forecasted", "posted"),
         page_size: int = 100,
         max_pages: int = 10,
+        max_records: int | None = None,
     ) -> Iterator[dict]:
         """Opportunities for `query`, newest posted first, page after page until
-        pagination_info.total_pages or max_pages is reached or a page comes back empty."""
+        pagination_info.total_pages, max_pages or max_records is reached or a page comes back
+        empty (pages are no larger than max_records needs)."""
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        if max_records is not None:
+            page_size = max(1, min(page_size, max_records))
+            max_pages = min(max_pages, -(-max_records // page_size))
+        seen = 0
         body: dict[str, Any] = {
             "filters": {"opportunity_status": {"one_of": list(statuses)}},
             "pagination": {
@@ -303,7 +309,11 @@ class SimplerGrantsClient:
                     )
                     if not items:
                         return
-                    yield from items
+                    for item in items:
+                        if max_records is not None and seen >= max_records:
+                            return
+                        seen += 1
+                        yield item
                     if page >= total_pages:
                         return
                     page += 1
