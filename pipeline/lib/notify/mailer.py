@@ -16,6 +16,12 @@ UNSUBSCRIBE_SECRET_VARIABLE = "PIPELINE_UNSUBSCRIBE_SECRET"
 UNSUBSCRIBE_URL_VARIABLE = "PIPELINE_UNSUBSCRIBE_URL"
 
 
+def unsubscribe_secret(environ: dict | None = None) -> str:
+    """PIPELINE_UNSUBSCRIBE_SECRET, or the development secret when it is unset."""
+    env = os.environ if environ is None else environ
+    return env.get(UNSUBSCRIBE_SECRET_VARIABLE) or DEV_SECRET
+
+
 @dataclass(frozen=True)
 class MailSettings:
     smtp: SmtpSettings
@@ -29,7 +35,7 @@ class MailSettings:
         return cls(
             smtp=SmtpSettings.from_env(env),
             outbox=Path(outbox),
-            unsubscribe_secret=env.get(UNSUBSCRIBE_SECRET_VARIABLE) or DEV_SECRET,
+            unsubscribe_secret=unsubscribe_secret(env),
             unsubscribe_base_url=env.get(UNSUBSCRIBE_URL_VARIABLE) or DEFAULT_BASE_URL,
         )
 

@@ -1,0 +1,68 @@
+"""Unsubscribes per (user, kind), honoured by every message kind: a user who unsubscribed is
+left out of the audience, and a message recorded before the unsubscribe is cancelled instead
+of sent (outbox.cancel_unsubscribed).
+
+The unsubscribe link in each e-mail points at PIPELINE_UNSUBSCRIBE_URL?token=...; the project
+ships no web endpoint for it. Whatever serves that URL (or an operator, by hand) calls
+`unsubscribe_with_token` with the token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from pipeline.lib import warehouse
+from pipeline.lib.notify.mailer import unsubscribe_secret
+from pipeline.lib.notify.outbox import cancel_unsubscribed
+from pipeline.lib.notify.unsubscribe import verify_token
+from pipeline.lib.notify.users import USER_KINDS
+
+
+class InvalidUnsubscribeToken(ValueError):
+    """The token was not signed with this deployment's secret (or is mangled)."""
+
+
+def record_unsubscribe(
+    conn: duckdb.DuckDBPyConnection, user_id: str, kind: str, now: dt.datetime | None = None
+) -> bool:
+    """Stop `kind` for `user_id` and cancel what is still waiting to be sent. True when the
+    user was subscribed until now."""
+    if kind not in USER_KINDS:
+        raise ValueError(f"cannot unsubscribe from {kind!r}; kinds: {', '.join(USER_KINDS)}")
+    now = now or dt.datetime.now(dt.UTC)
+    inserted = conn.execute(
+        "INSERT OR IGNORE INTO notify.unsubscribes (user_id, kind, unsubscribed_at)"
+        " VALUES (?, ?, ?) RETURNING user_id",
+        [user_id, kind, now],
+    ).fetchall()
+    cancel_unsubscribed(conn, now)
+    return bool(inserted)
+
+
+def resubscribe(conn: duckdb.DuckDBPyConnection, user_id: str, kind: str) -> bool:
+    """Undo an unsubscribe. True when there was one."""
+    removed = conn.execute(
+        "DELETE FROM notify.unsubscribes WHERE user_id = ? AND kind = ? RETURNING user_id",
+        [user_id, kind],
+    ).fetchall()
+    return bool(removed)
+
+
+def unsubscribe_with_token(
+    warehouse_path: Path, token: str, *, secret: str | None = None
+) -> tuple[str, str, bool]:
+    """Record the unsubscribe a link's token stands for: (user_id, kind, newly unsubscribed).
+    Raises InvalidUnsubscribeToken for a token this deployment did not sign."""
+    verified = verify_token(secret or unsubscribe_secret(), token)
+    if verified is None:
+        raise InvalidUnsubscribeToken(
+            "the unsubscribe token is invalid: mangled, or signed with another"
+            " PIPELINE_UNSUBSCRIBE_SECRET"
+        )
+    user_id, kind = verified
+    with warehouse.connection(warehouse_path) as conn:
+        newly = record_unsubscribe(conn, user_id, kind)
+    return user_id, kind, newly
