@@ -301,3 +301,45 @@ def world(warehouse_path: Path, config_dir: Path) -> Path:
 def rows(path: Path, sql: str, params: list | None = None) -> list[tuple]:
     with warehouse.connection(path) as conn:
         return conn.execute(sql, params or []).fetchall()
+
+
+def notify_definitions() -> list:
+    """Every asset and check of the notify domain, as `dg.materialize` takes them."""
+    import dagster as dg
+
+    from pipeline.defs.notify import assets, checks
+
+    found = []
+    for module in (assets, checks):
+        for value in vars(module).values():
+            candidates = value if isinstance(value, list) else [value]
+            for candidate in candidates:
+                loadable = isinstance(candidate, dg.AssetsDefinition | dg.AssetChecksDefinition)
+                if loadable and all(candidate is not f for f in found):
+                    found.append(candidate)
+    return found
+
+
+def materialize(selection, instance, run_config=None, raise_on_error=True):
+    import dagster as dg
+
+    from pipeline.defs.shared.resources import warehouse_resource
+
+    return dg.materialize(
+        notify_definitions(),
+        selection=selection,
+        resources={"warehouse": warehouse_resource()},
+        instance=instance,
+        run_config=run_config or {},
+        raise_on_error=raise_on_error,
+    )
+
+
+def as_of(moment: dt.datetime, *assets: str, due_now_only: bool = False) -> dict:
+    """Run config evaluating the message assets as of `moment`."""
+    config = {"as_of": moment.isoformat()}
+    ops = {}
+    for name in assets:
+        extra = {} if name == "instant_alerts" else {"due_now_only": due_now_only}
+        ops[name] = {"config": {**config, **extra}}
+    return {"ops": ops}

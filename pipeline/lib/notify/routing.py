@@ -316,14 +316,25 @@ class Audience:
         return _query(self.conn, DEADLINES_SQL, kind)
 
 
-def cross_tenant_items(conn: duckdb.DuckDBPyConnection) -> int:
+def cross_tenant_items(
+    conn: duckdb.DuckDBPyConnection, *, kind: str | None = None, pending_only: bool = False
+) -> int:
     """Client-news items recorded for a user of another tenant than the client's: must be 0.
     (Grants are public; a grant match reaches a user only through the user's own
-    organisation, whose tenant the users check compares.)"""
+    organisation, whose tenant the `users` check compares.) Optionally one kind, and only
+    messages not sent yet."""
+    where, params = "", []
+    if kind is not None:
+        where += " AND d.kind = ?"
+        params.append(kind)
+    if pending_only:
+        where += " AND e.status IN ('pending', 'sending')"
     return warehouse.scalar(
         conn,
-        "SELECT count(*) FROM notify.delivered_items d JOIN notify.users u USING (user_id)"
+        "SELECT count(*) FROM notify.delivered_items d"
+        " JOIN notify.email_log e USING (message_id)"
         " JOIN core.crm_clients c"
         "   ON c.client_id = regexp_extract(d.item_key, '^news:(.*):[^:]*$', 1)"
-        " WHERE d.item_key LIKE 'news:%' AND c.tenant_id <> u.tenant_id",
+        " WHERE d.item_key LIKE 'news:%' AND c.tenant_id IS DISTINCT FROM e.tenant_id" + where,
+        params,
     )
