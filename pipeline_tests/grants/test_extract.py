@@ -475,3 +475,38 @@ def test_clean_markup_unescapes_until_stable():
     assert clean_markup("<p>Grants &amp; Agreements</p>\n\n<b>x</b>") == "Grants & Agreements x"
     assert clean_markup("  plain text  ") == "plain text"
     assert clean_markup(None) == ""
+
+
+def test_corrupted_zip_member_keeps_the_records_before_it(tmp_path: Path, samples: Path):
+    archive = tmp_path / "extract.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        zf.write(samples / "grants_gov_extract.xml", "extract.xml")
+    damaged = archive.read_bytes().replace(b"Indian Housing Block", b"Indian Housing Blocc")
+    archive.write_bytes(damaged)
+    got: list[str] = []
+
+    def read_all() -> None:
+        with open_extract(archive) as stream:
+            got.extend(p["OpportunityID"] for p in iter_extract_records(stream))
+
+    # The CRC is checked when the member's last chunk is read: the records parsed from the
+    # chunks before it are yielded, and the message says how many.
+    with pytest.raises(GrantParseError, match="reading the extract failed") as failure:
+        read_all()
+    assert got == [f"36010{i}" for i in range(1, len(got) + 1)] and got
+    assert f"after {len(got)} records: Bad CRC-32" in str(failure.value)
+
+
+def test_forecast_due_date_spelled_as_in_fetch_opportunity():
+    record = normalise_extract_record(
+        {
+            "record_type": "OpportunityForecastDetail_1_0",
+            "OpportunityID": "42",
+            "OpportunityTitle": "Forecast",
+            "PostDate": "11012026",
+            "EstimatedApplicationDueDate": "05012027",
+        }
+    )
+    assert record.source_id == "42:forecast"
+    assert record.posted_date == dt.date(2026, 11, 1)  # no EstimatedSynopsisPostDate
+    assert record.close_date == dt.date(2027, 5, 1)

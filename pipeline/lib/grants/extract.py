@@ -19,9 +19,10 @@ any other field that happens to repeat becomes a list of its values. Attributes 
 This module is also the single home of the Grants.gov code tables (eligibility and funding
 activity categories) and of the small value cleaners every grants parser shares.
 
-Throughput, measured by pipeline_tests/benchmarks/bench_grants_extract.py (see its docstring
-for the machine and the full table): parsing and normalising a generated current-format
-extract runs at the figures recorded there, with peak RSS independent of the file size.
+Throughput (pipeline_tests/benchmarks/bench_grants_extract.py, 2 vCPU, Python 3.11): a
+generated 300 MB current-format extract (103,100 records of ~2.9 KB) is read and normalised
+at ~25,000 records/s (4.1 s; a bare iterparse loop takes 1.95 s) with a peak RSS of 19 MB,
+the same as for a 30 MB file; through a zip, ~21,000 records/s.
 """
 
 from __future__ import annotations
@@ -489,6 +490,9 @@ def _current(payload: dict, kind: str) -> GrantRecord:
     post_date = parse_grants_date(get("PostDate"))
     extra: dict[str, Any] = {"record_kind": kind}
     if forecast:
+        # A forecast's dates are estimates: the expected synopsis post date stands for
+        # posted_date and the expected close date for close_date. Extracts name the latter
+        # EstimatedSynopsisCloseDate; fetchOpportunity calls it estimatedApplicationDueDate.
         source_id += ":forecast"
         posted = parse_grants_date(get("EstimatedSynopsisPostDate")) or post_date
         close = parse_grants_date(
