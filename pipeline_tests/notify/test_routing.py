@@ -162,6 +162,6 @@ def test_audience_frame_and_recipients(world):
         people = routing.recipients(conn, "daily_digest")
     assert [p.user_id for p in people] == ["alice@example.org", "ops@example.org"]
     assert people[0].categories == ("funding", "m_and_a")
-    frame = routing.audience_frame(people, {p.user_id: NOW for p in people})
+    frame = routing.audience_frame(people, {p.user_id: NOW for p in people}, NOW)
     assert frame.columns == list(routing.AUDIENCE_SCHEMA)
     assert rows(world, "SELECT count(*) FROM notify.watchlists") == [(1,)]

@@ -552,7 +552,9 @@ def plan_digests(
     due_people = [p for p in people if p.user_id in due]
     since = {p.user_id: min(last.get(p.user_id, first_look), now) - OVERLAP for p in due_people}
     local_dates = {p.user_id: periods.local_date(now, p.timezone) for p in due_people}
-    with routing.Audience(conn, routing.audience_frame(due_people, since, local_dates)) as group:
+    with routing.Audience(
+        conn, routing.audience_frame(due_people, since, now, local_dates)
+    ) as group:
         routed = group.new_items(kind)
     plan.routed = routed.rows
     plan.emails = build_digests(kind, due_people, due, routed, now, cap)
@@ -584,7 +586,7 @@ def plan_instant_alerts(
     start = min(last or now, now) - OVERLAP
     since = {p.user_id: start for p in people}
     local_dates = {p.user_id: periods.local_date(now, p.timezone) for p in people}
-    with routing.Audience(conn, routing.audience_frame(people, since, local_dates)) as group:
+    with routing.Audience(conn, routing.audience_frame(people, since, now, local_dates)) as group:
         routed = group.new_items(INSTANT_ALERT)
     plan.routed = routed.rows
     plan.emails = build_instant_alerts(people, routed, now, cap)
@@ -616,7 +618,7 @@ def plan_deadline_reminders(
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     since = {p.user_id: epoch for p in people}
     local_dates = {p.user_id: periods.local_date(now, p.timezone) for p in people}
-    with routing.Audience(conn, routing.audience_frame(people, since, local_dates)) as group:
+    with routing.Audience(conn, routing.audience_frame(people, since, now, local_dates)) as group:
         due = group.deadlines(DEADLINE_REMINDER)
     plan.routed = due.height
     plan.emails = build_deadline_reminders(people, due, now, cap)

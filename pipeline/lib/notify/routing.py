@@ -2,9 +2,10 @@
 users x thousands of scored items is one join, never a Python loop over the pairs).
 
 An audience is a frame with one row per recipient (see AUDIENCE_SCHEMA): their tenant,
-organisation, threshold, news categories, assigned_only and two bounds: `since` (only items
-scored, first seen or changed after it are new) and `local_date` (today in their timezone,
-for deadlines). Routing rules:
+organisation, threshold, news categories, assigned_only, the window `since`..`until` (items
+scored, first seen or changed in it are new; `until` is the run's as-of time, so a run
+evaluated for a past moment ignores rows from after it) and `local_date` (today in their
+timezone, for deadlines). Routing rules:
 
 * client news: the article's tenant is the user's (the score, the article and the CRM client
   must all carry that tenant), relevance >= threshold, category in the user's categories
@@ -43,6 +44,7 @@ AUDIENCE_SCHEMA = {
     "categories": pl.List(pl.String),
     "assigned_only": pl.Boolean,
     "since": pl.Datetime("us", "UTC"),
+    "until": pl.Datetime("us", "UTC"),
     "local_date": pl.Date,
 }
 # Days before close_date at which a reminder goes out, and how urgent it is. A reminder belongs
@@ -90,11 +92,12 @@ def recipients(conn: duckdb.DuckDBPyConnection, kind: str) -> list[Recipient]:
 def audience_frame(
     people: list[Recipient],
     since: dict[str, dt.datetime],
+    until: dt.datetime,
     local_dates: dict[str, dt.date] | None = None,
 ) -> pl.DataFrame:
-    """The audience of one run: `people` with their `since` bound (and local date)."""
+    """The audience of one run: `people` with their window and local date."""
     local_dates = local_dates or {}
-    fallback = dt.datetime.now(dt.UTC).date()
+    fallback = until.date()
     return pl.DataFrame(
         {
             "user_id": [p.user_id for p in people],
@@ -104,6 +107,7 @@ def audience_frame(
             "categories": [list(p.categories) for p in people],
             "assigned_only": [p.assigned_only for p in people],
             "since": [since[p.user_id] for p in people],
+            "until": [until] * len(people),
             "local_date": [local_dates.get(p.user_id, fallback) for p in people],
         },
         schema=AUDIENCE_SCHEMA,
@@ -186,7 +190,9 @@ SELECT r.user_id, 'grant:' || r.grant_id AS item_key, r.grant_id, g.title, g.age
 FROM notify_relevant_grants r
 JOIN {AUDIENCE_VIEW} a USING (user_id)
 JOIN core.grants g USING (grant_id)
-WHERE (r.matched_at > a.since OR r.listed_at > a.since) AND {OPEN_GRANT}
+WHERE (r.matched_at > a.since AND r.matched_at <= a.until
+       OR r.listed_at > a.since AND r.listed_at <= a.until)
+  AND {OPEN_GRANT}
 """
 
 GRANT_UPDATES_SQL = f"""
@@ -205,7 +211,7 @@ FROM notify_relevant_grants r
 JOIN {AUDIENCE_VIEW} a USING (user_id)
 JOIN changes c USING (grant_id)
 JOIN core.grants g USING (grant_id)
-WHERE c.changed_at > a.since AND {OPEN_GRANT}
+WHERE c.changed_at > a.since AND c.changed_at <= a.until AND {OPEN_GRANT}
 """
 
 NEWS_ITEMS_SQL = f"""
@@ -231,7 +237,7 @@ SELECT a.user_id, 'news:' || n.client_id || ':' || n.article_id AS item_key, n.c
 FROM {AUDIENCE_VIEW} a
 JOIN news n ON n.tenant_id = a.tenant_id
 WHERE n.relevance >= a.threshold
-  AND n.scored_at > a.since
+  AND n.scored_at > a.since AND n.scored_at <= a.until
   AND (len(a.categories) = 0 OR list_contains(a.categories, n.category))
   AND (NOT a.assigned_only OR n.owner_email = a.user_id)
 """
