@@ -10,6 +10,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +208,25 @@ class ProviderHTTP:
                 f"expected JSON, got {content_type}: {body_snippet(response)}",
                 status=response.status_code,
             ) from error
+
+
+@dataclass
+class HttpSettings:
+    """How a provider client talks HTTP; `client()` builds the ProviderHTTP for one call."""
+
+    timeout_s: float = 20.0
+    max_attempts: int = 3
+    backoff_s: float = 0.5
+    sleep: Callable[[float], None] | None = None
+
+    def client(self, provider: str, base_url: str, headers: dict[str, str]) -> ProviderHTTP:
+        extra = {"sleep": self.sleep} if self.sleep else {}
+        return ProviderHTTP(
+            provider,
+            base_url,
+            headers=headers,
+            timeout_s=self.timeout_s,
+            max_attempts=self.max_attempts,
+            backoff_s=self.backoff_s,
+            **extra,
+        )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.lib.grants.extract import CURRENT_NAMESPACE
-from pipeline.lib.news.sources import HttpSettings
+from pipeline.lib.http import HttpSettings
 from pipeline.lib.settings import REPO_ROOT
 from pipeline_tests.conftest import FIXTURES
 

@@ -13,7 +13,6 @@ import pytest
 
 from pipeline.lib.grants.extract import (
     ELIGIBILITY_CODES,
-    clean_markup,
     iter_extract_records,
     normalise_extract_record,
     open_extract,
@@ -22,6 +21,7 @@ from pipeline.lib.grants.extract import (
 )
 from pipeline.lib.grants.models import GRANTS_GOV_EXTRACT, GrantParseError
 from pipeline.lib.http import ProviderHTTP
+from pipeline.lib.text import plain_text
 from pipeline_tests.fakes.http_server import Reply
 
 HTML_ERROR_PAGE = (
@@ -467,14 +467,12 @@ def test_parse_amount(value, expected):
     assert parse_amount(value) == expected
 
 
-def test_clean_markup_unescapes_until_stable():
-    assert clean_markup("a&amp;lt;br/&amp;gt;b") == "a b"
-    assert (
-        clean_markup("Faith Graves&lt;br/&gt;fgraves@usgs.gov") == "Faith Graves fgraves@usgs.gov"
-    )
-    assert clean_markup("<p>Grants &amp; Agreements</p>\n\n<b>x</b>") == "Grants & Agreements x"
-    assert clean_markup("  plain text  ") == "plain text"
-    assert clean_markup(None) == ""
+def test_plain_text_unescapes_until_stable():
+    assert plain_text("a&amp;lt;br/&amp;gt;b") == "a b"
+    assert plain_text("Faith Graves&lt;br/&gt;fgraves@usgs.gov") == "Faith Graves fgraves@usgs.gov"
+    assert plain_text("<p>Grants &amp; Agreements</p>\n\n<b>x</b>") == "Grants & Agreements x"
+    assert plain_text("  plain text  ") == "plain text"
+    assert plain_text(None) == ""
 
 
 def test_corrupted_zip_member_keeps_the_records_before_it(tmp_path: Path, samples: Path):

@@ -16,8 +16,7 @@ from pipeline.lib.grants.search2 import (
     normalise_search2_hit,
     search2_hits,
 )
-from pipeline.lib.http import ProviderError
-from pipeline.lib.news.sources import HttpSettings
+from pipeline.lib.http import HttpSettings, ProviderError
 from pipeline_tests.fakes.http_server import Recorded, Reply
 
 HTML_PAGE = (

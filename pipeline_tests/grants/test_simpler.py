@@ -20,8 +20,7 @@ from pipeline.lib.grants.simpler import (
     normalise_simpler_opportunity,
     simpler_items,
 )
-from pipeline.lib.http import ProviderError
-from pipeline.lib.news.sources import HttpSettings
+from pipeline.lib.http import HttpSettings, ProviderError
 from pipeline_tests.fakes.http_server import Recorded, Reply
 
 API_KEY = "sg-test-9f8e7d6c5b4a39281706"

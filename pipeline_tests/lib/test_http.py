@@ -97,6 +97,6 @@ def test_download_streams_to_a_file_after_a_retry(http_server, tmp_path):
 def test_failed_download_leaves_no_file(http_server, tmp_path):
     http_server.add("GET", "/missing.zip", Reply(404, "<html><title>Not Found</title></html>"))
     target = tmp_path / "missing.zip"
-    with client(http_server) as http, pytest.raises(ProviderError, match="HTTP 404.*Not Found"):
+    with client(http_server) as http, pytest.raises(ProviderError, match=r"HTTP 404.*Not Found"):
         http.download("/missing.zip", target)
     assert not target.exists() and not list(tmp_path.iterdir())

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from pipeline.lib.http import HttpSettings
 from pipeline.lib.news.clients import CrmClient
 from pipeline.lib.news.sources import (
     FeedSource,
     GoogleSearchSource,
-    HttpSettings,
     NewsAPISource,
     SerperSource,
     collect,

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,36 +14,16 @@ from pathlib import Path
 import feedparser
 import yaml
 
+from pipeline.lib.grants.extract import iter_extract_records, normalise_extract_record, open_extract
 from pipeline.lib.scoring.models import Article, ClientProfile, Grant, OrgProfile
-from pipeline.lib.scoring.text import strip_markup
 from pipeline.lib.settings import settings
+from pipeline.lib.text import plain_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scoring"
 LABELS = FIXTURES / "labels.jsonl"
 PROFILES = FIXTURES / "eval_profiles.yaml"
 # The realdata grants are from 2008-2010; scoring them "today" would mark every one closed.
 GRANTS_TODAY = dt.date(2008, 1, 1)
-
-# Grants.gov eligibility codes, so the eligibility rules see words, not numbers.
-ELIGIBILITY_CODES = {
-    "00": "State governments",
-    "01": "County governments",
-    "02": "City or township governments",
-    "04": "Special district governments",
-    "05": "Independent school districts",
-    "06": "Public and State controlled institutions of higher education",
-    "07": "Native American tribal governments",
-    "08": "Public housing authorities",
-    "11": "Native American tribal organizations",
-    "12": "Nonprofits having a 501(c)(3) status with the IRS",
-    "13": "Nonprofits that do not have a 501(c)(3) status",
-    "20": "Private institutions of higher education",
-    "21": "Individuals",
-    "22": "For profit organizations other than small businesses",
-    "23": "Small businesses",
-    "25": "Others",
-    "99": "Unrestricted",
-}
 
 
 @dataclass(frozen=True)
@@ -108,35 +86,23 @@ def _json(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _amount(value: str) -> float | None:
-    """Dollar amounts; 'Not Available', empty and 0 mean unknown."""
-    return float(value) if value.replace(".", "", 1).isdigit() and float(value) else None
-
-
 @cache
 def _grants(path: Path) -> dict[str, Grant]:
-    raw = re.sub(rb"<!DOCTYPE[^>]*>", b"", path.read_bytes())
+    """The extract's grants by opportunity number, read by the pipeline's own parser."""
     grants = {}
-    for record in ET.fromstring(raw):
-        fields = {child.tag: (child.text or "").strip() for child in record}
-
-        due = fields.get("ApplicationsDueDate", "")
-        codes = [c for c in fields.get("EligibilityCategory", "").split() if c]
-        eligibility = "; ".join(ELIGIBILITY_CODES.get(c, c) for c in codes)
-        extra = fields.get("AdditionalEligibilityInfo", "")
-        if extra and extra != "Not Available":
-            eligibility = f"{eligibility}. {extra}"
-        number = fields["FundingOppNumber"]
-        grants[number] = Grant(
-            grant_id=number,
-            title=fields.get("FundingOppTitle", ""),
-            agency=fields.get("Agency", ""),
-            description=strip_markup(fields.get("FundingOppDescription", "")),
-            eligibility=strip_markup(eligibility),
-            close_date=dt.datetime.strptime(due, "%m%d%Y").date() if len(due) == 8 else None,
-            award_floor=_amount(fields.get("AwardFloor", "")),
-            award_ceiling=_amount(fields.get("AwardCeiling", "")),
-        )
+    with open_extract(path) as stream:
+        for payload in iter_extract_records(stream):
+            record = normalise_extract_record(payload)
+            grants[record.opportunity_number] = Grant(
+                grant_id=record.opportunity_number,
+                title=record.title,
+                agency=record.agency or "",
+                description=record.description or "",
+                eligibility=record.eligibility or "",
+                close_date=record.close_date,
+                award_floor=record.award_floor,
+                award_ceiling=record.award_ceiling,
+            )
     return grants
 
 
@@ -148,12 +114,12 @@ def load_item(ref: str, realdata: Path) -> Grant | Article:
     index = int(index_text)
     if collection == "entries":
         entry = _feed_entries(path)[index]
-        return Article(ref, strip_markup(entry.get("title")), strip_markup(entry.get("summary")))
+        return Article(ref, plain_text(entry.get("title")), plain_text(entry.get("summary")))
     item = _json(path)[collection][index]
     return Article(
         ref,
-        strip_markup(item.get("title")),
-        strip_markup(item.get("description") or item.get("snippet")),
+        plain_text(item.get("title")),
+        plain_text(item.get("description") or item.get("snippet")),
         source_name=str((item.get("source") or {}).get("name", ""))
         if isinstance(item.get("source"), dict)
         else str(item.get("source") or ""),

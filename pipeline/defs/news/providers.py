@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.lib.http import HttpSettings
 from pipeline.lib.news.clients import CrmClient, load_clients_csv
 from pipeline.lib.news.crm import (
     HUBSPOT_BASE_URL,
@@ -23,7 +24,6 @@ from pipeline.lib.news.sources import (
     SERPER_BASE_URL,
     FeedSource,
     GoogleSearchSource,
-    HttpSettings,
     NewsAPISource,
     SampleSearchSource,
     SerperSource,

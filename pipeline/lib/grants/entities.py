@@ -25,6 +25,8 @@ from pipeline.lib.grants.models import TRACKED_FIELDS, GrantRecord
 from pipeline.lib.hashing import content_hash
 
 RECORD_RANK = {"synopsis": 2, "forecast": 1, "feed_item": 0}
+# Each source links to its own page for the same grant; switching links is not a new version.
+FILL_ONLY_FIELDS = frozenset({"url"})
 # The fields of core.grants a source record provides, in table order.
 GRANT_FIELDS = (
     "opportunity_id",
@@ -254,7 +256,7 @@ def _merge(
     for name, value in fields.items():
         if _empty(value):
             continue
-        if applies or _empty(row.get(name)):
+        if _empty(row.get(name)) or (applies and name not in FILL_ONLY_FIELDS):
             row[name] = value
     if applies:
         row["provider"] = record.provider

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipeline.lib.grants.models import GRANTS_GOV_EXTRACT, GrantParseError, GrantRecord
+from pipeline.lib.text import plain_text
 
 CURRENT_NAMESPACE = "http://apply.grants.gov/system/OpportunityDetail-V1.0"
 SYNOPSIS_1_0 = "OpportunitySynopsisDetail_1_0"
@@ -119,39 +119,12 @@ FUNDING_CATEGORY_CODES = {
 
 # Values that mean "nothing here" in optional text fields of real extracts.
 _EMPTY_VALUES = frozenset({"", "not available", "none", "n/a", "na", "null"})
-_TAG = re.compile(r"<[^>]+>")
 _POSITION_SUFFIX = re.compile(r":\s*line \d+, column \d+\s*$")
 _HTML_START = (b"<!doctype html", b"<html")
 _SNIFF_BYTES = 4096
 
 
 # --- value cleaners shared by the grants parsers ---------------------------------------------
-
-
-def clean_markup(text: Any) -> str:
-    """Plain text from a field that may hold HTML, entities, or entities escaped twice (real
-    extracts hold ``&amp;lt;br/&amp;gt;``, which XML parsing turns into ``&lt;br/&gt;``):
-    unescape until stable, then drop tags and collapse whitespace."""
-    if not text:
-        return ""
-    if not isinstance(text, str):
-        text = str(text)
-    changed = False
-    if "&" in text:
-        changed = True
-        for _ in range(3):
-            unescaped = html.unescape(text)
-            if unescaped == text:
-                break
-            text = unescaped
-    if "<" in text:
-        changed = True
-        text = _TAG.sub(" ", text)
-    # Most fields are clean already: scanning for what split() would change is cheaper than
-    # splitting a 2 KB description into words and joining them again.
-    if changed or "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
-        return " ".join(text.split())
-    return text.strip()
 
 
 def first_text(value: Any) -> str:
@@ -167,7 +140,7 @@ def first_text(value: Any) -> str:
 
 def meaningful(value: Any) -> str | None:
     """The cleaned text of an optional field, or None for '', 'Not Available', 'None', 'N/A'."""
-    text = clean_markup(value if value.__class__ is str else first_text(value))
+    text = plain_text(value if value.__class__ is str else first_text(value))
     if not text or (len(text) <= 13 and text.casefold() in _EMPTY_VALUES):
         return None
     return text
@@ -289,7 +262,7 @@ def _describe_bytes(head: bytes) -> str:
         return "it is empty"
     if stripped[:14].lower().startswith(_HTML_START):
         title = re.search(rb"<title[^>]*>(.*?)</title>", stripped, re.I | re.S)
-        name = clean_markup(title.group(1).decode("utf-8", "replace"))[:120] if title else ""
+        name = plain_text(title.group(1).decode("utf-8", "replace"))[:120] if title else ""
         return f"it is an HTML page ('{name}')" if name else "it is an HTML page"
     return f"it starts with {stripped[:40]!r}"
 
@@ -477,7 +450,7 @@ def _current(payload: dict, kind: str) -> GrantRecord:
     forecast = kind == FORECAST_1_0
     opportunity_id = first_text(get("OpportunityID")) or None
     number = first_text(get("OpportunityNumber")) or None
-    title = clean_markup(first_text(get("OpportunityTitle")))
+    title = plain_text(first_text(get("OpportunityTitle")))
     if not title:
         raise GrantParseError(
             f"{GRANTS_GOV_EXTRACT} {kind} record {opportunity_id or number or '?'} has no title"
@@ -526,7 +499,7 @@ def _current(payload: dict, kind: str) -> GrantRecord:
         opportunity_number=number,
         agency=meaningful(get("AgencyName")),
         agency_code=meaningful(get("AgencyCode")),
-        description=clean_markup(get("Description")) or None,
+        description=plain_text(get("Description")) or None,
         eligibility=join_eligibility(
             eligibility_words(split_codes(get("EligibleApplicants"))),
             meaningful(get("AdditionalInformationOnEligibility")),
@@ -550,7 +523,7 @@ def _current(payload: dict, kind: str) -> GrantRecord:
 def _legacy(payload: dict, kind: str) -> GrantRecord:
     get = payload.get
     number = first_text(get("FundingOppNumber")) or None
-    title = clean_markup(first_text(get("FundingOppTitle")))
+    title = plain_text(first_text(get("FundingOppTitle")))
     if not title:
         raise GrantParseError(f"{GRANTS_GOV_EXTRACT} {kind} record {number or '?'} has no title")
     if not number:
@@ -578,7 +551,7 @@ def _legacy(payload: dict, kind: str) -> GrantRecord:
         opportunity_number=number,
         agency=meaningful(get("Agency")),
         agency_code=meaningful(get("AgencyCode")),
-        description=clean_markup(first_text(get("FundingOppDescription"))) or None,
+        description=plain_text(first_text(get("FundingOppDescription"))) or None,
         eligibility=join_eligibility(
             eligibility_words(split_codes(get("EligibilityCategory"))),
             meaningful(get("AdditionalEligibilityInfo")),

@@ -14,12 +14,13 @@ import datetime as dt
 import re
 from typing import Any
 
-from pipeline.lib.grants.extract import clean_markup, first_text, parse_grants_date
+from pipeline.lib.grants.extract import first_text, parse_grants_date
 from pipeline.lib.grants.models import GRANT_FEED, GrantParseError, GrantRecord
 from pipeline.lib.hashing import sha256_text
 from pipeline.lib.http import ProviderError, redact
 from pipeline.lib.news.dates import parse_published
 from pipeline.lib.news.parsers import feed_items
+from pipeline.lib.text import plain_text
 
 # Grants.gov opportunity links, old and new: view-opportunity.html?oppId=123,
 # search-grants.html?...&oppId=123, /search-results-detail/123.
@@ -83,12 +84,12 @@ def normalise_feed_item(payload: dict) -> GrantRecord:
     """One feed entry (a `grant_feed_items` dict) as a GrantRecord of record_type 'feed_item'."""
     if not isinstance(payload, dict):
         raise GrantParseError(f"{GRANT_FEED} item must be a dict, got {type(payload).__name__}")
-    title = clean_markup(first_text(payload.get("title")))
+    title = plain_text(first_text(payload.get("title")))
     link = first_text(payload.get("link")) or None
     if not title:
         raise GrantParseError(f"{GRANT_FEED} item {link or payload.get('id') or '?'} has no title")
     raw_summary = first_text(payload.get("summary"))
-    description = clean_markup(raw_summary) or None
+    description = plain_text(raw_summary) or None
     source_id = first_text(payload.get("id")) or link
     if not source_id:
         feed = first_text(payload.get("feed_url")) or first_text(payload.get("feed_title"))
@@ -111,7 +112,7 @@ def normalise_feed_item(payload: dict) -> GrantRecord:
         record_type="feed_item",
         opportunity_id=grants_gov_opportunity_id(link or "", raw_summary),
         opportunity_number=opportunity_number_in(title, description or ""),
-        agency=clean_markup(first_text(payload.get("feed_title"))) or None,
+        agency=plain_text(first_text(payload.get("feed_title"))) or None,
         description=description,
         posted_date=published.date() if published else None,
         close_date=close_date_in(description or ""),

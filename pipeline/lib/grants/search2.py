@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pipeline.lib.grants.extract import (
-    clean_markup,
     first_text,
     grants_gov_url,
     meaningful,
@@ -22,7 +21,8 @@ from pipeline.lib.grants.extract import (
     split_codes,
 )
 from pipeline.lib.grants.models import GRANTS_GOV_SEARCH, GrantParseError, GrantRecord
-from pipeline.lib.news.sources import HttpSettings
+from pipeline.lib.http import HttpSettings
+from pipeline.lib.text import plain_text
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def search2_hits(body: Any) -> tuple[list[dict], int]:
             f"{GRANTS_GOV_SEARCH}: expected a JSON object, got {type(body).__name__}"
         )
     code = body.get("errorcode")
-    message = clean_markup(str(body.get("msg") or body.get("message") or ""))[:200]
+    message = plain_text(str(body.get("msg") or body.get("message") or ""))[:200]
     if code not in (None, 0, "0"):
         raise GrantParseError(
             f"{GRANTS_GOV_SEARCH}: search2 returned errorcode {code}: {message or 'no message'}"
@@ -67,7 +67,7 @@ def normalise_search2_hit(hit: dict) -> GrantRecord:
     if not isinstance(hit, dict):
         raise GrantParseError(f"{GRANTS_GOV_SEARCH} hit must be a dict, got {type(hit).__name__}")
     opportunity_id = first_text(hit.get("id")) or None
-    title = clean_markup(first_text(hit.get("title")))
+    title = plain_text(first_text(hit.get("title")))
     if not title:
         raise GrantParseError(f"{GRANTS_GOV_SEARCH} hit {opportunity_id or '?'} has no title")
     if not opportunity_id:

@@ -24,7 +24,6 @@ from typing import Any
 from pipeline.lib.grants.extract import (
     ELIGIBILITY_CODES,
     FUNDING_CATEGORY_CODES,
-    clean_markup,
     first_text,
     join_eligibility,
     meaningful,
@@ -33,8 +32,8 @@ from pipeline.lib.grants.extract import (
     split_codes,
 )
 from pipeline.lib.grants.models import SIMPLER_GRANTS, GrantParseError, GrantRecord
-from pipeline.lib.http import ProviderError
-from pipeline.lib.news.sources import HttpSettings
+from pipeline.lib.http import HttpSettings, ProviderError
+from pipeline.lib.text import plain_text
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +143,7 @@ def simpler_items(body: Any) -> tuple[list[dict], int]:
     data = body.get("data")
     pagination = body.get("pagination_info")
     if not isinstance(data, list) or not isinstance(pagination, dict):
-        message = clean_markup(str(body.get("message") or ""))[:200]
+        message = plain_text(str(body.get("message") or ""))[:200]
         errors = body.get("errors")
         detail = f"status_code {body.get('status_code')}" if "status_code" in body else ""
         if message:
@@ -174,7 +173,7 @@ def normalise_simpler_opportunity(item: dict) -> GrantRecord:
         )
     summary = item.get("summary") if isinstance(item.get("summary"), dict) else {}
     source_id = first_text(item.get("opportunity_id")) or None
-    title = clean_markup(first_text(item.get("opportunity_title")))
+    title = plain_text(first_text(item.get("opportunity_title")))
     if not title:
         raise GrantParseError(f"{SIMPLER_GRANTS} opportunity {source_id or '?'} has no title")
     if not source_id:
@@ -216,7 +215,7 @@ def normalise_simpler_opportunity(item: dict) -> GrantRecord:
         opportunity_number=first_text(item.get("opportunity_number")) or None,
         agency=meaningful(item.get("agency_name") or item.get("top_level_agency_name")),
         agency_code=meaningful(item.get("agency_code") or item.get("agency")),
-        description=clean_markup(summary.get("summary_description")) or None,
+        description=plain_text(summary.get("summary_description")) or None,
         eligibility=join_eligibility(
             applicant_type_words(summary.get("applicant_types")),
             meaningful(summary.get("applicant_eligibility_description")),

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from pipeline.lib.http import ProviderError, ProviderHTTP, redact
+from pipeline.lib.http import HttpSettings, ProviderError, redact
 from pipeline.lib.news.clients import CrmClient
 from pipeline.lib.news.parsers import (
     GOOGLE_CSE,
@@ -46,26 +45,6 @@ class Fetched:
 
 def search_query(client: CrmClient) -> str:
     return " OR ".join(f'"{term}"' for term in client.search_terms)
-
-
-@dataclass
-class HttpSettings:
-    timeout_s: float = 20.0
-    max_attempts: int = 3
-    backoff_s: float = 0.5
-    sleep: Callable[[float], None] | None = None
-
-    def client(self, provider: str, base_url: str, headers: dict[str, str]) -> ProviderHTTP:
-        extra = {"sleep": self.sleep} if self.sleep else {}
-        return ProviderHTTP(
-            provider,
-            base_url,
-            headers=headers,
-            timeout_s=self.timeout_s,
-            max_attempts=self.max_attempts,
-            backoff_s=self.backoff_s,
-            **extra,
-        )
 
 
 class NewsAPISource:

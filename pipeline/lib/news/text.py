@@ -4,11 +4,11 @@ copies (same story, small edits: a source suffix, a trimmed sentence)."""
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import unicodedata
 
-_TAG = re.compile(r"<[^>]+>")
+from pipeline.lib.text import plain_text
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TRUNCATION = re.compile(r"(…|\.\.\.)?\s*\[\+\d+ chars\]$")
 SIMHASH_BITS = 64
@@ -22,11 +22,7 @@ _WIRE_PREFIX = re.compile(r"^\(\s*[\w .&]{1,30}\)\s*[-–—]{1,2}\s*")
 def clean_text(value: str | None) -> str:
     """Plain text from a provider field: HTML tags and entities removed, NewsAPI's
     '… [+1234 chars]' truncation marker dropped, whitespace collapsed."""
-    if not value:
-        return ""
-    text = html.unescape(_TAG.sub(" ", value))
-    text = _TRUNCATION.sub("", text.strip())
-    return re.sub(r"\s+", " ", text).strip()
+    return _TRUNCATION.sub("", plain_text(value)).strip()
 
 
 def normalised_words(text: str) -> list[str]:

@@ -25,7 +25,8 @@ from pipeline.lib.scoring.models import (
     OrgProfile,
     ScoringStats,
 )
-from pipeline.lib.scoring.text import strip_markup, tokens
+from pipeline.lib.scoring.text import tokens
+from pipeline.lib.text import plain_text
 
 # Words in an eligibility text that name each kind of applicant. An organisation's
 # eligibility_type is matched against these keys (and their synonyms below).
@@ -108,7 +109,7 @@ def normalise_applicant_type(value: str | None) -> str | None:
 def eligibility_verdict(org_type: str | None, eligibility_text: str) -> tuple[float, str | None]:
     """(multiplier, reason). Unknown on either side is neutral: the rules only penalise what
     the grant text clearly rules out."""
-    text = strip_markup(eligibility_text).lower()
+    text = plain_text(eligibility_text).lower()
     kind = normalise_applicant_type(org_type)
     if not text or not kind:
         return 1.0, None
@@ -287,8 +288,8 @@ class LocalScorer:
         return [self._score_article(client, article) for client, article in pairs]
 
     def _score_article(self, client: ClientProfile, article: Article) -> NewsScore:
-        title = strip_markup(article.title)
-        body = strip_markup(article.description)
+        title = plain_text(article.title)
+        body = plain_text(article.description)
         names = client_names(client)
         category, evidence = classify(title, body)
         in_title = _mentions(names, title)

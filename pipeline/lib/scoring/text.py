@@ -3,11 +3,11 @@ stop words dropped, a light suffix stemmer so 'grants'/'granting' meet 'grant'."
 
 from __future__ import annotations
 
-import html
 import re
 
+from pipeline.lib.text import plain_text
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_TAG = re.compile(r"<[^>]+>")
 
 _STOP_WORD_TEXT = """a about above after again against all also am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
@@ -18,13 +18,6 @@ _STOP_WORD_TEXT = """a about above after again against all also am an and any ar
     would you your yours new one two may must per via within without across etc us said says
     inc corp co ltd llc plc"""
 STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
-
-
-def strip_markup(text: str | None) -> str:
-    """Plain text from a feed field that may hold HTML or entities."""
-    if not text:
-        return ""
-    return re.sub(r"\s+", " ", html.unescape(_TAG.sub(" ", text))).strip()
 
 
 def stem(word: str) -> str:
@@ -52,5 +45,5 @@ def tokens(text: str | None) -> list[str]:
     """Stemmed content words of `text`, in order."""
     if not text:
         return []
-    words = _WORD.findall(strip_markup(text).lower())
+    words = _WORD.findall(plain_text(text).lower())
     return [stem(w) for w in words if w not in STOP_WORDS and len(w) > 1]
