@@ -80,6 +80,9 @@ class User(BaseModel):
         value = value.strip().lower()
         if "@" not in value or any(c in value for c in " \r\n,;<>"):
             raise ValueError(f"not an e-mail address: {value!r}")
+        if not value.isascii():
+            # Headers and the SMTP envelope are ASCII; SMTPUTF8 addresses are not supported.
+            raise ValueError(f"only ASCII e-mail addresses are supported: {value!r}")
         return value
 
     @field_validator("timezone")

@@ -1,0 +1,61 @@
+"""Unsubscribing from the signed token in an e-mail's link: recorded per (user, kind), honoured
+by the next run, pending messages of that kind cancelled, forged tokens refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email import message_from_string, policy
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from pipeline.lib import warehouse
+from pipeline.lib.notify import digests
+from pipeline.lib.notify.subscriptions import (
+    InvalidUnsubscribeToken,
+    resubscribe,
+    unsubscribe_with_token,
+)
+from pipeline.lib.notify.unsubscribe import make_token
+from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
+
+
+def token_of(path) -> str:
+    [eml] = sorted((path.parent / "outbox").glob("*.eml"))
+    message = message_from_string(eml.read_text(), policy=policy.default)
+    link = message["List-Unsubscribe"].split(",")[0].strip("<> ")
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def test_unsubscribe_from_the_link_stops_that_kind_only(instance, world):
+    add_news(world, "n1", "acme-blue", "acme", "BluePeak buys a rival", 0.9)
+    selection = ["instant_alerts", "email_log"]
+    assert materialize(selection, instance, as_of(NOW, "instant_alerts")).success
+    user_id, kind, newly = unsubscribe_with_token(world, token_of(world))
+    assert (user_id, kind, newly) == ("bob@example.org", "instant_alert", True)
+    assert unsubscribe_with_token(world, token_of(world))[2] is False  # clicking twice is fine
+    later = NOW + dt.timedelta(minutes=10)
+    add_news(world, "n2", "acme-blue", "acme", "BluePeak again", 0.9, scored_at=later)
+    assert materialize(selection, instance, as_of(later, "instant_alerts")).success
+    assert rows(world, "SELECT recipient FROM notify.email_log") == [("bob@example.org",)]
+    # Deadline reminders are another kind: still on.
+    with warehouse.connection(world) as conn:
+        people = {p.user_id for p in digests.routing.recipients(conn, "deadline_reminder")}
+        assert "bob@example.org" in people
+        assert resubscribe(conn, "bob@example.org", "instant_alert")
+
+
+def test_forged_or_mangled_tokens_are_refused(world):
+    forged = make_token("someone-elses-secret", "bob@example.org", "instant_alert")
+    for token in (forged, "garbage", ""):
+        with pytest.raises(InvalidUnsubscribeToken, match="PIPELINE_UNSUBSCRIBE_SECRET"):
+            unsubscribe_with_token(world, token)
+    assert rows(world, "SELECT count(*) FROM notify.unsubscribes") == [(0,)]
+
+
+def test_the_deployment_secret_signs_and_verifies(world, monkeypatch):
+    monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", "s3cret")
+    token = make_token("s3cret", "alice@example.org", "daily_digest")
+    assert unsubscribe_with_token(world, token)[:2] == ("alice@example.org", "daily_digest")
+    with pytest.raises(ValueError, match="cannot unsubscribe from 'operator_alert'"):
+        unsubscribe_with_token(world, make_token("s3cret", "ops@example.org", "operator_alert"))
