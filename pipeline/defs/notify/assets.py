@@ -37,6 +37,7 @@ NEWS_SCORES = dg.AssetKey("news_scores")
 GRANTS = dg.AssetKey("grants")
 CLIENT_NEWS = dg.AssetKey("client_news")
 CRM_CLIENTS = dg.AssetKey("crm_clients")
+GRANT_CHANGES = dg.AssetKey("grant_changes")
 
 # Eager, but not held back by upstream partitions never materialised (scores are daily
 # partitions; most days of the range are missing on a young deployment) or by a message
@@ -206,7 +207,7 @@ def record_plan(
     )
 
 
-MESSAGE_DEPS = [GRANT_MATCHES, NEWS_SCORES, GRANTS, CLIENT_NEWS, CRM_CLIENTS]
+MESSAGE_DEPS = [GRANT_MATCHES, NEWS_SCORES, GRANTS, GRANT_CHANGES, CLIENT_NEWS, CRM_CLIENTS]
 
 
 @dg.asset(

@@ -200,9 +200,7 @@ def news_item(row: dict, today: dt.date) -> Item:
         url=row["url"],
         score=row["relevance"],
         details=_details(
-            row["client_name"]
-            + (f" · {published:%d %b %Y}" if published is not None else "")
-            + f" · {CATEGORY_LABELS.get(row['category'], row['category'])}",
+            row["client_name"] + (f" · {published:%d %b %Y}" if published is not None else ""),
             row["summary"],
         ),
         badge=CATEGORY_LABELS.get(row["category"], row["category"]),
@@ -362,7 +360,8 @@ def build_digests(
     for person in people:
         items = per_user.get(person.user_id)
         period = due.get(person.user_id)
-        if items is None or period is None or not items.keys:
+        keys = items.keys if items is not None else ()
+        if period is None or not keys:
             continue
         label = periods.period_label(kind, period)
         today = periods.local_date(now, person.timezone)
@@ -381,7 +380,7 @@ def build_digests(
                 recipient=person,
                 identity=(period,),
                 period=period,
-                item_keys=items.keys,
+                item_keys=keys,
                 is_sample=person.is_sample or items.is_sample,
             )
         )
@@ -412,7 +411,8 @@ def build_instant_alerts(
     emails = []
     for person in people:
         items = per_user.get(person.user_id)
-        if items is None or not items.keys:
+        keys = items.keys if items is not None else ()
+        if not keys:
             continue
         phrase = counts_phrase(items)
         today = periods.local_date(now, person.timezone)
@@ -428,9 +428,9 @@ def build_instant_alerts(
                     footer=_footer(INSTANT_ALERT),
                 ),
                 recipient=person,
-                identity=("items", content_hash(sorted(items.keys))),
+                identity=("items", content_hash(sorted(keys))),
                 period=today.isoformat(),
-                item_keys=items.keys,
+                item_keys=keys,
                 is_sample=person.is_sample or items.is_sample,
             )
         )
