@@ -16,6 +16,7 @@ from pipeline.lib.grants.models import (
     PROVIDERS,
     SIMPLER_GRANTS,
     GrantRecord,
+    NotAGrantError,
 )
 from pipeline.lib.grants.parsers import NORMALISERS
 from pipeline.lib.grants.search2 import search2_hits
@@ -52,7 +53,12 @@ def test_every_sample_payload_normalises_after_a_json_round_trip(samples: Path):
         assert payloads, provider
         ids = set()
         for payload in payloads:
-            record = NORMALISERS[provider](json.loads(json.dumps(payload)))
+            try:
+                record = NORMALISERS[provider](json.loads(json.dumps(payload)))
+            except NotAGrantError:
+                assert "annual report" in payload["title"]  # the one news post of a funder
+                ids.add(payload["id"])
+                continue
             assert isinstance(record, GrantRecord)
             assert record.provider == provider
             json.dumps(record.extra)
@@ -62,7 +68,7 @@ def test_every_sample_payload_normalises_after_a_json_round_trip(samples: Path):
 
 def test_samples_overlap_across_sources(samples: Path):
     records = {
-        provider: [NORMALISERS[provider](p) for p in payloads]
+        provider: [NORMALISERS[provider](p) for p in payloads if "annual report" not in str(p)]
         for provider, payloads in sample_payloads(samples).items()
     }
     ids = {provider: {r.opportunity_id for r in rs} - {None} for provider, rs in records.items()}

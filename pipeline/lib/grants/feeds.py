@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from pipeline.lib.grants.extract import first_text, parse_grants_date
-from pipeline.lib.grants.models import GRANT_FEED, GrantParseError, GrantRecord
+from pipeline.lib.grants.models import GRANT_FEED, GrantParseError, GrantRecord, NotAGrantError
 from pipeline.lib.hashing import sha256_text
 from pipeline.lib.http import ProviderError, redact
 from pipeline.lib.news.dates import parse_published
@@ -80,6 +80,15 @@ def close_date_in(text: str) -> dt.date | None:
     return parse_grants_date(match.group(1)) if match else None
 
 
+# A funder's feed item announces funding when its title says so (or it names an opportunity).
+_FUNDING_TITLE = re.compile(
+    r"\b(grants?|mini-grants?|micro-grants?|funding|funds?|awards?|rfps?|request for proposals|"
+    r"call for (?:proposals|applications)|open calls?|opportunit(?:y|ies)|scholarships?|"
+    r"fellowships?|prizes?|cooperative agreements?)\b",
+    re.I,
+)
+
+
 def normalise_feed_item(payload: dict) -> GrantRecord:
     """One feed entry (a `grant_feed_items` dict) as a GrantRecord of record_type 'feed_item'."""
     if not isinstance(payload, dict):
@@ -105,13 +114,17 @@ def normalise_feed_item(payload: dict) -> GrantRecord:
         }.items()
         if v
     }
+    opportunity_id = grants_gov_opportunity_id(link or "", raw_summary)
+    opportunity_number = opportunity_number_in(title, description or "")
+    if not (opportunity_id or opportunity_number or _FUNDING_TITLE.search(title)):
+        raise NotAGrantError(f"{GRANT_FEED} item {title!r} does not announce funding")
     return GrantRecord(
         provider=GRANT_FEED,
         source_id=source_id,
         title=title,
         record_type="feed_item",
-        opportunity_id=grants_gov_opportunity_id(link or "", raw_summary),
-        opportunity_number=opportunity_number_in(title, description or ""),
+        opportunity_id=opportunity_id,
+        opportunity_number=opportunity_number,
         agency=plain_text(first_text(payload.get("feed_title"))) or None,
         description=description,
         posted_date=published.date() if published else None,

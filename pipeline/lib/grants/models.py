@@ -32,6 +32,10 @@ class GrantParseError(ValueError):
     """A source payload that cannot be read as a grant; the message says what and where."""
 
 
+class NotAGrantError(GrantParseError):
+    """A readable payload that is not a funding opportunity (a funder's feed also posts news)."""
+
+
 def normalise_key(text: str | None) -> str:
     """Lower-case words only: 'FY-2026  Youth STEM, Grants' -> 'fy 2026 youth stem grants'."""
     folded = unicodedata.normalize("NFKC", text or "").casefold()
