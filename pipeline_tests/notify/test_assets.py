@@ -235,3 +235,12 @@ def test_only_http_links_are_rendered(instance, world, pipeline_env, hostile):
     [message] = outbox_messages(pipeline_env)
     assert hostile.split(":")[0] + ":" not in message.get_body(("html",)).get_content()
     assert hostile not in message.get_body(("plain",)).get_content()
+
+
+def test_the_hourly_run_config_fits_the_real_job():
+    from pipeline.definitions import defs
+    from pipeline.defs.notify.schedules import hourly_run_config
+
+    job = defs().get_job_def("notify_hourly_job")
+    config = dg.validate_run_config(job, hourly_run_config("2026-03-02T13:00:00+00:00"))
+    assert config["ops"]["weekly_digest"]["config"]["due_now_only"] is True

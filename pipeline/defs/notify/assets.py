@@ -188,6 +188,7 @@ def record_plan(
             order_by="created_at DESC",
         )
     skipped = len(messages) - len(recorded)
+    fresh = set(recorded)
     context.log.info(
         f"{kind}: {len(recorded)} message(s) recorded for {plan.recipients} recipient(s)"
         + (f"; {skipped} already recorded by an earlier run" if skipped else "")
@@ -202,7 +203,7 @@ def record_plan(
             "routed_items": plan.routed,
             "messages_recorded": len(recorded),
             "messages_skipped": skipped,
-            "items": sum(len(m.item_keys) for m in messages if m.message_id in set(recorded)),
+            "items": sum(len(m.item_keys) for m in messages if m.message_id in fresh),
         }
     )
 

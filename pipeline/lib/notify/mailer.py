@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.lib.notify.outbox import OutgoingMessage
@@ -26,7 +26,7 @@ def unsubscribe_secret(environ: dict | None = None) -> str:
 class MailSettings:
     smtp: SmtpSettings
     outbox: Path
-    unsubscribe_secret: str = DEV_SECRET
+    unsubscribe_secret: str = field(default=DEV_SECRET, repr=False)
     unsubscribe_base_url: str = DEFAULT_BASE_URL
 
     @classmethod

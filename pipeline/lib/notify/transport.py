@@ -8,7 +8,7 @@ import contextlib
 import os
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formataddr
 from pathlib import Path
 from typing import Protocol
@@ -23,7 +23,7 @@ class SmtpSettings:
     host: str | None
     port: int | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in logs or reprs
     from_email: str = DEFAULT_FROM_EMAIL
     from_name: str = DEFAULT_FROM_NAME
     security: str = "starttls"
