@@ -241,6 +241,6 @@ def test_the_hourly_run_config_fits_the_real_job():
     from pipeline.definitions import defs
     from pipeline.defs.notify.schedules import hourly_run_config
 
-    job = defs().get_job_def("notify_hourly_job")
+    job = defs().resolve_job_def("notify_hourly_job")
     config = dg.validate_run_config(job, hourly_run_config("2026-03-02T13:00:00+00:00"))
     assert config["ops"]["weekly_digest"]["config"]["due_now_only"] is True
