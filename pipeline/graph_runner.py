@@ -195,6 +195,7 @@ LIVE_PROVIDER_VARIABLES = {
     "serper": ("SERPER_API_KEY",),
     "salesforce": ("SALESFORCE_CLIENT_ID",),
     "hubspot": ("HUBSPOT_TOKEN",),
+    "grants_gov": ("GRANTS_GOV_LIVE",),
     "simpler_grants": ("SIMPLER_GRANTS_API_KEY",),
     "smtp": ("SMTP_HOST",),
 }

@@ -49,8 +49,9 @@ def _register_commands() -> None:
     from pipeline.cli.ingest import ingest
     from pipeline.cli.news import news
     from pipeline.cli.search import search
+    from pipeline.cli.unsubscribe import unsubscribe
 
-    for command in (demo, check, health, backup, restore, ingest, env, search, news):
+    for command in (demo, check, health, backup, restore, ingest, env, search, news, unsubscribe):
         main.add_command(command)
 
 

@@ -59,3 +59,24 @@ def test_the_deployment_secret_signs_and_verifies(world, monkeypatch):
     assert unsubscribe_with_token(world, token)[:2] == ("alice@example.org", "daily_digest")
     with pytest.raises(ValueError, match="cannot unsubscribe from 'operator_alert'"):
         unsubscribe_with_token(world, make_token("s3cret", "ops@example.org", "operator_alert"))
+
+
+def test_the_cli_records_an_unsubscribe_from_a_link(instance, world):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    add_news(world, "n1", "acme-blue", "acme", "BluePeak buys a rival", 0.9)
+    assert materialize(
+        ["instant_alerts", "email_log"], instance, as_of(NOW, "instant_alerts")
+    ).success
+    runner = CliRunner()
+    first = runner.invoke(main, ["unsubscribe", token_of(world)])
+    assert (
+        first.exit_code == 0
+        and first.output.strip() == "bob@example.org unsubscribed from instant_alert"
+    )
+    again = runner.invoke(main, ["unsubscribe", token_of(world)])
+    assert again.exit_code == 0 and again.output.strip().endswith("(already)")
+    forged = runner.invoke(main, ["unsubscribe", "garbage"])
+    assert forged.exit_code == 2 and "invalid" in forged.output
