@@ -18,6 +18,7 @@ import httpx
 
 log = logging.getLogger(__name__)
 
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _SECRET_PARAM = re.compile(r"(?i)((?:api[_-]?)?key|token|secret|password|apikey|cx)=[^&\s]+")
 
@@ -230,3 +231,12 @@ class HttpSettings:
             backoff_s=self.backoff_s,
             **extra,
         )
+
+    def fetch_feed(self, provider: str, url: str) -> bytes:
+        """The body of an RSS/Atom feed at `url`; an empty body is an error."""
+        headers = {"Accept": FEED_ACCEPT}
+        with self.client(provider, url, headers) as http:
+            response = http.request("GET", url)
+        if not response.content.strip():
+            raise ProviderError(provider, f"feed {redact(url)} returned an empty body")
+        return response.content

@@ -201,16 +201,8 @@ class GrantFeedSource:
                 True,
                 f"sample:{self.feed}",
             )
-        headers = {
-            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
-        }
-        with self._http.client(self.provider, self.feed, headers) as http:
-            response = http.request("GET", self.feed)
-        if not response.content.strip():
-            raise ProviderError(self.provider, f"feed {self.scope} returned an empty body")
-        return Fetched(
-            self.provider, grant_feed_items(response.content, self.scope), False, self.scope
-        )
+        content = self._http.fetch_feed(self.provider, self.feed)
+        return Fetched(self.provider, grant_feed_items(content, self.scope), False, self.scope)
 
 
 def collect(

@@ -172,15 +172,9 @@ class FeedSource:
             return Fetched(
                 RSS, feed_items(path.read_bytes(), feed_url=self.feed), True, f"sample:{self.feed}"
             )
-        headers = {
-            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
-        }
-        with self._http.client(RSS, self.feed, headers) as http:
-            response = http.request("GET", self.feed)
-        if not response.content.strip():
-            raise ProviderError(RSS, f"feed {redact(self.feed)} returned an empty body")
+        content = self._http.fetch_feed(RSS, self.feed)
         return Fetched(
-            RSS, feed_items(response.content, feed_url=redact(self.feed)), False, redact(self.feed)
+            RSS, feed_items(content, feed_url=redact(self.feed)), False, redact(self.feed)
         )
 
 
