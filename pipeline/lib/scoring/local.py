@@ -192,7 +192,9 @@ class _ProfileTerms:
 
     @classmethod
     def of(cls, org: OrgProfile, index: BM25Index) -> _ProfileTerms:
-        phrases = tuple(p for p in (*org.keywords, *org.focus_areas) if p and p.strip())
+        # A phrase listed as both keyword and focus area counts (and is named) once.
+        unique = {p.strip().casefold(): p.strip() for p in (*org.keywords, *org.focus_areas) if p}
+        phrases = tuple(p for p in unique.values() if p)
         words = tuple(tuple(tokens(p)) for p in phrases)
         rarest = index.idf("\0unseen") or 1.0
         weights = tuple(
