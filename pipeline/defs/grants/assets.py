@@ -113,6 +113,7 @@ def raw_grant_events(
         metadata = table_metadata(
             conn,
             "raw.events",
+            asset_rows_sql="kind = 'grant'",
             where_sql="kind = 'grant' AND partition_date = ?",
             params=[partition_date],
             order_by="fetched_at DESC",

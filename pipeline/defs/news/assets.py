@@ -95,6 +95,7 @@ def raw_news_events(
         metadata = table_metadata(
             conn,
             "raw.events",
+            asset_rows_sql="kind = 'news'",
             where_sql="kind = 'news' AND partition_date = ?",
             params=[partition_date],
             order_by="fetched_at DESC",

@@ -13,12 +13,15 @@ def table_metadata(
     params: list | None = None,
     preview_rows: int = 10,
     order_by: str | None = None,
+    asset_rows_sql: str | None = None,
 ) -> dict[str, Any]:
-    """Row count (whole table and, with `where_sql`, the slice), a markdown preview and the
-    column schema of a warehouse table."""
+    """Row count (the asset's rows and, with `where_sql`, the slice), a markdown preview and
+    the column schema of a warehouse table. `asset_rows_sql` says which rows of a shared table
+    (raw.events holds grants and news) are the asset's; by default all of them."""
     where = f" WHERE {where_sql}" if where_sql else ""
     order = f" ORDER BY {order_by}" if order_by else ""
-    total = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    own = f" WHERE {asset_rows_sql}" if asset_rows_sql else ""
+    total = conn.execute(f"SELECT count(*) FROM {table}{own}").fetchone()[0]
     relation = conn.execute(
         f"SELECT * FROM {table}{where}{order} LIMIT {preview_rows}", params or []
     )
