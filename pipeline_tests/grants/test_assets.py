@@ -4,6 +4,7 @@ failing sources, and the organisation-profile sensor re-matching one organisatio
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import shutil
 import zipfile
@@ -333,3 +334,27 @@ def test_profile_edit_rematches_that_organisation_over_every_partition(
         " WHERE org_id = 'org-harbor-health' AND g.title ILIKE '%oyster%'",
     )[0][0]
     assert coastal_fit > 0.5
+
+
+def test_discovery_schedule_requests_the_day_within_the_rate_limit(instance):
+    from pipeline.defs.grants.schedules import grants_discovery_schedule
+    from pipeline.defs.shared.run_limits import DISCOVERY_TAGS
+
+    tick = dt.datetime(2026, 11, 30, 6, tzinfo=dt.UTC)
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    request = grants_discovery_schedule(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == "2026-11-30" and request.run_key == "grants-2026-11-30"
+    assert request.tags["pipeline/pool"] == "discovery"
+    # The request fits the real job: its selection and partitions resolve.
+    job = code_location().resolve_job_def("grants_discovery_job")
+    assert job.partitions_def.has_partition_key(request.partition_key)
+
+    @dg.asset
+    def probe() -> int:
+        return 1
+
+    for _ in range(5):
+        dg.materialize([probe], instance=instance, tags=DISCOVERY_TAGS)
+    skipped = grants_discovery_schedule(context)
+    assert isinstance(skipped, dg.SkipReason) and "rate limit" in skipped.skip_message
