@@ -1,9 +1,11 @@
 """Read a landed file into a scratch DuckDB database as typed sales lines, validate them, and
 load the good ones into the warehouse in one transaction.
 
-Everything streams: DuckDB reads CSV/Parquet itself (spilling to disk under a memory limit),
-and validation walks the typed lines in Arrow batches, so a 500 MB file never sits in memory.
-The warehouse lock is held only for the final copy.
+Everything streams: DuckDB reads CSV/Parquet itself (spilling to disk under a memory limit)
+and reads the file once, into the typed table; validation is SQL over that table (Pandera sees
+only the rows that can fail, or every row of a small file), and the line numbers within orders
+are worked out beside it, so a 500 MB file never sits in memory and the warehouse lock is held
+only for the final copy, a plain scan of the staged rows.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from pipeline.lib.sales.spec import (
     infer_date_format,
     infer_spec,
 )
-from pipeline.lib.sales.validation import SalesLineSchema, validate_batch
+from pipeline.lib.sales.validation import SalesLineSchema, candidate_predicate, validate_batch
 
 MEMORY_LIMIT = "600MB"
 THREADS = 2
 VALIDATION_BATCH_ROWS = 1_000_000
+# Up to this many lines every row goes through Pandera; above it, only the rows the schema's SQL
+# form (validation.candidate_predicate) flags. Both give the same rejects.
+FULL_VALIDATION_ROWS = 250_000
 DEFAULT_MAX_EXCEL_BYTES = 50 * 1024 * 1024
 DATE_SAMPLE_ROWS = 5000
 
@@ -147,10 +152,13 @@ def _number(col: str, dtype: str, decimal: str) -> str:
     text = f"trim(CAST({col} AS VARCHAR))"
     if decimal == ",":
         text = f"replace(replace({text}, '.', ''), ',', '.')"
-    # Plain numbers cast directly; "$1,234.50" and "12 %" lose their decoration first.
+    # Plain numbers cast directly; "$1,234.50" and "12 %" lose their decoration first. CASE, not
+    # COALESCE: DuckDB evaluates every COALESCE argument on every row, CASE only the branch a
+    # row takes, so the regexp runs only on values that are not plain numbers.
+    plain = f"TRY_CAST({text} AS DOUBLE)"
     return (
-        f"COALESCE(TRY_CAST({text} AS DOUBLE),"
-        f" TRY_CAST(NULLIF(regexp_replace({text}, '[^0-9.eE+-]', '', 'g'), '') AS DOUBLE))"
+        f"CASE WHEN {plain} IS NOT NULL THEN {plain} ELSE"
+        f" TRY_CAST(NULLIF(regexp_replace({text}, '[^0-9.eE+-]', '', 'g'), '') AS DOUBLE) END"
     )
 
 
@@ -250,8 +258,9 @@ def stage_file(
     work_dir: Path,
     max_excel_bytes: int = DEFAULT_MAX_EXCEL_BYTES,
 ) -> StageResult:
-    """Read, type and validate one file into `work_dir/stage.duckdb` (tables `typed`,
-    `rejects`, `good_keys`).
+    """Read, type and validate one file into `work_dir/stage.duckdb`: `typed` (the lines, in
+    file order), `lines` (beside `typed` row for row: data-row number, line within the order,
+    whether the row passed), `rejects` and `good_days`.
     Raises FileRejected or SpecError when the file as a whole cannot be read or mapped."""
     work_dir.mkdir(parents=True, exist_ok=True)
     fmt = detect_format(path, name)
@@ -288,26 +297,42 @@ def stage_file(
             raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
         result = StageResult(scratch, fmt, spec, encoding, notes=notes)
         _validate(conn, result, kinds, name)
-        # The orders and days the good lines touch: what the load replaces and marks dirty.
-        # The lines themselves are copied straight from `typed` by the load (no third copy).
-        conn.execute(
-            "CREATE TABLE good_keys AS SELECT DISTINCT order_id, order_date FROM numbered"
-            " WHERE row_number NOT IN (SELECT row_number FROM rejects)"
-        )
+        _number_lines(conn, has_rejects=result.rows_bad > 0)
         return result
     finally:
         conn.close()
 
 
-def numbered_sql(prefix: str, shifted: bool) -> str:
-    """`typed` with each line's data-row number in the file. `prefix` is "stage." when read
-    from the warehouse side. Typed rows after the j-th (0-based) malformed data row m_j sit
-    j + 1 rows further down the file: row = rowid + 1 + #{j : m_j - j <= rowid + 1}."""
+def numbered_sql(shifted: bool) -> str:
+    """`typed` with each line's data-row number in the file. Typed rows after the j-th
+    (0-based) malformed data row m_j sit j + 1 rows further down the file:
+    row = rowid + 1 + #{j : m_j - j <= rowid + 1}."""
     if not shifted:
-        return f"SELECT rowid + 1 AS row_number, * FROM {prefix}typed"
+        return "SELECT rowid + 1 AS row_number, * FROM typed"
     return (
-        f"SELECT t.rowid + 1 + coalesce(s.k, 0) AS row_number, t.* FROM {prefix}typed AS t"
-        f" ASOF LEFT JOIN {prefix}shifts AS s ON t.rowid + 1 >= s.threshold"
+        "SELECT t.rowid + 1 + coalesce(s.k, 0) AS row_number, t.* FROM typed AS t"
+        " ASOF LEFT JOIN shifts AS s ON t.rowid + 1 >= s.threshold"
+    )
+
+
+def _number_lines(conn: duckdb.DuckDBPyConnection, *, has_rejects: bool) -> None:
+    """`lines`, row for row beside `typed` (the load reads them with a POSITIONAL JOIN): the
+    data-row number, the line's position within its order in file order (rejected rows keep
+    their place, so a later fix of one line cannot collide), and whether the row is loaded.
+    Only the order id and row number go through the window, not the whole line, and the
+    work is done here, before the warehouse is locked. Then `good_days`: the dates the good
+    lines touch, which the load marks dirty."""
+    good = "row_number NOT IN (SELECT row_number FROM rejects)" if has_rejects else "true"
+    conn.execute(
+        "CREATE TABLE lines AS SELECT row_number, line, good FROM ("
+        " SELECT row_number,"
+        "  row_number() OVER (PARTITION BY order_id ORDER BY row_number) AS line,"
+        f"  {good} AS good FROM numbered)"
+        " ORDER BY row_number"  # = typed's order: row_number grows with rowid
+    )
+    conn.execute(
+        "CREATE TABLE good_days AS SELECT DISTINCT t.order_date FROM typed AS t"
+        " POSITIONAL JOIN lines AS l WHERE l.good"
     )
 
 
@@ -333,18 +358,10 @@ def _validate(
             "CREATE TABLE shifts AS SELECT row_number - (row_number() OVER (ORDER BY row_number)"
             " - 1) AS threshold, row_number() OVER (ORDER BY row_number) AS k FROM rejects"
         )
-    conn.execute(f"CREATE VIEW numbered AS {numbered_sql('', bool(malformed))}")
+    conn.execute(f"CREATE VIEW numbered AS {numbered_sql(bool(malformed))}")
+    typed_rows = conn.execute("SELECT count(*) FROM typed").fetchall()[0][0]
     found = []
-    # Only what the schema checks and the reasons quote: less to move per batch.
-    wanted = ["row_number", *SalesLineSchema.to_schema().columns]
-    wanted += [c for c in conn.sql("SELECT * FROM typed LIMIT 0").columns if c.startswith("raw_")]
-    reader = conn.sql(f"SELECT {', '.join(wanted)} FROM numbered").to_arrow_reader(
-        VALIDATION_BATCH_ROWS
-    )
-    typed_rows = 0
-    for batch in reader:
-        frame = pl.from_arrow(batch)
-        typed_rows += frame.height
+    for frame in _rows_to_validate(conn, typed_rows):
         rejects = validate_batch(frame, kinds)
         if rejects.height:
             found.append(rejects)
@@ -359,6 +376,24 @@ def _validate(
     result.rows_bad = bad_typed + malformed
     if result.rows_total == 0:
         raise FileRejected(f"{name}: no data rows (only a header, or nothing readable)")
+
+
+def _rows_to_validate(conn: duckdb.DuckDBPyConnection, typed_rows: int, full: bool | None = None):
+    """Polars frames for Pandera: every typed row (small files, or `full`), else only the rows
+    the schema's SQL form flags, found by DuckDB in one pass over `typed`."""
+    # Only what the schema checks and the reasons quote: less to move per batch.
+    wanted = ["row_number", *SalesLineSchema.to_schema().columns]
+    wanted += [c for c in conn.sql("SELECT * FROM typed LIMIT 0").columns if c.startswith("raw_")]
+    if full is None:
+        full = typed_rows <= FULL_VALIDATION_ROWS
+    predicate = None if full else candidate_predicate()
+    where = f" WHERE {predicate}" if predicate else ""
+    reader = conn.sql(f"SELECT {', '.join(wanted)} FROM numbered{where}").to_arrow_reader(
+        VALIDATION_BATCH_ROWS
+    )
+    for batch in reader:
+        if batch.num_rows:
+            yield pl.from_arrow(batch)
 
 
 def reject_sample(scratch: Path, limit: int = 1000) -> tuple[list[dict], int]:
@@ -412,44 +447,48 @@ def load_stage(
     return counts
 
 
+_STAGED_LINES = "stage.typed AS t POSITIONAL JOIN stage.lines AS l"
+
+
 def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.datetime) -> dict:
     """A file replaces whole orders: lines of its (good) orders already loaded from any file of
     the datasource go (so a correction with fewer lines leaves no stale line), then its lines
     are inserted, numbered within their order in file order."""
     params = [ident.datasource]
-    conn.execute(
-        "INSERT OR IGNORE INTO sales.dirty_days SELECT DISTINCT t.datasource, t.order_date"
-        " FROM sales.transactions AS t SEMI JOIN stage.good_keys AS g ON t.order_id = g.order_id"
-        " WHERE t.datasource = ?",
-        params,
-    )
-    conn.execute(
-        "INSERT OR IGNORE INTO sales.dirty_days SELECT DISTINCT ?, order_date FROM stage.good_keys",
-        params,
-    )
-    replaced = conn.execute(
-        "DELETE FROM sales.transactions AS t WHERE t.datasource = ?"
-        " AND t.order_id IN (SELECT order_id FROM stage.good_keys)",
-        params,
-    ).fetchall()[0][0]
-    shifted = bool(
-        conn.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'stage'"
-            " AND table_name = 'shifts'"
-        ).fetchall()[0][0]
-    )
-    # The anti-join costs a pass even against an empty table: only filter when there are rejects.
     has_rejects = conn.execute("SELECT count(*) > 0 FROM stage.rejects").fetchall()[0][0]
-    only_good = (
-        " WHERE row_number NOT IN (SELECT row_number FROM stage.rejects)" if has_rejects else ""
+    # Filtering costs a pass even when every row is good: only filter when there are rejects.
+    only_good = " WHERE l.good" if has_rejects else ""
+    replaced = 0
+    # A datasource's first file has nothing to replace: no need to collect its orders.
+    if conn.execute(
+        "SELECT count(*) > 0 FROM (SELECT 1 FROM sales.transactions WHERE datasource = ? LIMIT 1)",
+        params,
+    ).fetchall()[0][0]:
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE incoming_orders AS SELECT DISTINCT t.order_id"
+            f" FROM {_STAGED_LINES}{only_good}"
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO sales.dirty_days SELECT DISTINCT t.datasource, t.order_date"
+            " FROM sales.transactions AS t SEMI JOIN incoming_orders AS o"
+            " ON t.order_id = o.order_id WHERE t.datasource = ?",
+            params,
+        )
+        replaced = conn.execute(
+            "DELETE FROM sales.transactions AS t WHERE t.datasource = ?"
+            " AND t.order_id IN (SELECT order_id FROM incoming_orders)",
+            params,
+        ).fetchall()[0][0]
+        conn.execute("DROP TABLE incoming_orders")
+    conn.execute(
+        "INSERT OR IGNORE INTO sales.dirty_days SELECT ?, order_date FROM stage.good_days", params
     )
     columns = ", ".join(TRANSACTION_COLUMNS)
     loaded = conn.execute(
-        f"INSERT INTO sales.transactions ({columns}) SELECT ?, order_id, line, order_date, branch,"
-        " product_line, product, quantity, unit_price, revenue, unit_cost, cost, profit, discount,"
-        " tax, gross_total, ?, ?, row_number, ?, ? FROM ("
-        "  SELECT n.*, row_number() OVER (PARTITION BY n.order_id ORDER BY n.row_number) AS line"
-        f"  FROM ({numbered_sql('stage.', shifted)}) AS n){only_good}",
+        f"INSERT INTO sales.transactions ({columns}) SELECT ?, t.order_id, l.line, t.order_date,"
+        " t.branch, t.product_line, t.product, t.quantity, t.unit_price, t.revenue, t.unit_cost,"
+        " t.cost, t.profit, t.discount, t.tax, t.gross_total, ?, ?, l.row_number, ?, ?"
+        f" FROM {_STAGED_LINES}{only_good}",
         [ident.datasource, ident.file_name, ident.file_hash, ident.is_sample, now],
     ).fetchall()[0][0]
     dirty = conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0]
