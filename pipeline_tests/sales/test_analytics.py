@@ -42,7 +42,7 @@ def test_analytics_and_late_file_recompute_only_its_days(instance, land, tmp_pat
     results = process_now(loaded, instance, land(first, "shop", instance=instance))
     assert all(r.success for r in results)
     materialized = {
-        e.asset_key.to_user_string() for e in results[1].get_asset_materialization_events()
+        e.asset_key.to_user_string() for e in results[0].get_asset_materialization_events()
     }
     assert set(ANALYTICS) <= materialized
     assert query(
@@ -62,7 +62,7 @@ def test_analytics_and_late_file_recompute_only_its_days(instance, land, tmp_pat
     results = process_now(loaded, instance, land(late, "shop", instance=instance))
     daily = next(
         e.step_materialization_data.materialization
-        for e in results[1].get_asset_materialization_events()
+        for e in results[0].get_asset_materialization_events()
         if e.asset_key == dg.AssetKey("sales_daily")
     )
     assert daily.metadata["recomputed_days"].value == 1

@@ -4,7 +4,6 @@ PIPELINE_LANDING is s3://bucket/prefix (AWS_* variables, AWS_ENDPOINT_URL for S3
 import os
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from pipeline.lib.sales.landing import LocalLanding, S3Landing, open_landing
 from pipeline.lib.settings import settings
@@ -21,6 +20,9 @@ class SalesLandingResource(dg.ConfigurableResource):
 
     def zone(self) -> LocalLanding | S3Landing:
         def s3_client():
+            # Imported here: dagster_aws costs half a second to import, and only S3 needs it.
+            from dagster_aws.s3 import S3Resource
+
             # S3Resource reads the standard AWS_* variables itself; the endpoint is passed on
             # so S3-compatible servers (MinIO, moto) work with older botocore too.
             return S3Resource(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None).get_client()

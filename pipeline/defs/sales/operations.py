@@ -10,9 +10,14 @@ from pipeline.defs.sales.assets import REJECTS, TRANSACTIONS, UPLOADS
 from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
 from pipeline.lib import warehouse
-from pipeline.lib.hashing import file_hash
 from pipeline.lib.sales.formats import format_of
-from pipeline.lib.sales.landing import LandedFile, upload_key, with_hash_suffix
+from pipeline.lib.sales.landing import (
+    LandedFile,
+    Received,
+    receive,
+    upload_key,
+    with_hash_suffix,
+)
 from pipeline.lib.sales.process import register_file, registered_file
 from pipeline.lib.settings import settings
 
@@ -26,23 +31,34 @@ class LandResult:
 
 
 def land_file(
-    source: Path, datasource: str, *, is_sample: bool = False, instance=None
+    source: Path,
+    datasource: str,
+    *,
+    is_sample: bool = False,
+    instance=None,
+    received: Received | None = None,
 ) -> LandResult:
     """Copy `source` to sales/<datasource>/ (never over a different file), record it under its
     content hash and, given an instance, add its sales_files partition. The same bytes twice:
-    nothing is copied or recorded again."""
-    digest = file_hash(source)
-    landing = SalesLandingResource().zone()
+    nothing is landed or recorded again. `received`: the file already read in by
+    `lib.sales.landing.receive` (hashed, and copied into a local zone), e.g. by the CLI while
+    it was importing Dagster."""
+    resource = SalesLandingResource()
+    landing = resource.zone()
+    if received is None:
+        received = receive(resource.resolved_location(), source)
+    digest = received.file_hash
     with warehouse.connection(settings().warehouse) as conn:
         known = registered_file(conn, digest)
     if known:
+        received.discard()
         return LandResult(
             digest, known["landing_key"], landing.location(known["landing_key"]), known
         )
     key = upload_key(datasource, source.name)
     if landing.exists(key) and landing.hash_of(key) != digest:
         key = with_hash_suffix(key, digest)
-    landing.put_file(source, key)
+    landing.put_received(received, key)
     landed = LandedFile(key, datasource, Path(key).name, source.stat().st_size, "")
     with warehouse.connection(settings().warehouse) as conn:
         register_file(conn, file_hash=digest, landed=landed, is_sample=is_sample)
@@ -58,13 +74,16 @@ def analytics_selection(defs: dg.Definitions) -> dg.AssetSelection:
 
 
 def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, digest: str) -> list:
-    """Run the file's partition, then its downstream analytics, in this process (recorded in
-    the instance like any run). Returns the run results."""
+    """Run the file's partition and its downstream analytics and dashboard in this process, as
+    one run recorded in the instance like any other (the analytics are unpartitioned, so they
+    materialise unpartitioned in it). The file's checks run before anything downstream, and a
+    failed blocking check or a failed load stops the analytics. Returns the run results."""
     everything = list(defs.assets or []) + list(defs.asset_checks or [])
-    results = [
+    downstream = analytics_selection(defs).resolve(defs.resolve_asset_graph())
+    return [
         dg.materialize(
             everything,
-            selection=dg.AssetSelection.assets(UPLOADS, TRANSACTIONS, REJECTS),
+            selection=dg.AssetSelection.assets(UPLOADS, TRANSACTIONS, REJECTS, *downstream),
             partition_key=digest,
             instance=instance,
             resources=defs.resources,
@@ -72,19 +91,6 @@ def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, digest: str)
             tags={"pipeline/trigger": "ingest"},
         )
     ]
-    downstream = analytics_selection(defs).resolve(defs.resolve_asset_graph())
-    if downstream and results[0].success:
-        results.append(
-            dg.materialize(
-                everything,
-                selection=dg.AssetSelection.assets(*downstream),
-                instance=instance,
-                resources=defs.resources,
-                raise_on_error=False,
-                tags={"pipeline/trigger": "ingest"},
-            )
-        )
-    return results
 
 
 def seed_sample_uploads(instance: dg.DagsterInstance) -> list[str]:

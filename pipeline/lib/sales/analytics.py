@@ -33,14 +33,19 @@ def refresh_sales_daily(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.d
             "DELETE FROM analytics.sales_daily AS d USING refresh_days AS r"
             " WHERE d.datasource = r.datasource AND d.order_date = r.order_date"
         )
+        # Two levels: per order first, then per day and group, so orders are counted as
+        # groups rather than with a DISTINCT over order ids (exact, and about twice as fast).
         conn.execute(
             "INSERT INTO analytics.sales_daily"
-            " SELECT t.order_date, t.datasource, t.branch, t.product_line, sum(t.revenue),"
-            "  sum(t.cost), sum(t.profit), count(DISTINCT t.order_id), sum(t.quantity), count(*),"
-            "  bool_and(t.is_sample), ?"
-            " FROM sales.transactions AS t"
-            " JOIN refresh_days AS r ON t.datasource = r.datasource AND t.order_date = r.order_date"
-            " GROUP BY t.order_date, t.datasource, t.branch, t.product_line",
+            " SELECT order_date, datasource, branch, product_line, sum(revenue), sum(cost),"
+            "  sum(profit), count(*), sum(units), sum(lines), bool_and(is_sample), ?"
+            " FROM (SELECT t.order_date, t.datasource, t.branch, t.product_line, t.order_id,"
+            "  sum(t.revenue) AS revenue, sum(t.cost) AS cost, sum(t.profit) AS profit,"
+            "  sum(t.quantity) AS units, count(*) AS lines, bool_and(t.is_sample) AS is_sample"
+            "  FROM sales.transactions AS t SEMI JOIN refresh_days AS r"
+            "  ON t.datasource = r.datasource AND t.order_date = r.order_date"
+            "  GROUP BY t.order_date, t.datasource, t.branch, t.product_line, t.order_id)"
+            " GROUP BY order_date, datasource, branch, product_line",
             [now],
         )
         conn.execute(
@@ -58,28 +63,28 @@ def refresh_sales_daily(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.d
 
 def refresh_sales_overview(conn: duckdb.DuckDBPyConnection) -> None:
     now = dt.datetime.now(dt.UTC)
-    measures = (
-        "sum(revenue), sum(cost), sum(profit), sum(profit) / nullif(sum(revenue), 0),"
-        " {orders}, sum(quantity), count(*), count(DISTINCT branch),"
-        " count(DISTINCT product_line), min(order_date), max(order_date)"
-    )
-    files = (
-        "(SELECT count(*) FILTER (status = 'loaded'), count(*) FILTER (status = 'rejected'),"
-        " coalesce(sum(rows_rejected), 0) FROM sales.files f WHERE {where})"
-    )
     _in_transaction(
         conn,
         [
             ("DELETE FROM analytics.sales_overview", []),
+            # The lines are summed per datasource first and only then joined to the file
+            # counts (a correlated lookup per line would join millions of rows).
             (
                 "INSERT INTO analytics.sales_overview"
-                " SELECT t.datasource, "
-                + measures.format(orders="count(DISTINCT order_id)")
-                + ", f.*, bool_and(is_sample), ?"
-                " FROM sales.transactions t, LATERAL "
-                + files.format(where="f.datasource = t.datasource")
-                + " AS f(loaded, rejected, bad_rows) GROUP BY t.datasource, f.loaded, f.rejected,"
-                " f.bad_rows",
+                " SELECT t.datasource, t.revenue, t.cost, t.profit,"
+                "  t.profit / nullif(t.revenue, 0), t.orders, t.units, t.lines, t.branches,"
+                "  t.product_lines, t.first_date, t.last_date, coalesce(f.loaded, 0),"
+                "  coalesce(f.rejected, 0), coalesce(f.bad_rows, 0), t.is_sample, ?"
+                " FROM (SELECT datasource, sum(revenue) AS revenue, sum(cost) AS cost,"
+                "  sum(profit) AS profit, count(DISTINCT order_id) AS orders,"
+                "  sum(quantity) AS units, count(*) AS lines, count(DISTINCT branch) AS branches,"
+                "  count(DISTINCT product_line) AS product_lines, min(order_date) AS first_date,"
+                "  max(order_date) AS last_date, bool_and(is_sample) AS is_sample"
+                "  FROM sales.transactions GROUP BY datasource) AS t"
+                " LEFT JOIN (SELECT datasource, count(*) FILTER (status = 'loaded') AS loaded,"
+                "  count(*) FILTER (status = 'rejected') AS rejected,"
+                "  coalesce(sum(rows_rejected), 0) AS bad_rows FROM sales.files"
+                "  GROUP BY datasource) AS f ON f.datasource = t.datasource",
                 [now],
             ),
             # Order ids are per datasource, so the total's orders are the sum of theirs: no

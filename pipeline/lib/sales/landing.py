@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,51 @@ from pipeline.lib.sales.formats import format_of
 
 SALES_DIR = "sales"
 REJECTED_DIR = "rejected"
+# Files being copied in by `pipeline ingest`, outside sales/ so the sensor never sees them.
+INCOMING_DIR = ".incoming"
+_COPY_CHUNK = 1 << 22
+
+
+@dataclass(frozen=True)
+class Received:
+    """A file read once on its way in: its content hash and, for a local zone, a complete
+    copy already inside the zone (`partial`), renamed into place when it is landed."""
+
+    source: Path
+    file_hash: str
+    partial: Path | None = None
+
+    def discard(self) -> None:
+        if self.partial is not None:
+            self.partial.unlink(missing_ok=True)
+
+
+def copy_hashing(source: Path, target: Path) -> str:
+    """Copy `source` to `target` and return the sha256 of its bytes: one read, not two."""
+    digest = hashlib.sha256()
+    buffer = bytearray(_COPY_CHUNK)
+    view = memoryview(buffer)
+    with open(source, "rb", buffering=0) as src, open(target, "wb") as out:
+        while size := src.readinto(buffer):
+            digest.update(view[:size])
+            out.write(view[:size])
+    return digest.hexdigest()
+
+
+def receive(location: str, source: Path) -> Received:
+    """Read `source` once for the zone at `location`: a local zone gets a copy under
+    .incoming/ (same filesystem, so landing it is a rename) hashed while it is written; for S3
+    the file is only hashed (the upload reads it again)."""
+    if location.startswith("s3://"):
+        return Received(source, file_hash(source))
+    incoming = Path(location) / INCOMING_DIR
+    incoming.mkdir(parents=True, exist_ok=True)
+    partial = incoming / f"{uuid.uuid4().hex}.partial"
+    try:
+        return Received(source, copy_hashing(source, partial), partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 @dataclass(frozen=True)
@@ -92,6 +138,14 @@ class LocalLanding:
         shutil.copyfile(source, partial)
         partial.replace(target)  # atomic: the sensor never sees half a file
 
+    def put_received(self, received: Received, key: str) -> None:
+        if received.partial is None:
+            self.put_file(received.source, key)
+            return
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        received.partial.replace(target)  # atomic: the sensor never sees half a file
+
     def write_text(self, key: str, text: str) -> None:
         target = self.root / key
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +208,10 @@ class S3Landing:
 
     def put_file(self, source: Path, key: str) -> None:
         self.client.upload_file(str(source), self.bucket, self._object(key))
+
+    def put_received(self, received: Received, key: str) -> None:
+        self.put_file(received.source, key)
+        received.discard()
 
     def write_text(self, key: str, text: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._object(key), Body=text.encode())
