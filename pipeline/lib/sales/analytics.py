@@ -33,19 +33,14 @@ def refresh_sales_daily(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.d
             "DELETE FROM analytics.sales_daily AS d USING refresh_days AS r"
             " WHERE d.datasource = r.datasource AND d.order_date = r.order_date"
         )
-        # Two levels: per order first, then per day and group, so orders are counted as
-        # groups rather than with a DISTINCT over order ids (exact, and about twice as fast).
         conn.execute(
             "INSERT INTO analytics.sales_daily"
-            " SELECT order_date, datasource, branch, product_line, sum(revenue), sum(cost),"
-            "  sum(profit), count(*), sum(units), sum(lines), bool_and(is_sample), ?"
-            " FROM (SELECT t.order_date, t.datasource, t.branch, t.product_line, t.order_id,"
-            "  sum(t.revenue) AS revenue, sum(t.cost) AS cost, sum(t.profit) AS profit,"
-            "  sum(t.quantity) AS units, count(*) AS lines, bool_and(t.is_sample) AS is_sample"
-            "  FROM sales.transactions AS t SEMI JOIN refresh_days AS r"
-            "  ON t.datasource = r.datasource AND t.order_date = r.order_date"
-            "  GROUP BY t.order_date, t.datasource, t.branch, t.product_line, t.order_id)"
-            " GROUP BY order_date, datasource, branch, product_line",
+            " SELECT t.order_date, t.datasource, t.branch, t.product_line, sum(t.revenue),"
+            "  sum(t.cost), sum(t.profit), count(DISTINCT t.order_id), sum(t.quantity), count(*),"
+            "  bool_and(t.is_sample), ?"
+            " FROM sales.transactions AS t"
+            " JOIN refresh_days AS r ON t.datasource = r.datasource AND t.order_date = r.order_date"
+            " GROUP BY t.order_date, t.datasource, t.branch, t.product_line",
             [now],
         )
         conn.execute(

@@ -258,9 +258,9 @@ def stage_file(
     work_dir: Path,
     max_excel_bytes: int = DEFAULT_MAX_EXCEL_BYTES,
 ) -> StageResult:
-    """Read, type and validate one file into `work_dir/stage.duckdb`: `typed` (the lines, in
-    file order), `lines` (beside `typed` row for row: data-row number, line within the order,
-    whether the row passed), `rejects` and `good_days`.
+    """Read, type and validate one file into `work_dir/stage.duckdb`: `typed` (the lines in
+    file order, numbered within their orders), `rejects`, `good_days` and, when DuckDB could
+    not split some lines, `shifts` (see numbered_sql).
     Raises FileRejected or SpecError when the file as a whole cannot be read or mapped."""
     work_dir.mkdir(parents=True, exist_ok=True)
     fmt = detect_format(path, name)
@@ -296,44 +296,44 @@ def stage_file(
         except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
             raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
         result = StageResult(scratch, fmt, spec, encoding, notes=notes)
+        _number_lines(conn)
         _validate(conn, result, kinds, name)
-        _number_lines(conn, has_rejects=result.rows_bad > 0)
+        _good_days(conn, has_rejects=result.rows_bad > 0)
         return result
     finally:
         conn.close()
 
 
-def numbered_sql(shifted: bool) -> str:
-    """`typed` with each line's data-row number in the file. Typed rows after the j-th
-    (0-based) malformed data row m_j sit j + 1 rows further down the file:
-    row = rowid + 1 + #{j : m_j - j <= rowid + 1}."""
+def numbered_sql(prefix: str, shifted: bool) -> str:
+    """`typed` with each line's data-row number in the file. `prefix` is "stage." when read
+    from the warehouse side. Typed rows after the j-th (0-based) malformed data row m_j sit
+    j + 1 rows further down the file: row = rowid + 1 + #{j : m_j - j <= rowid + 1}."""
     if not shifted:
-        return "SELECT rowid + 1 AS row_number, * FROM typed"
+        return f"SELECT rowid + 1 AS row_number, * FROM {prefix}typed"
     return (
-        "SELECT t.rowid + 1 + coalesce(s.k, 0) AS row_number, t.* FROM typed AS t"
-        " ASOF LEFT JOIN shifts AS s ON t.rowid + 1 >= s.threshold"
+        f"SELECT t.rowid + 1 + coalesce(s.k, 0) AS row_number, t.* FROM {prefix}typed AS t"
+        f" ASOF LEFT JOIN {prefix}shifts AS s ON t.rowid + 1 >= s.threshold"
     )
 
 
-def _number_lines(conn: duckdb.DuckDBPyConnection, *, has_rejects: bool) -> None:
-    """`lines`, row for row beside `typed` (the load reads them with a POSITIONAL JOIN): the
-    data-row number, the line's position within its order in file order (rejected rows keep
-    their place, so a later fix of one line cannot collide), and whether the row is loaded.
-    Only the order id and row number go through the window, not the whole line, and the
-    work is done here, before the warehouse is locked. Then `good_days`: the dates the good
-    lines touch, which the load marks dirty."""
-    good = "row_number NOT IN (SELECT row_number FROM rejects)" if has_rejects else "true"
+def _number_lines(conn: duckdb.DuckDBPyConnection) -> None:
+    """Add `line` to `typed`: the line's position within its order in file order (rejected
+    rows keep their place, so a later fix of one line cannot collide). Only the order id and
+    rowid go through the window, not the whole line, and it is done here, before the
+    warehouse is locked, so the load is a plain parallel scan of `typed`."""
     conn.execute(
-        "CREATE TABLE lines AS SELECT row_number, line, good FROM ("
-        " SELECT row_number,"
-        "  row_number() OVER (PARTITION BY order_id ORDER BY row_number) AS line,"
-        f"  {good} AS good FROM numbered)"
-        " ORDER BY row_number"  # = typed's order: row_number grows with rowid
+        "CREATE TEMP TABLE line_numbers AS SELECT rowid AS r,"
+        " row_number() OVER (PARTITION BY order_id ORDER BY rowid) AS line FROM typed"
     )
-    conn.execute(
-        "CREATE TABLE good_days AS SELECT DISTINCT t.order_date FROM typed AS t"
-        " POSITIONAL JOIN lines AS l WHERE l.good"
-    )
+    conn.execute("ALTER TABLE typed ADD COLUMN line BIGINT")
+    conn.execute("UPDATE typed SET line = l.line FROM line_numbers AS l WHERE typed.rowid = l.r")
+    conn.execute("DROP TABLE line_numbers")
+
+
+def _good_days(conn: duckdb.DuckDBPyConnection, *, has_rejects: bool) -> None:
+    """`good_days`: the dates the good lines touch, which the load marks dirty."""
+    only_good = " WHERE row_number NOT IN (SELECT row_number FROM rejects)" if has_rejects else ""
+    conn.execute(f"CREATE TABLE good_days AS SELECT DISTINCT order_date FROM numbered{only_good}")
 
 
 def _validate(
@@ -358,7 +358,7 @@ def _validate(
             "CREATE TABLE shifts AS SELECT row_number - (row_number() OVER (ORDER BY row_number)"
             " - 1) AS threshold, row_number() OVER (ORDER BY row_number) AS k FROM rejects"
         )
-    conn.execute(f"CREATE VIEW numbered AS {numbered_sql(bool(malformed))}")
+    conn.execute(f"CREATE VIEW numbered AS {numbered_sql('', bool(malformed))}")
     typed_rows = conn.execute("SELECT count(*) FROM typed").fetchall()[0][0]
     found = []
     for frame in _rows_to_validate(conn, typed_rows):
@@ -447,17 +447,23 @@ def load_stage(
     return counts
 
 
-_STAGED_LINES = "stage.typed AS t POSITIONAL JOIN stage.lines AS l"
-
-
 def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.datetime) -> dict:
     """A file replaces whole orders: lines of its (good) orders already loaded from any file of
     the datasource go (so a correction with fewer lines leaves no stale line), then its lines
     are inserted, numbered within their order in file order."""
     params = [ident.datasource]
+    shifted = bool(
+        conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'stage'"
+            " AND table_name = 'shifts'"
+        ).fetchall()[0][0]
+    )
+    # The anti-join costs a pass even against an empty table: only filter when there are rejects.
     has_rejects = conn.execute("SELECT count(*) > 0 FROM stage.rejects").fetchall()[0][0]
-    # Filtering costs a pass even when every row is good: only filter when there are rejects.
-    only_good = " WHERE l.good" if has_rejects else ""
+    only_good = (
+        " WHERE row_number NOT IN (SELECT row_number FROM stage.rejects)" if has_rejects else ""
+    )
+    good_lines = f"({numbered_sql('stage.', shifted)}) AS n{only_good}"
     replaced = 0
     # A datasource's first file has nothing to replace: no need to collect its orders.
     if conn.execute(
@@ -465,8 +471,8 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
         params,
     ).fetchall()[0][0]:
         conn.execute(
-            "CREATE OR REPLACE TEMP TABLE incoming_orders AS SELECT DISTINCT t.order_id"
-            f" FROM {_STAGED_LINES}{only_good}"
+            "CREATE OR REPLACE TEMP TABLE incoming_orders AS"
+            f" SELECT DISTINCT order_id FROM {good_lines}"
         )
         conn.execute(
             "INSERT OR IGNORE INTO sales.dirty_days SELECT DISTINCT t.datasource, t.order_date"
@@ -485,10 +491,9 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
     )
     columns = ", ".join(TRANSACTION_COLUMNS)
     loaded = conn.execute(
-        f"INSERT INTO sales.transactions ({columns}) SELECT ?, t.order_id, l.line, t.order_date,"
-        " t.branch, t.product_line, t.product, t.quantity, t.unit_price, t.revenue, t.unit_cost,"
-        " t.cost, t.profit, t.discount, t.tax, t.gross_total, ?, ?, l.row_number, ?, ?"
-        f" FROM {_STAGED_LINES}{only_good}",
+        f"INSERT INTO sales.transactions ({columns}) SELECT ?, order_id, line, order_date, branch,"
+        " product_line, product, quantity, unit_price, revenue, unit_cost, cost, profit, discount,"
+        f" tax, gross_total, ?, ?, row_number, ?, ? FROM {good_lines}",
         [ident.datasource, ident.file_name, ident.file_hash, ident.is_sample, now],
     ).fetchall()[0][0]
     dirty = conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0]
