@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import dagster as dg
 from click.testing import CliRunner
 
 from pipeline.cli import main
@@ -30,6 +31,31 @@ def test_ingest_wait_loads_and_same_bytes_change_nothing(pipeline_env, supermark
     with connect() as conn:
         assert conn.execute("SELECT count(*) FROM sales.transactions").fetchall() == [(1000,)]
     assert not (settings().data_dir / "landing/sales/other").exists()
+    # The copy made while hashing was discarded, and nothing else is left half-landed.
+    assert list((settings().data_dir / "landing/.incoming").iterdir()) == []
+
+
+def test_ingest_wait_is_one_recorded_run_with_the_analytics(pipeline_env, supermarket_csv):
+    result = ingest(supermarket_csv, "--datasource", "market", "--wait", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # Dagster's run log goes to stderr
+    assert len(report["runs"]) == 1 and report["failed_runs"] == []
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs()
+        assert run.run_id == report["runs"][0] and run.tags["pipeline/trigger"] == "ingest"
+        assert run.tags["dagster/partition"] == report["file_hash"]
+        records = instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        ).records
+        assert {r.event_log_entry.asset_materialization.asset_key.to_user_string()
+                for r in records} >= {"sales_uploads", "sales_transactions", "sales_daily",
+                                      "sales_overview", "profitability", "dashboard"}  # fmt: skip
+        checks = instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
+        assert {"sales_lines_unique", "sales_rejects_share", "dashboard_page_schema"} <= {
+            r.event_log_entry.dagster_event.event_specific_data.check_name for r in checks
+        }
 
 
 def test_ingest_wait_exits_non_zero_on_a_rejected_file(pipeline_env, tmp_path):
