@@ -8,7 +8,9 @@ never compared with, or folded into, an article of another tenant.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
@@ -93,10 +95,12 @@ def articles_from_events(events: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
 # Seeds of the 64-bit hashes the dedup works on (fixed, so a run is reproducible).
 _TENANT_SEED, _CLIENT_SEED, _URL_SEED, _CONTENT_SEED = 7, 11, 13, 17
-# Stored rows sort before every incoming row (in the order they were read), whatever their
-# dates; rows without a date sort last.
+# Ranks used when the published dates span too much to pack next to a row number: stored rows
+# sort before every incoming row (in the order they were read), rows without a date last.
 _STORED_RANK = -(1 << 62)
 _NO_DATE = (1 << 62) - 1
+_WORD = (1 << 64) - 1
+_BLOCK_MASK = (1 << _BLOCK_BITS) - 1
 
 
 def deduplicate(
@@ -105,12 +109,12 @@ def deduplicate(
     *,
     max_distance: int = NEAR_DUPLICATE_MAX_DISTANCE,
 ) -> pl.DataFrame:
-    """Rows of `incoming` that are new articles, with `near_duplicate_of` set for syndicated
-    copies.
+    """Rows of `incoming` that are new articles (in input order), with `near_duplicate_of`
+    set for syndicated copies.
 
     - Exact duplicates (same canonical URL, or same content hash, within a client) are
-      dropped; the earliest published copy is kept, and anything already in `existing`
-      (rows stored by earlier partitions) wins.
+      dropped; the earliest published copy is kept (on a tie the first in input order), and
+      anything already in `existing` (rows stored by earlier partitions) wins.
     - Near duplicates: SimHash split in 4 blocks of 16 bits. Within a (client, block value)
       bucket every article is compared with the bucket's earliest article; if their
       SimHashes are at most `max_distance` bits apart, the later one points at the earlier
@@ -118,94 +122,209 @@ def deduplicate(
       the group is visible, and counting rows where near_duplicate_of is null counts each
       story once.
 
-    The work happens on a narrow frame of 64-bit hashes (tenant+client, URL, content) with
-    one numeric sort instead of sorting and comparing strings (see bench_news_dedup.py);
-    equal hashes of different strings are possible in principle (about 3e-8 at a million
-    rows).
+    How (see bench_news_dedup.py): the strings are hashed once to 64-bit keys (tenant+client,
+    URL, content), and a row's rank (stored first, then published, then input order) and its
+    row number are packed into one u64, so "earliest" is the smallest integer. Each key (URL,
+    content, each SimHash block within a client) costs one sort of a u64 holding the key's
+    high bits and a row number; only rows next to an equal key, a few percent, are compared
+    in full. Independent passes run on threads. Equal hashes of different strings are
+    possible in principle (about 3e-8 at a million rows).
     """
     columns = list(incoming.columns)
-    frames = [incoming]
+    out_columns = columns + (["near_duplicate_of"] if "near_duplicate_of" not in columns else [])
+    stored = 0
+    combined = incoming
     if existing is not None and existing.height:
         keep = [c for c in [*columns, "near_duplicate_of"] if c in existing.columns]
-        frames.insert(0, existing.select(keep))
-    stored = frames[0].height if len(frames) == 2 else 0
-    combined = pl.concat(frames, how="diagonal_relaxed")
+        stored = existing.height
+        combined = pl.concat([existing.select(keep), incoming], how="diagonal_relaxed")
     if "near_duplicate_of" not in combined.columns:
         combined = combined.with_columns(near_duplicate_of=pl.lit(None, dtype=pl.String))
-    published = pl.col("published_at").dt.epoch("us").fill_null(_NO_DATE)
-    narrow = combined.select(
-        _row=pl.int_range(pl.len(), dtype=pl.UInt32),
-        _group=pl.col("tenant_id").hash(_TENANT_SEED) ^ pl.col("client_id").hash(_CLIENT_SEED),
-        _url=pl.col("canonical_url").hash(_URL_SEED),
-        _content=pl.col("content_hash").hash(_CONTENT_SEED),
-        simhash=pl.col("simhash"),
-        _rank=pl.when(pl.int_range(pl.len()) < stored)
-        .then(pl.lit(_STORED_RANK, dtype=pl.Int64))
-        .otherwise(published),
+    n = combined.height
+    if n == stored:
+        return combined.slice(stored).select(out_columns)
+    narrow = _hashed(combined, stored)
+    row_bits = _bits(n)
+    copies = _in_parallel(
+        lambda: _later_copies(narrow["_url"], narrow["_packed"], row_bits),
+        lambda: _later_copies(narrow["_content"], narrow["_packed"], row_bits),
     )
-    # Stored rows first, then earliest published: the first row of a group is its original.
-    ordered = narrow.sort("_rank", maintain_order=True)
-    kept = ordered.filter(
-        (pl.col("_url") ^ pl.col("_group")).is_first_distinct()
-        & (pl.col("_content") ^ pl.col("_group")).is_first_distinct()
-    ).with_row_index("_order")
-    leaders = _near_duplicate_leaders(kept, max_distance)
-    # Back to whole rows: a leader's group id is its own near_duplicate_of, else its article_id.
-    rows = kept["_row"]
-    group_ids = combined.select(
-        pl.coalesce("near_duplicate_of", "article_id").alias("group_id")
-    ).to_series()
-    near_of = pl.select(
-        pl.when(leaders.is_not_null())
-        .then(group_ids.gather(rows.gather(leaders.fill_null(0))))
-        .otherwise(combined["near_duplicate_of"].gather(rows))
-    ).to_series()
-    result = combined[rows].with_columns(near_duplicate_of=near_of)
-    return result.filter(rows >= stored).select(
-        columns + (["near_duplicate_of"] if "near_duplicate_of" not in columns else [])
+    kept = pl.repeat(True, n, eager=True).scatter(pl.concat(copies), False)
+    candidates = narrow.select("_group", "_packed", "simhash").filter(
+        kept & narrow["simhash"].is_not_null()
+    )
+    leaders = _near_duplicate_leaders(candidates, max_distance)
+    near_of = combined["near_duplicate_of"]
+    if leaders.height:
+        # Back to row numbers: a leader's group id is its own near_duplicate_of (a stored
+        # copy), else its article_id.
+        rows = leaders.select((pl.col("copy", "leader") & ((1 << row_bits) - 1)).cast(pl.UInt32))
+        group_ids = pl.select(
+            pl.coalesce(
+                near_of.gather(rows["leader"]), combined["article_id"].gather(rows["leader"])
+            )
+        ).to_series()
+        near_of = near_of.clone().scatter(rows["copy"], group_ids)
+    return (
+        combined.with_columns(near_duplicate_of=near_of)
+        .slice(stored)
+        .filter(kept.slice(stored))
+        .select(out_columns)
     )
 
 
-def _near_duplicate_leaders(kept: pl.DataFrame, max_distance: int) -> pl.Series:
-    """For each row of `kept` (by `_order`), the `_order` of the earliest article of its
-    near-duplicate group, or null when it leads its own group."""
-    n = kept.height
-    leader = pl.Series("leader", [None] * n, dtype=pl.UInt32)
-    if n == 0:
-        return leader
-    for block in range(SIMHASH_BLOCKS):
-        block_value = (pl.col("simhash") // (1 << (_BLOCK_BITS * block))) % (1 << _BLOCK_BITS)
-        bucket = kept.select(
-            "_order",
-            "simhash",
-            "_group",
-            key=(pl.col("_group") // (1 << _BLOCK_BITS)) * (1 << _BLOCK_BITS) + block_value,
-        ).sort("key", maintain_order=True)
-        starts = (pl.col("key") != pl.col("key").shift(1)).fill_null(True)
-        candidates = bucket.with_columns(
-            first_order=pl.when(starts).then(pl.col("_order")).forward_fill(),
-            first_hash=pl.when(starts).then(pl.col("simhash")).forward_fill(),
-            first_group=pl.when(starts).then(pl.col("_group")).forward_fill(),
-        ).filter(
-            (pl.col("first_order") != pl.col("_order"))
-            & (pl.col("first_group") == pl.col("_group"))
-            & ((pl.col("simhash") ^ pl.col("first_hash")).bitwise_count_ones() <= max_distance)
+def _bits(count: int) -> int:
+    """Bits that hold the numbers 0..count-1."""
+    return max(1, (count - 1).bit_length())
+
+
+def _in_parallel(*tasks):
+    """Results of independent Polars passes, run on threads (Polars releases the GIL while
+    it works; two single-threaded sorts on two threads take the time of one, which Polars'
+    own pool does not manage for separate sorts)."""
+    workers = min(len(tasks), pl.thread_pool_size())
+    if workers < 2:
+        return [task() for task in tasks]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [future.result() for future in [pool.submit(task) for task in tasks]]
+
+
+def _hashed(combined: pl.DataFrame, stored: int) -> pl.DataFrame:
+    """The narrow frame the dedup works on: `_group` (hash of tenant and client), `_url` and
+    `_content` (their hashes mixed with the group's), `simhash`, and `_packed`: the row's
+    rank in the high bits, its row number in the low bits."""
+    n = combined.height
+    row_bits = _bits(n)
+    epoch = pl.col("published_at").dt.epoch("us")
+    lo, hi = combined.slice(stored).select(epoch.min(), epoch.max().alias("hi")).row(0)
+    lo, hi = (0, 0) if lo is None else (lo, hi)
+    # Stored rows 0, dated rows 1.. (microseconds since the earliest), undated rows last. If
+    # that does not fit next to a row number (dates over ~200 days apart at a million rows),
+    # the ranks are numbered densely first.
+    dense = _bits(hi - lo + 3) + row_bits > 64
+    group = pl.col("tenant_id").hash(_TENANT_SEED) ^ pl.col("client_id").hash(_CLIENT_SEED)
+
+    def part(offset: int, length: int) -> pl.DataFrame:
+        row = pl.int_range(offset, offset + pl.len(), dtype=pl.UInt64)
+        if dense:
+            rank = pl.when(row < stored).then(_STORED_RANK).otherwise(epoch.fill_null(_NO_DATE))
+        else:
+            since = (epoch - (lo - 1)).fill_null(hi - lo + 2)
+            rank = pl.when(row < stored).then(0).otherwise(since).cast(pl.UInt64)
+            rank = rank * (1 << row_bits) + row
+        return combined.slice(offset, length).select(
+            _group=group,
+            _url=pl.col("canonical_url").hash(_URL_SEED) ^ group,
+            _content=pl.col("content_hash").hash(_CONTENT_SEED) ^ group,
+            simhash=pl.col("simhash"),
+            _packed=rank,
         )
-        if candidates.is_empty():
-            continue
-        # Keep the earliest leader any block found.
-        current = leader.gather(candidates["_order"])
-        best = pl.select(
-            pl.min_horizontal(current, candidates["first_order"].cast(pl.UInt32))
-        ).to_series()
-        leader = leader.scatter(candidates["_order"], best)
-    # A leader that is itself a copy hands over its own leader: chains collapse to one root.
+
+    # Hashing the strings is the biggest single cost: split the rows over the threads.
+    parts = pl.thread_pool_size()
+    bounds = [n * i // parts for i in range(parts + 1)]
+    narrow = pl.concat(
+        _in_parallel(*((lambda a=a, b=b: part(a, b - a)) for a, b in itertools.pairwise(bounds))),
+        rechunk=False,
+    )
+    if dense:
+        packed = pl.col("_packed").rank("dense").cast(pl.UInt64) * (1 << row_bits)
+        narrow = narrow.with_columns(_packed=packed + pl.int_range(pl.len(), dtype=pl.UInt64))
+    return narrow
+
+
+def _neighbours(packed: pl.Series, low: int) -> pl.DataFrame:
+    """Sorts `packed` (key in the high bits, row number in the `low` bits) and keeps the
+    entries whose key equals the previous or the next one's: `key` and `row`."""
+    s = pl.col("s")
+    same = ((s ^ s.shift(1)) <= low).fill_null(False)
+    return (
+        pl.select(s=packed.sort(multithreaded=False))
+        .filter(same | same.shift(-1, fill_value=False))
+        .select(key=s // (low + 1), row=(s & low).cast(pl.UInt32))
+    )
+
+
+def _later_copies(key: pl.Series, packed: pl.Series, row_bits: int) -> pl.Series:
+    """Row numbers of the rows that share `key` with an earlier row (lower `packed`)."""
+    low = (1 << row_bits) - 1
+    # Equal keys are neighbours once (key's high bits | row number) is sorted; among those
+    # few rows the whole key decides, and the earliest row of each key is the original.
+    rows = _neighbours((key & (_WORD ^ low)) | (packed & low), low)["row"]
+    return (
+        pl.DataFrame({"key": key.gather(rows), "packed": packed.gather(rows)})
+        .sort("key", "packed")
+        .filter(pl.col("key") == pl.col("key").shift(1))
+        .select((pl.col("packed") & low).cast(pl.UInt32))
+        .to_series()
+    )
+
+
+def _block_pairs(
+    candidates: pl.DataFrame, block: int, max_distance: int, *, exact_groups: bool
+) -> pl.DataFrame:
+    """(copy, leader) `_packed` pairs of one SimHash block: every row is compared with the
+    earliest row (lowest `_packed`) of its (group, block value) bucket.
+
+    The sort key holds the high bits of `_group`, the block value and the row's position.
+    With `exact_groups` (the caller checked that those high bits tell the groups apart) a
+    run of equal keys is one bucket; otherwise the runs are split by the whole `_group`."""
+    pos_bits = _bits(candidates.height)
+    low = (1 << pos_bits) - 1
+    value = (pl.col("simhash") // (1 << (_BLOCK_BITS * block))) & _BLOCK_MASK
+    packed = candidates.select(
+        (pl.col("_group") & (_WORD ^ ((1 << (_BLOCK_BITS + pos_bits)) - 1)))
+        | (value * (1 << pos_bits))
+        | pl.int_range(pl.len(), dtype=pl.UInt64)
+    ).to_series()
+    runs = _neighbours(packed, low)
+    if exact_groups:
+        bucket = candidates.select(
+            pl.col("_packed", "simhash").gather(runs["row"]), bucket=runs["key"]
+        ).sort("bucket", "_packed")
+        start = pl.col("bucket") != pl.col("bucket").shift(1)
+    else:
+        bucket = candidates[runs["row"]].with_columns(value=value)
+        bucket = bucket.sort("_group", "value", "_packed")
+        start = (pl.col("_group") != pl.col("_group").shift(1)) | (
+            pl.col("value") != pl.col("value").shift(1)
+        )
+    start = start.fill_null(True)
+
+    def first(column: str) -> pl.Expr:
+        return pl.when(start).then(pl.col(column)).forward_fill()
+
+    return bucket.select(
+        copy=pl.col("_packed"),
+        leader=first("_packed"),
+        distance=(pl.col("simhash") ^ first("simhash")).bitwise_count_ones(),
+    ).filter((pl.col("copy") != pl.col("leader")) & (pl.col("distance") <= max_distance))
+
+
+def _near_duplicate_leaders(candidates: pl.DataFrame, max_distance: int) -> pl.DataFrame:
+    """(copy, leader): the `_packed` of every near copy among `candidates` and of the first
+    article of its group."""
+    pos_bits = _bits(candidates.height)
+    groups = candidates["_group"].unique()
+    high = _WORD ^ ((1 << (_BLOCK_BITS + pos_bits)) - 1)
+    exact_groups = (groups & high).n_unique() == len(groups)
+    pairs = pl.concat(
+        _in_parallel(
+            *(
+                (lambda b=b: _block_pairs(candidates, b, max_distance, exact_groups=exact_groups))
+                for b in range(SIMHASH_BLOCKS)
+            )
+        )
+    )
+    # The earliest leader any block found.
+    leaders = pairs.group_by("copy").agg(pl.col("leader").min())
+    # A leader that is itself a copy hands over its own leader (pointer jumping, so 32 rounds
+    # collapse any chain to its root).
     for _ in range(32):
-        parent = pl.select(
-            pl.when(leader.is_not_null()).then(leader.gather(leader.fill_null(0)))
-        ).to_series()
-        root = pl.select(pl.coalesce(parent, leader)).to_series()
-        if root.equals(leader, null_equal=True):
+        step = leaders.join(
+            leaders.rename({"copy": "leader", "leader": "root"}), on="leader", how="left"
+        )
+        if step["root"].null_count() == step.height:
             break
-        leader = root
-    return leader
+        leaders = step.select("copy", leader=pl.coalesce("root", "leader"))
+    return leaders
