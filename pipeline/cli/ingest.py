@@ -35,19 +35,26 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
     from pipeline.lib.sales.landing import receive
     from pipeline.lib.settings import settings
 
-    # Read (hash, and copy into a local zone) the file while Dagster is imported: the read
-    # releases the GIL, so the two overlap on a 2-core box.
+    # Read the file (hash it, and copy it into a local zone) while Dagster and the definitions
+    # load: the read releases the GIL, so the two overlap on a 2-core box.
+    loaded = None
     with ThreadPoolExecutor(max_workers=1) as pool:
         receiving = pool.submit(receive, settings().landing, file)
-        ensure_dagster_home()
-        import dagster as dg
+        try:
+            ensure_dagster_home()
+            import dagster as dg
 
-        from pipeline.definitions import defs
-        from pipeline.defs.sales.operations import land_file, process_now
-        from pipeline.lib import warehouse
-        from pipeline.lib.sales.process import registered_file
+            from pipeline.definitions import defs
+            from pipeline.defs.sales.operations import land_file, process_now
+            from pipeline.lib import warehouse
+            from pipeline.lib.sales.process import registered_file
 
-        instance = dg.DagsterInstance.get()
+            instance = dg.DagsterInstance.get()
+            if wait and not receiving.done():  # still reading a big file: use the time
+                loaded = defs()
+        except BaseException:
+            receiving.add_done_callback(lambda done: done.exception() or done.result().discard())
+            raise
         received = receiving.result()
     with instance:
         landed = land_file(file, datasource, instance=instance if wait else None, received=received)
@@ -70,7 +77,7 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
             return
         if known:  # landed earlier (the sensor saw it) but not processed yet
             instance.add_dynamic_partitions("sales_files", [landed.file_hash])
-        results = process_now(defs(), instance, landed.file_hash)
+        results = process_now(loaded or defs(), instance, landed.file_hash)
     with warehouse.connection(settings().warehouse, read_only=True) as conn:
         row = registered_file(conn, landed.file_hash)
     failed = [r.run_id for r in results if not r.success]
