@@ -424,6 +424,9 @@ def load_stage(
     this file's earlier ones); lines only when `load_rows`, replacing the lines of the same
     (datasource, order_id) and marking the old and new days dirty. Returns counts."""
     configure(conn)
+    # The lines carry their row numbers: the table's physical order means nothing, and not
+    # keeping it lets both threads write row groups side by side.
+    conn.execute("SET preserve_insertion_order = false")
     now = dt.datetime.now(dt.UTC)
     conn.execute(f"ATTACH {_quote_literal(str(scratch))} AS stage (READ_ONLY)")
     try:
