@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import random
 
 import polars as pl
 
@@ -314,8 +315,6 @@ def random_articles(rng, n, prefix, *, far_apart=False):
 
 
 def test_matches_the_rules_row_by_row():
-    import random
-
     rng = random.Random(5)
     for trial in range(60):
         far_apart = trial % 3 == 0
@@ -335,8 +334,6 @@ def test_matches_the_rules_row_by_row():
 
 
 def test_groups_whose_hashes_share_high_bits_stay_apart():
-    import random
-
     from pipeline.lib.news.dedup import _block_pairs, _hashed, _near_duplicate_leaders
 
     rng = random.Random(9)
