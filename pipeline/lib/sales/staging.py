@@ -379,15 +379,14 @@ def _validate(
         raise FileRejected(f"{name}: no data rows (only a header, or nothing readable)")
 
 
-def _rows_to_validate(conn: duckdb.DuckDBPyConnection, typed_rows: int, full: bool | None = None):
-    """Polars frames for Pandera: every typed row (small files, or `full`), else only the rows
-    the schema's SQL form flags, found by DuckDB in one pass over `typed`."""
+def _rows_to_validate(conn: duckdb.DuckDBPyConnection, typed_rows: int):
+    """Polars frames for Pandera: every typed row of a small file, else only the rows the
+    schema's SQL form flags (found by DuckDB in one pass over `typed`), unless the schema has
+    a check with no SQL form."""
     # Only what the schema checks and the reasons quote: less to move per batch.
     wanted = ["row_number", *SalesLineSchema.to_schema().columns]
     wanted += [c for c in conn.sql("SELECT * FROM typed LIMIT 0").columns if c.startswith("raw_")]
-    if full is None:
-        full = typed_rows <= FULL_VALIDATION_ROWS
-    predicate = None if full else candidate_predicate()
+    predicate = None if typed_rows <= FULL_VALIDATION_ROWS else candidate_predicate()
     where = f" WHERE {predicate}" if predicate else ""
     reader = conn.sql(f"SELECT {', '.join(wanted)} FROM numbered{where}").to_arrow_reader(
         VALIDATION_BATCH_ROWS
