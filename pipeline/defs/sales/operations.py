@@ -48,17 +48,21 @@ def land_file(
     if received is None:
         received = receive(resource.resolved_location(), source)
     digest = received.file_hash
-    with warehouse.connection(settings().warehouse) as conn:
-        known = registered_file(conn, digest)
-    if known:
-        received.discard()
-        return LandResult(
-            digest, known["landing_key"], landing.location(known["landing_key"]), known
-        )
-    key = upload_key(datasource, source.name)
-    if landing.exists(key) and landing.hash_of(key) != digest:
-        key = with_hash_suffix(key, digest)
-    landing.put_received(received, key)
+    try:
+        with warehouse.connection(settings().warehouse) as conn:
+            known = registered_file(conn, digest)
+        if known:
+            received.discard()
+            return LandResult(
+                digest, known["landing_key"], landing.location(known["landing_key"]), known
+            )
+        key = upload_key(datasource, source.name)
+        if landing.exists(key) and landing.hash_of(key) != digest:
+            key = with_hash_suffix(key, digest)
+        landing.put_received(received, key)
+    except BaseException:
+        received.discard()  # nothing half-landed stays behind
+        raise
     landed = LandedFile(key, datasource, Path(key).name, source.stat().st_size, "")
     with warehouse.connection(settings().warehouse) as conn:
         register_file(conn, file_hash=digest, landed=landed, is_sample=is_sample)
