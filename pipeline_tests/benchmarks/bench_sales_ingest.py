@@ -5,12 +5,13 @@ with --repeat N, alternating rounds and the best and median of each.
 
     .venv/bin/python pipeline_tests/benchmarks/bench_sales_ingest.py [--rows N] [--repeat N]
 
-Measured on the 2-core / 24 GB development VM, --repeat 5, other engineers' jobs running
-(load average 1.1-1.9):
+Measured on the 2-core / 24 GB development VM, --repeat 5, two sessions (ranges), other
+engineers' jobs coming and going (load average 0.3-1.9):
 
-    bare DuckDB read_csv + daily aggregate   best  2.4s  median  2.5s  peak RSS 823 MB
-    ingest --wait, before (two runs)         best 15.9s  median 17.2s  peak RSS 920 MB  (6.8x)
-    ingest --wait, now (one run)             best 11.1s  median 11.2s  peak RSS 845 MB  (4.6x)
+    bare DuckDB read_csv + daily aggregate  best  2.3-2.4s  median  2.4-2.5s  RSS 805-844 MB
+    ingest --wait, before (two runs)        best 15.9-16.5s median 17.2-19.0s RSS 915-920 MB
+    ingest --wait, now (one run)            best 11.1-11.6s median 11.2-12.1s RSS 839-845 MB
+    ratio now 4.6-4.8x (best), 4.6-4.9x (medians); before 6.8x / 7.2-7.7x
 
 Still above 2x: the lines are written twice (scratch database, then the warehouse, so the lock
 is held only for the copy), four exact aggregates and the uniqueness check scan 6 M lines, and
