@@ -96,3 +96,18 @@ def test_volume_anomaly_describes_the_drop():
     verdict = health_checks.volume_anomaly(40, [100, 98, 103, 101])
     assert verdict.description == "40 rows is 40% of the trailing median 100.5"
     assert verdict.metadata["trailing_median"] == 100.5
+
+
+def test_uniqueness_counts_null_keys_and_scopes_with_an_or(conn):
+    conn.execute(
+        "INSERT INTO ai.scores VALUES (NULL, 'a9', 0.2, 'local', '2026-11-22'),"
+        " (NULL, 'a9', 0.3, 'local', '2026-11-22'), ('c3', 'a1', 0.4, 'local', '2026-11-23')"
+    )
+    verdict = health_checks.uniqueness(conn, "ai.scores", ["client_id", "article_id"])
+    assert not verdict.passed and verdict.metadata["duplicates"] == 1
+    # The scope is one condition, whatever it contains: the OR does not leak out of it.
+    scoped = health_checks.uniqueness(
+        conn, "ai.scores", ["article_id"], where_sql="scorer = 'local' OR client_id = 'c3'"
+    )
+    assert not scoped.passed and scoped.metadata["rows"] == 4
+    assert scoped.metadata["duplicates"] == 2  # a9 twice, a1 twice (c2/local and c3)

@@ -11,8 +11,8 @@ import pytest
 import pipeline.lib.sales.staging as staging
 from pipeline.definitions import defs
 from pipeline.defs.sales.operations import process_now
+from pipeline.lib.health_checks import uniqueness
 from pipeline.lib.sales import validation
-from pipeline.lib.sales.checks import lines_unique
 from pipeline.lib.sales.process import process_file
 from pipeline.lib.settings import settings
 from pipeline_tests.sales.conftest import connect
@@ -148,10 +148,10 @@ def test_lines_are_numbered_in_file_order_within_orders(land, landing, tmp_path)
 def test_uniqueness_check_finds_duplicates(land, landing, supermarket_csv):
     run(land(supermarket_csv, "market"), landing)
     with connect() as conn:
-        verdict = lines_unique(conn)
+        verdict = uniqueness(conn, "sales.transactions", ["datasource", "order_id", "line"])
         assert verdict.passed and verdict.metadata["rows"] == 1000
         conn.execute("INSERT INTO sales.transactions SELECT * FROM sales.transactions LIMIT 2")
-        verdict = lines_unique(conn)
+        verdict = uniqueness(conn, "sales.transactions", ["datasource", "order_id", "line"])
     assert not verdict.passed and verdict.metadata["duplicates"] == 2
     assert "duplicate rows on (datasource, order_id, line)" in verdict.description
 

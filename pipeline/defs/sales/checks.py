@@ -11,13 +11,13 @@ from pipeline.defs.sales.assets import TRANSACTIONS, UPLOADS
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import health_checks
 from pipeline.lib.sales import dashboard as dashboard_page
-from pipeline.lib.sales.checks import lines_unique
 from pipeline.lib.sales.spec import DEFAULT_MAX_BAD_ROW_RATIO
 from pipeline.lib.settings import settings
 
 LINES_PRESENT = "sales_lines_present"
 REVENUE_NON_NEGATIVE = "sales_revenue_non_negative"
 LINES_UNIQUE = "sales_lines_unique"
+LINE_KEY = ("datasource", "order_id", "line")
 
 
 @dg.multi_asset_check(
@@ -45,7 +45,7 @@ LINES_UNIQUE = "sales_lines_unique"
 )
 def sales_transactions_checks(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
     """The three checks on the lines in one connection: the count and the revenue range come
-    from one scan, the key test from one hash grouping (lib.sales.checks.lines_unique)."""
+    from one scan, the key test from one hash grouping (health_checks.uniqueness)."""
     selected = {key.name for key in context.selected_asset_check_keys}
     error = dg.AssetCheckSeverity.ERROR
     # DuckDB cannot open a missing file read-only: a first run creates (and migrates) it.
@@ -67,7 +67,10 @@ def sales_transactions_checks(context: dg.AssetCheckExecutionContext, warehouse:
             yield to_result(revenue, error, asset_key=TRANSACTIONS, check_name=REVENUE_NON_NEGATIVE)
         if LINES_UNIQUE in selected:
             yield to_result(
-                lines_unique(conn), error, asset_key=TRANSACTIONS, check_name=LINES_UNIQUE
+                health_checks.uniqueness(conn, "sales.transactions", LINE_KEY),
+                error,
+                asset_key=TRANSACTIONS,
+                check_name=LINES_UNIQUE,
             )
 
 
