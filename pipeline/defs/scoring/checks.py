@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipeline.defs.health.builders import to_result
 from pipeline.defs.shared.resources import WarehouseResource
+from pipeline.lib import health_checks
 from pipeline.lib import warehouse as wh
 from pipeline.lib.scoring import store
 
@@ -14,31 +16,20 @@ FALLBACK_WARN_SHARE = 0.2
 
 
 def _range_check(warehouse: WarehouseResource, table: str, columns: tuple[str, ...]):
-    condition = " OR ".join(f"{c} IS NULL OR {c} < 0 OR {c} > 1" for c in columns)
+    """Every value of `columns` in 0..1 and not null: the first column that fails decides."""
     with warehouse.get_connection() as conn:
-        bad = wh.scalar(conn, f"SELECT count(*) FROM {table} WHERE {condition}")
-        total = wh.scalar(conn, f"SELECT count(*) FROM {table}")
-    return dg.AssetCheckResult(
-        passed=bad == 0,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"rows": total, "out_of_range": bad},
-        description=f"{bad} of {total} rows have {'/'.join(columns)} outside 0..1 or null",
-    )
+        verdicts = [
+            health_checks.value_range(conn, table, c, minimum=0, maximum=1, allow_null=False)
+            for c in columns
+        ]
+    failed = [v for v in verdicts if not v.passed]
+    return to_result(failed[0] if failed else verdicts[0], dg.AssetCheckSeverity.ERROR)
 
 
 def _unique_check(warehouse: WarehouseResource, table: str, key: tuple[str, ...]):
-    columns = ", ".join(key)
     with warehouse.get_connection() as conn:
-        duplicates = wh.scalar(
-            conn,
-            f"SELECT count(*) FROM (SELECT {columns} FROM {table} GROUP BY {columns} HAVING count(*) > 1)",
-        )
-    return dg.AssetCheckResult(
-        passed=duplicates == 0,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"duplicate_pairs": duplicates},
-        description=f"{duplicates} ({columns}) pairs appear more than once",
-    )
+        verdict = health_checks.uniqueness(conn, table, key)
+    return to_result(verdict, dg.AssetCheckSeverity.ERROR)
 
 
 def _tenant_check(warehouse: WarehouseResource, table: str, subject: str, profiles: str):
