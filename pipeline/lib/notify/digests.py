@@ -584,13 +584,18 @@ def plan_instant_alerts(
         return plan
     last = read_cursor(conn, INSTANT_CURSOR)
     start = min(last or now, now) - OVERLAP
-    since = {p.user_id: start for p in people}
-    local_dates = {p.user_id: periods.local_date(now, p.timezone) for p in people}
-    with routing.Audience(conn, routing.audience_frame(people, since, now, local_dates)) as group:
+    with _audience_since(conn, people, start, now) as group:
         routed = group.new_items(INSTANT_ALERT)
     plan.routed = routed.rows
     plan.emails = build_instant_alerts(people, routed, now, cap)
     return plan
+
+
+def _audience_since(conn, people, start: dt.datetime, now: dt.datetime) -> routing.Audience:
+    """Everyone in `people` looking at items since one `start`, on their own local date."""
+    since = {p.user_id: start for p in people}
+    local_dates = {p.user_id: periods.local_date(now, p.timezone) for p in people}
+    return routing.Audience(conn, routing.audience_frame(people, since, now, local_dates))
 
 
 def plan_deadline_reminders(
@@ -615,10 +620,7 @@ def plan_deadline_reminders(
     plan = Plan(DEADLINE_REMINDER, [], recipients=len(people), due=len(people))
     if not people:
         return plan
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    since = {p.user_id: epoch for p in people}
-    local_dates = {p.user_id: periods.local_date(now, p.timezone) for p in people}
-    with routing.Audience(conn, routing.audience_frame(people, since, now, local_dates)) as group:
+    with _audience_since(conn, people, dt.datetime(1970, 1, 1, tzinfo=dt.UTC), now) as group:
         due = group.deadlines(DEADLINE_REMINDER)
     plan.routed = due.height
     plan.emails = build_deadline_reminders(people, due, now, cap)
