@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -116,7 +117,10 @@ def restore(
     _remove_database_files(staging)
     conn = warehouse.open_connection(staging)
     try:
-        conn.execute(f"IMPORT DATABASE '{_sql_path(source)}'")
+        try:
+            conn.execute(f"IMPORT DATABASE '{_sql_path(source)}'")
+        except duckdb.Error as error:
+            raise BackupError(_damage(conn, source, error)) from error
         restored = table_row_counts(conn)
         wrong = {
             table: (rows, restored.get(table))
@@ -138,6 +142,45 @@ def restore(
     _remove_database_files(warehouse_path)
     os.replace(staging, warehouse_path)
     return RestoreResult(manifest, warehouse_path, upgraded_by, replaced_existing=existing)
+
+
+_LOAD_LINE = re.compile(r"^COPY (?P<table>\S+) FROM '(?P<path>(?:[^']|'')*)'")
+
+
+def _backup_files(source: Path) -> list[tuple[str, Path]]:
+    """(table, file in `source`) for each COPY of the backup's load.sql. The paths in it are
+    where the backup was written; the files are looked up by name in `source`."""
+    load = source / "load.sql"
+    if not load.is_file():
+        return []
+    files = []
+    for line in load.read_text(encoding="utf-8").splitlines():
+        if match := _LOAD_LINE.match(line):
+            name = Path(match["path"].replace("''", "'")).name
+            files.append((match["table"], source / name))
+    return files
+
+
+def _damage(conn: duckdb.DuckDBPyConnection, source: Path, error: duckdb.Error) -> str:
+    """One line naming the table and file a failed import broke on. DuckDB names the file in
+    some errors and not in others (a corrupt page says only "Invalid data"), so each file is
+    read in full until one fails."""
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    files = _backup_files(source)
+    culprit = next(((t, f) for t, f in files if str(f) in str(error) or f.name in str(error)), None)
+    if culprit is None:
+        for table, file in files:
+            try:
+                conn.execute(f"SELECT * FROM read_parquet('{_sql_path(file)}')").fetchall()
+            except duckdb.Error as read_error:
+                first_line = str(read_error).strip().splitlines()[0]
+                culprit = (table, file)
+                break
+    if culprit is None:
+        return f"backup {source} is damaged and cannot be restored: {first_line}"
+    table, file = culprit
+    problem = "is missing" if not file.exists() else f"cannot be read ({first_line})"
+    return f"backup {source} is damaged: table {table}, file {file.name} {problem}"
 
 
 def split_s3_url(url: str) -> tuple[str, str]:

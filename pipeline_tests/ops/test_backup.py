@@ -131,6 +131,38 @@ def test_a_damaged_backup_leaves_the_warehouse_untouched(filled_warehouse, tmp_p
     assert snapshot(filled_warehouse) == before
 
 
+def _garble(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 40] = b"x" * 40
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("table", "damage"),
+    [
+        ("raw.events", _garble),
+        ("sales.files", lambda path: path.write_bytes(path.read_bytes()[:100])),
+        ("core.grants", lambda path: path.unlink()),
+    ],
+    ids=["garbled", "truncated", "missing"],
+)
+def test_a_damaged_file_in_a_backup_is_one_clear_line(filled_warehouse, tmp_path, table, damage):
+    before = snapshot(filled_warehouse)
+    target = tmp_path / "backup"
+    backups.backup(filled_warehouse, target)
+    file = target / (table.replace(".", "_") + ".parquet")
+    damage(file)
+    result = CliRunner().invoke(main, ["restore", str(target), "--force"])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert f"table {table}, file {file.name}" in lines[0]
+    assert snapshot(filled_warehouse) == before
+    assert not filled_warehouse.with_name(filled_warehouse.name + ".restoring").exists()
+
+
 def test_a_warehouse_from_an_older_version_upgrades_in_place(warehouse_path, tmp_path):
     source = tmp_path / "old"
     shutil.copytree(OLD_WAREHOUSE_BACKUP, source)
