@@ -63,11 +63,24 @@ def schedule_status(instance) -> InstigatorStatus:
     return states[0].status
 
 
-def scheduled_run(instance, *, fail: bool) -> dg.ExecuteInProcessResult:
+def scheduled_run(
+    instance, *, fail: bool, retry_of: str | None = None
+) -> dg.ExecuteInProcessResult:
     """A real run of the schedule's job, tagged as the scheduler tags it; an unknown client
-    makes it fail, and with no client list yet 'every client' is nothing to do."""
+    makes it fail, and with no client list yet 'every client' is nothing to do. `retry_of`:
+    the run this one retries, tagged as Dagster's run-retry daemon tags a retry (the parent's
+    tags, its root and parent run ids, the retry number)."""
     from pipeline.definitions import defs
 
+    tags = {"dagster/schedule_name": SCHEDULE}
+    if retry_of is not None:
+        parent = instance.get_run_by_id(retry_of)
+        tags = {
+            **parent.tags,
+            "dagster/parent_run_id": parent.run_id,
+            "dagster/root_run_id": parent.tags.get("dagster/root_run_id", parent.run_id),
+            "dagster/retry_number": str(int(parent.tags.get("dagster/retry_number", "0")) + 1),
+        }
     clients = ["no-such-client"] if fail else []
     return (
         defs()
@@ -76,7 +89,7 @@ def scheduled_run(instance, *, fail: bool) -> dg.ExecuteInProcessResult:
             instance=instance,
             partition_key="2026-11-21",
             run_config={"ops": {"raw_news_events": {"config": {"clients": clients}}}},
-            tags={"dagster/schedule_name": SCHEDULE},
+            tags=tags,
             raise_on_error=False,
         )
     )
@@ -140,21 +153,75 @@ def test_a_success_resets_the_count(instance, started_schedule, monkeypatch):
     monkeypatch.setattr(
         operator_alerts, "send_operator_alert", lambda **kw: sent.append(kw) or True
     )
-    failure = scheduled_run(instance, fail=True)
     for _ in range(4):
-        evaluate(instance, failure)
+        evaluate(instance, scheduled_run(instance, fail=True))
     assert streaks_for(instance).count(SCHEDULE) == 4
     evaluate(instance, scheduled_run(instance, fail=False))
     assert streaks_for(instance).count(SCHEDULE) == 0
     for _ in range(4):
-        evaluate(instance, failure)
+        evaluate(instance, scheduled_run(instance, fail=True))
     assert schedule_status(instance) == InstigatorStatus.DECLARED_IN_CODE and sent == []
-    evaluate(instance, failure)
+    evaluate(instance, scheduled_run(instance, fail=True))
     assert schedule_status(instance) == InstigatorStatus.STOPPED
     assert len(sent) == 1
     assert sent[0]["key"] == f"schedule_disabled:{SCHEDULE}"
     assert sent[0]["severity"] == "high"
     assert "5 failed runs" in sent[0]["subject"]
+
+
+@pytest.fixture
+def retrying_instance(pipeline_env):
+    """An instance with run retries on, as dagster.yaml configures it."""
+    import os
+
+    with dg.instance_for_test(
+        temp_dir=os.environ["DAGSTER_HOME"],
+        overrides={"run_retries": {"enabled": True, "max_retries": 2}},
+    ) as test_instance:
+        yield test_instance
+
+
+def test_a_tick_and_its_retries_count_as_one_failure(retrying_instance, monkeypatch):
+    instance = retrying_instance
+    assert instance.run_retries_enabled
+    sent = []
+    from pipeline.defs.notify import operator_alerts
+
+    monkeypatch.setattr(
+        operator_alerts, "send_operator_alert", lambda **kw: sent.append(kw) or True
+    )
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(
+            module_name="pipeline.definitions", attribute="defs", working_directory=str(REPO_ROOT)
+        ),
+        location_name="pipeline",
+    )
+    location = origin.create_location(instance)
+    try:
+        remote_schedule = next(iter(location.get_repositories().values())).get_schedule(SCHEDULE)
+        instance.add_instigator_state(
+            InstigatorState(
+                remote_schedule.get_remote_origin(),
+                InstigatorType.SCHEDULE,
+                InstigatorStatus.DECLARED_IN_CODE,
+                ScheduleInstigatorData(remote_schedule.cron_schedule, time.time()),
+            )
+        )
+        for tick in range(1, 5):
+            first = scheduled_run(instance, fail=True)
+            evaluate(instance, first)
+            retry = scheduled_run(instance, fail=True, retry_of=first.run_id)
+            evaluate(instance, retry)
+            evaluate(instance, scheduled_run(instance, fail=True, retry_of=retry.run_id))
+            # The same failure seen twice (a sensor re-evaluated) is not a new one either.
+            evaluate(instance, retry)
+            assert streaks_for(instance).count(SCHEDULE) == tick
+        assert schedule_status(instance) == InstigatorStatus.DECLARED_IN_CODE and sent == []
+        evaluate(instance, scheduled_run(instance, fail=True))
+        assert schedule_status(instance) == InstigatorStatus.STOPPED
+        assert "5 failed runs" in sent[0]["subject"]
+    finally:
+        location.cleanup()
 
 
 def test_runs_without_a_schedule_are_ignored(instance, started_schedule):

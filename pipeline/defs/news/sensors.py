@@ -1,4 +1,4 @@
-"""Auto-disable: a schedule whose runs fail DISABLE_AFTER_FAILURES times in a row is stopped
+"""Auto-disable: a schedule whose ticks fail DISABLE_AFTER_FAILURES times in a row is stopped
 through the instance and the operators are told; a successful run resets the count. Works for
 every schedule of the code location (news monitoring schedules and any other)."""
 
@@ -15,6 +15,14 @@ from dagster._core.scheduler.instigation import (
 from pipeline.lib.news.streaks import FailureStreaks
 
 SCHEDULE_TAG = "dagster/schedule_name"
+# Set by Dagster on a re-execution (and so on every automatic retry): the tick's first run.
+ROOT_RUN_TAG = "dagster/root_run_id"
+
+
+def tick_of(run: dg.DagsterRun) -> str:
+    """One id per schedule tick: a retry keeps the schedule tag and adds the root run's id, so
+    the original run and its retries count as one failure."""
+    return run.tags.get(ROOT_RUN_TAG) or run.run_id
 
 
 def streaks_for(instance: dg.DagsterInstance) -> FailureStreaks:
@@ -95,8 +103,8 @@ def alert_operators(schedule_name: str, streak: int, run: dg.DagsterRun, reason:
     name="schedule_failure_streak_sensor",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Counts consecutive failed runs per schedule; at 5 it stops the schedule and "
-    "alerts the operators.",
+    description="Counts consecutive failed ticks per schedule (a run and its retries are one "
+    "tick); at 5 it stops the schedule and alerts the operators.",
 )
 def schedule_failure_streak_sensor(context: dg.RunFailureSensorContext) -> None:
     run = context.dagster_run
@@ -104,7 +112,7 @@ def schedule_failure_streak_sensor(context: dg.RunFailureSensorContext) -> None:
     if not schedule_name:
         return
     streaks = streaks_for(context.instance)
-    streak = streaks.record_failure(schedule_name)
+    streak = streaks.record_failure(schedule_name, tick_of(run))
     context.log.info(f"schedule {schedule_name}: {streak} failed run(s) in a row")
     if not streaks.reached(streak):
         return
