@@ -1,8 +1,10 @@
 """The labelled evaluation set is well-formed, refers to items without copying their text, and
 the local scorer reaches the F1 target on it."""
 
+from pipeline.lib.scoring.categories import NEWS_CATEGORIES
 from pipeline.lib.scoring.local import LocalScorer
 from pipeline_tests.scoring.evaluation import (
+    BLIND_LABELS,
     evaluate,
     load_item,
     load_labels,
@@ -37,3 +39,29 @@ def test_local_scorer_reaches_the_f1_target(realdata):
     results = evaluate(LocalScorer(), realdata)
     assert results["all"].f1 >= 0.7
     assert results["grant"].f1 >= 0.7 and results["news"].f1 >= 0.7
+
+
+def test_blind_set_is_well_formed_and_split_by_item():
+    labels = load_labels(BLIND_LABELS)
+    orgs, clients = load_profiles()
+    assert len({(p.subject_id, p.item_ref) for p in labels}) == len(labels)
+    for pair in labels:
+        assert pair.subject_id.startswith("blind-")
+        assert pair.subject_id in (orgs if pair.kind == "grant" else clients)
+        assert len(pair.reason) > 20 and pair.reason.endswith(".")
+        if pair.kind == "news" and pair.label:
+            assert pair.category in NEWS_CATEGORIES, pair
+    held_out = [p for p in labels if p.held_out]
+    # Both parts hold relevant pairs of both kinds, and one item never sits in both parts.
+    for part in (held_out, [p for p in labels if not p.held_out]):
+        assert {p.kind for p in part if p.label} == {"grant", "news"}
+    assert not {p.item_ref for p in held_out} & {p.item_ref for p in labels if not p.held_out}
+
+
+def test_blind_items_resolve_without_copying_their_text(realdata):
+    for pair in load_labels(BLIND_LABELS):
+        item = load_item(pair.item_ref, realdata)
+        assert item.title
+        # News text belongs to its publishers; grant titles are US-government programme names.
+        if pair.kind == "news" and len(item.title) > 25:
+            assert item.title.lower() not in pair.reason.lower()
