@@ -143,6 +143,15 @@ def extract_zip(xml: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def extract_paths() -> list[str]:
+    """The extract's URL carries the UTC fetch date (the wall clock, not the partition): serve
+    today's and tomorrow's, so a run that crosses midnight still finds its extract."""
+    today = dt.datetime.now(dt.UTC).date()
+    return [
+        f"/extracts/GrantsDBExtract{day:%Y%m%d}v2.zip" for day in (today, today + dt.timedelta(1))
+    ]
+
+
 @pytest.fixture
 def live_sources(http_server, monkeypatch, tmp_path):
     """Every grant source live, on a loopback server; the feed list names a live feed."""
@@ -165,11 +174,10 @@ def live_sources(http_server, monkeypatch, tmp_path):
     monkeypatch.setenv("GRANTS_GOV_BASE_URL", http_server.base_url)
     monkeypatch.setenv("SIMPLER_GRANTS_API_KEY", SIMPLER_KEY)
     monkeypatch.setenv("SIMPLER_GRANTS_BASE_URL", http_server.base_url)
-    http_server.add(
-        "GET",
-        "/extracts/GrantsDBExtract20261201v2.zip",
-        Reply(200, extract_zip((SAMPLES / "grants_gov_extract.xml").read_bytes())),
-    )
+    for path in extract_paths():
+        http_server.add(
+            "GET", path, Reply(200, extract_zip((SAMPLES / "grants_gov_extract.xml").read_bytes()))
+        )
     http_server.add(
         "POST", "/v1/api/search2", Reply(200, (SAMPLES / "grants_gov_search2.json").read_text())
     )
@@ -199,6 +207,14 @@ def test_live_sources_through_the_real_clients(instance, warehouse_path, live_so
         ("simpler_grants", False, 4),
     ]
     assert query(warehouse_path, "SELECT bool_or(is_sample) FROM core.grants") == [(False,)]
+    # Exactly one extract was fetched: the one named after the day it was fetched.
+    (fetch_day,) = query(
+        warehouse_path,
+        "SELECT DISTINCT strftime(fetched_at AT TIME ZONE 'UTC', '%Y%m%d') FROM raw.events"
+        " WHERE provider = 'grants_gov_extract'",
+    )[0]
+    requested = {p: len(live_sources.requests_to(p)) for p in extract_paths()}
+    assert requested == {p: int(fetch_day in p) for p in requested}
     simpler = live_sources.requests_to("/v1/opportunities/search")[0]
     assert simpler.headers["X-API-Key"] == SIMPLER_KEY
     assert simpler.json()["query"] == "youth education"
@@ -221,11 +237,8 @@ def test_a_failing_source_never_stops_the_others(instance, warehouse_path, live_
     live_sources.handle("POST", "/v1/api/search2", lambda _: Reply(503, "upstream down"))
     truncated = (SAMPLES / "grants_gov_extract.xml").read_bytes()
     cut = truncated.index(b"</OpportunitySynopsisDetail_1_0>", 6000) + 40
-    live_sources.handle(
-        "GET",
-        "/extracts/GrantsDBExtract20261201v2.zip",
-        lambda _: Reply(200, extract_zip(truncated[:cut])),
-    )
+    for path in extract_paths():
+        live_sources.handle("GET", path, lambda _: Reply(200, extract_zip(truncated[:cut])))
     result = materialize(instance, "raw_grant_events")
     assert result.success
     fetches = dict(
@@ -249,7 +262,7 @@ def test_a_failing_source_never_stops_the_others(instance, warehouse_path, live_
 
 def test_every_source_failing_fails_the_run_and_records_why(instance, warehouse_path, live_sources):
     for method, route in (
-        ("GET", "/extracts/GrantsDBExtract20261201v2.zip"),
+        *(("GET", path) for path in extract_paths()),
         ("POST", "/v1/api/search2"),
         ("POST", "/v1/opportunities/search"),
         ("GET", "/funder/feed.xml"),
