@@ -12,8 +12,10 @@ from pipeline.lib.logs import install_redaction
 # Code servers and run workers import this module: from here on no log record carries a secret.
 install_redaction()
 
-# How stale each domain's assets may get before the UI (and `pipeline health`) call them stale.
-# News is fetched hourly and grants daily; sales follow uploads, so only a loose bound applies.
+# How stale each domain's assets may get: the one freshness rule. Dagster's freshness daemon
+# (on with `dagster dev`) shows it in the UI, and `pipeline health` applies the same windows to
+# the instance's last materialisation, so it needs no daemon. News is fetched hourly and grants
+# daily; sales follow uploads, so only a loose bound applies.
 FRESHNESS_BY_GROUP: dict[str, dg.FreshnessPolicy] = {
     "grants": dg.FreshnessPolicy.time_window(
         fail_window=dt.timedelta(hours=48), warn_window=dt.timedelta(hours=26)
@@ -26,6 +28,9 @@ FRESHNESS_BY_GROUP: dict[str, dg.FreshnessPolicy] = {
     ),
     "notify": dg.FreshnessPolicy.time_window(
         fail_window=dt.timedelta(days=8), warn_window=dt.timedelta(days=2)
+    ),
+    "sales": dg.FreshnessPolicy.time_window(
+        fail_window=dt.timedelta(days=31), warn_window=dt.timedelta(days=8)
     ),
 }
 
@@ -72,7 +77,7 @@ def defs() -> dg.Definitions:
         # a project-wide policy, and the warning would repeat on every code-location load.
         warnings.simplefilter("ignore", dg.PreviewWarning)
         with_policies = merged.map_resolved_asset_specs(func=with_default_freshness)
-    # Freshness, schema-change and volume checks for every asset no domain covered itself.
+    # Schema-change, volume and share checks for every asset no domain covered itself.
     from pipeline.defs.health.coverage import cross_cutting_checks
 
     return dg.Definitions.merge(

@@ -1,6 +1,8 @@
-"""Grants checks: identity (dedup worked), sane values, readable source records. Freshness,
-schema-change and volume (row-count drop) checks come from the health domain's coverage for
-every asset; the grant_matches checks live with scoring."""
+"""Grants checks: identity (dedup worked), sane values, readable source records. Schema-change
+and volume (row-count drop) checks come from the health domain's coverage for every asset; the
+grant_matches checks live with scoring. Uniqueness of a table's primary key is DuckDB's job
+(core.grants, core.grant_changes, core.organizations, analytics.discovery_trends): no check
+repeats it, as it could never fail."""
 
 import dagster as dg
 
@@ -10,7 +12,6 @@ from pipeline.defs.shared.resources import WarehouseResource
 ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
 
-grants_unique_grant_id = unique_check("grants", "core.grants", ["grant_id"], blocking=True)
 # Two rows with one OpportunityID would mean entity resolution failed: downstream would match
 # and notify the same grant twice.
 grants_unique_opportunity_id = unique_check(
@@ -52,9 +53,6 @@ grant_sources_resolve_to_grants = share_check(
     blocking=True,
 )
 
-grant_changes_unique = unique_check(
-    "grant_changes", "core.grant_changes", ["grant_id", "to_hash", "field"]
-)
 grant_changes_known_grants = share_check(
     "grant_changes",
     "core.grant_changes",
@@ -65,9 +63,6 @@ grant_changes_known_grants = share_check(
     severity=ERROR,
 )
 
-organizations_unique = unique_check(
-    "organizations", "core.organizations", ["org_id"], blocking=True
-)
 organizations_completeness_in_range = range_check(
     "organizations", "core.organizations", "completeness", minimum=0, maximum=1, blocking=True
 )
@@ -100,9 +95,6 @@ def matchable_profiles(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     )
 
 
-discovery_trends_unique = unique_check(
-    "discovery_trends", "analytics.discovery_trends", ["day", "provider"]
-)
 discovery_trends_windows_consistent = share_check(
     "discovery_trends",
     "analytics.discovery_trends",

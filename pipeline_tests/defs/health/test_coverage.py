@@ -1,13 +1,13 @@
-"""Cross-cutting checks: every asset gets freshness, schema-change and volume checks unless
-its domain already has them; all WARN, and they pass right after a materialisation."""
+"""Cross-cutting checks: every asset gets schema-change and volume checks unless its domain
+already has them; all WARN, and they pass right after a materialisation. Freshness is each
+asset's FreshnessPolicy, not a check."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 
-from pipeline.defs.health.coverage import DEFAULT_FRESHNESS_WINDOW, cross_cutting_checks
+from pipeline.defs.health.builders import volume_anomaly_check
+from pipeline.defs.health.coverage import cross_cutting_checks
 from pipeline_tests.defs.health.toy_defs import toy_definitions
 
 
@@ -18,20 +18,15 @@ def test_every_asset_gets_the_missing_checks_once(instance):
     def covered():
         return dg.MaterializeResult(metadata={"dagster/row_count": 1})
 
-    own_freshness = dg.build_last_update_freshness_checks(
-        assets=[covered], lower_bound_delta=dt.timedelta(hours=1)
-    )
-    defs = dg.Definitions.merge(toy, dg.Definitions(assets=[covered], asset_checks=own_freshness))
+    own_volume = volume_anomaly_check(covered, max_drop=0.9)
+    defs = dg.Definitions.merge(toy, dg.Definitions(assets=[covered], asset_checks=[own_volume]))
     added = cross_cutting_checks(defs)
     keys = {(k.asset_key.to_user_string(), k.name) for c in added for k in c.check_keys}
     for asset in ("toy_scores", "toy_summary"):
-        assert {
-            (asset, "freshness_check"),
-            (asset, "column_schema_change"),
-            (asset, "volume_anomaly"),
-        } <= keys
-    assert ("covered", "freshness_check") not in keys
-    assert ("covered", "volume_anomaly") in keys
+        assert {(asset, "column_schema_change"), (asset, "volume_anomaly")} <= keys
+    assert ("covered", "volume_anomaly") not in keys
+    assert ("covered", "column_schema_change") in keys
+    assert not any("fresh" in name for _, name in keys)
 
     full = dg.Definitions.merge(defs, dg.Definitions(asset_checks=added))
     result = dg.materialize(
@@ -46,17 +41,6 @@ def test_every_asset_gets_the_missing_checks_once(instance):
     } == {dg.AssetCheckSeverity.WARN}
 
 
-def test_freshness_checks_are_grouped_by_window():
-    """toy_scores has a 2 h fail window, toy_summary none (the 8-day default): two builders."""
-    freshness = [
-        sorted(k.asset_key.to_user_string() for k in c.check_keys)
-        for c in cross_cutting_checks(toy_definitions())
-        if all(k.name == "freshness_check" for k in c.check_keys)
-    ]
-    assert sorted(freshness) == [["toy_scores"], ["toy_summary"]]
-    assert dt.timedelta(days=8) == DEFAULT_FRESHNESS_WINDOW
-
-
 def test_share_checks_for_the_agreed_assets_unless_the_domain_has_one():
     @dg.asset
     def raw_news_events(): ...
@@ -64,12 +48,12 @@ def test_share_checks_for_the_agreed_assets_unless_the_domain_has_one():
     @dg.asset
     def email_log(): ...
 
-    @dg.asset_check(asset=email_log)
-    def email_delivery_failures():
+    @dg.asset_check(asset=email_log, name="delivery_failure_share")
+    def own_delivery_failure_share():
         return dg.AssetCheckResult(passed=True)
 
     defs = dg.Definitions(
-        assets=[raw_news_events, email_log], asset_checks=[email_delivery_failures]
+        assets=[raw_news_events, email_log], asset_checks=[own_delivery_failure_share]
     )
     names = {
         (k.asset_key.to_user_string(), k.name)
