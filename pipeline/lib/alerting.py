@@ -1,17 +1,29 @@
-"""When to tell an operator: once when something starts failing, again only after a re-notify
-interval while it keeps failing, and once more when it recovers. Pure: the alert sensors keep
-the state (in their cursor) and send what `decide` returns.
+"""What to tell an operator about checks and ticks: "Failing" when something starts failing,
+"Still failing" while it keeps failing, "Resolved" when it recovers. Pure: the alert sensor keeps
+what is firing (in its cursor) and sends what `decide` returns.
+
+How often a still-failing thing is repeated is not decided here: the sender
+(pipeline.defs.notify.operator_alerts) sends one alert key at most once per re-notify interval,
+and a reminder carries the key of its failure, so that is the one de-duplication layer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 SEVERITIES = ("low", "medium", "high", "critical")
+RENOTIFY_HOURS_VARIABLE = "PIPELINE_ALERT_RENOTIFY_HOURS"
 DEFAULT_RENOTIFY_S = 6 * 3600
+
+
+def renotify_interval() -> dt.timedelta:
+    """How long one alert key stays quiet after it was sent (PIPELINE_ALERT_RENOTIFY_HOURS)."""
+    hours = os.environ.get(RENOTIFY_HOURS_VARIABLE)
+    return dt.timedelta(seconds=float(hours) * 3600 if hours else DEFAULT_RENOTIFY_S)
 
 
 def alert_severity(check_severity: str, criticality: str, blocking: bool = False) -> str:
@@ -44,7 +56,7 @@ class Observation:
 
 @dataclass(frozen=True)
 class Alert:
-    key: str  # unique per message, so the sender's own dedup never swallows a decided one
+    key: str  # one per failure episode: the firing alert and its reminders share it
     watch_key: str  # the Observation it is about
     kind: str  # firing | reminder | resolved
     subject: str
@@ -53,19 +65,16 @@ class Alert:
 
 
 def decide(
-    state: dict[str, dict],
-    observations: Iterable[Observation],
-    now: float,
-    renotify_s: float = DEFAULT_RENOTIFY_S,
-) -> tuple[dict[str, dict], list[Alert]]:
-    """Alerts to send for these observations, and the new state (what is firing, since when,
-    last told when). Keys not observed this time keep their state: no news is not recovery."""
-    state = {key: dict(value) for key, value in state.items()}
+    firing: dict[str, float], observations: Iterable[Observation], now: float
+) -> tuple[dict[str, float], list[Alert]]:
+    """Alerts for these observations, and what is firing now (key -> failing since). Keys not
+    observed this time keep firing: no news is not recovery."""
+    firing = dict(firing)
     alerts = []
     for obs in observations:
-        firing = state.get(obs.key)
-        if obs.failing and firing is None:
-            state[obs.key] = {"since": now, "notified": now, "count": 1, "severity": obs.severity}
+        since = firing.get(obs.key)
+        if obs.failing and since is None:
+            firing[obs.key] = now
             alerts.append(
                 Alert(
                     f"{obs.key}@{now:.0f}",
@@ -76,48 +85,48 @@ def decide(
                     obs.severity,
                 )
             )
-        elif obs.failing and now - firing["notified"] >= renotify_s:
-            firing["notified"] = now
-            firing["count"] += 1
+        elif obs.failing:
             alerts.append(
                 Alert(
-                    f"{obs.key}@{firing['since']:.0f}#{firing['count']}",
+                    f"{obs.key}@{since:.0f}",
                     obs.key,
                     "reminder",
                     f"Still failing: {obs.subject}",
-                    obs.body + f"\n\nFailing since {_iso(firing['since'])}.",
+                    obs.body + f"\n\nFailing since {_iso(since)}.",
                     obs.severity,
                 )
             )
-        elif not obs.failing and firing is not None:
-            del state[obs.key]
+        elif since is not None:
+            del firing[obs.key]
             alerts.append(
                 Alert(
-                    f"{obs.key}@{firing['since']:.0f}:resolved",
+                    f"{obs.key}@{since:.0f}:resolved",
                     obs.key,
                     "resolved",
                     f"Resolved: {obs.subject}",
-                    obs.body + f"\n\nFailing since {_iso(firing['since'])}, recovered {_iso(now)}.",
+                    obs.body + f"\n\nFailing since {_iso(since)}, recovered {_iso(now)}.",
                     # A recovery is good news: never page anyone for it.
                     "low",
                 )
             )
-    return state, alerts
+    return firing, alerts
 
 
 def _iso(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def load_state(cursor: str | None) -> dict[str, dict]:
+def load_state(cursor: str | None) -> dict[str, float]:
     if not cursor:
         return {}
     try:
         loaded = json.loads(cursor)
     except json.JSONDecodeError:
         return {}
-    return loaded if isinstance(loaded, dict) else {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {k: float(v) for k, v in loaded.items() if isinstance(v, int | float)}
 
 
-def dump_state(state: dict[str, dict]) -> str:
-    return json.dumps(state, sort_keys=True, separators=(",", ":"))
+def dump_state(firing: dict[str, float]) -> str:
+    return json.dumps(firing, sort_keys=True, separators=(",", ":"))

@@ -1,10 +1,21 @@
-"""Alert dedup, reminders after the re-notify interval, resolution, and severity choice."""
+"""When to say "Failing", "Still failing" and "Resolved", and severity choice. How often a
+reminder really goes out is the sender's per-key re-notify interval
+(pipeline_tests/notify/test_operator_alerts.py, pipeline_tests/defs/health/test_sensors.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from pipeline.lib.alerting import Observation, alert_severity, decide, dump_state, load_state
+from pipeline.lib.alerting import (
+    Observation,
+    alert_severity,
+    decide,
+    dump_state,
+    load_state,
+    renotify_interval,
+)
 
 FAILING = Observation(
     "check:grants:unique", True, "ERROR check unique on grants", "3 dupes", "high"
@@ -12,47 +23,44 @@ FAILING = Observation(
 PASSING = Observation("check:grants:unique", False, "ERROR check unique on grants", "ok", "high")
 
 
-def test_alerts_once_then_stays_quiet_then_resolves():
-    state, alerts = decide({}, [FAILING], now=1000, renotify_s=3600)
+def test_fails_once_reminds_under_the_same_key_then_resolves():
+    firing, alerts = decide({}, [FAILING], now=1000)
     assert [(a.kind, a.subject, a.severity) for a in alerts] == [
         ("firing", "Failing: ERROR check unique on grants", "high")
     ]
-    for now in (1060, 2000, 4500):
-        state, alerts = decide(state, [FAILING], now=now, renotify_s=3600)
-        assert alerts == []
-    state, alerts = decide(state, [PASSING], now=5000, renotify_s=3600)
+    first_key = alerts[0].key
+    firing, alerts = decide(firing, [FAILING], now=5000)
+    assert [(a.kind, a.key) for a in alerts] == [("reminder", first_key)]
+    assert alerts[0].subject.startswith("Still failing:")
+    assert "Failing since 1970-01-01 00:16 UTC" in alerts[0].body
+    firing, alerts = decide(firing, [PASSING], now=6000)
     assert [a.kind for a in alerts] == ["resolved"]
     assert alerts[0].subject == "Resolved: ERROR check unique on grants"
     assert alerts[0].severity == "low"
-    assert state == {}
-    # Passing with nothing firing says nothing.
-    assert decide(state, [PASSING], now=5060)[1] == []
-
-
-def test_reminds_after_the_renotify_interval():
-    state, _ = decide({}, [FAILING], now=0, renotify_s=3600)
-    state, alerts = decide(state, [FAILING], now=3600, renotify_s=3600)
-    assert [a.kind for a in alerts] == ["reminder"]
-    assert alerts[0].subject.startswith("Still failing:")
-    state, alerts = decide(state, [FAILING], now=5000, renotify_s=3600)
-    assert alerts == []
-    state, alerts = decide(state, [FAILING], now=7200, renotify_s=3600)
-    assert len(alerts) == 1
-    # Every message has its own key, so the sender's dedup never swallows a decided alert.
-    keys = {decide({}, [FAILING], now=0)[1][0].key, alerts[0].key}
-    assert len(keys) == 2
+    assert alerts[0].key != first_key
+    assert firing == {}
+    # Passing with nothing firing says nothing; a new failure is a new episode with a new key.
+    assert decide(firing, [PASSING], now=6060)[1] == []
+    assert decide(firing, [FAILING], now=7000)[1][0].key != first_key
 
 
 def test_unobserved_keys_keep_firing():
-    state, _ = decide({}, [FAILING], now=0)
-    state, alerts = decide(state, [], now=10)
-    assert alerts == [] and FAILING.key in state
+    firing, _ = decide({}, [FAILING], now=0)
+    firing, alerts = decide(firing, [], now=10)
+    assert alerts == [] and FAILING.key in firing
 
 
 def test_state_survives_the_cursor():
-    state, _ = decide({}, [FAILING], now=0)
-    assert load_state(dump_state(state)) == state
+    firing, _ = decide({}, [FAILING], now=0)
+    assert load_state(dump_state(firing)) == firing
     assert load_state(None) == {} and load_state("not json") == {}
+
+
+def test_renotify_interval_from_the_environment(monkeypatch):
+    monkeypatch.delenv("PIPELINE_ALERT_RENOTIFY_HOURS", raising=False)
+    assert renotify_interval() == dt.timedelta(hours=6)
+    monkeypatch.setenv("PIPELINE_ALERT_RENOTIFY_HOURS", "0.5")
+    assert renotify_interval() == dt.timedelta(minutes=30)
 
 
 @pytest.mark.parametrize(

@@ -3,24 +3,17 @@ and failed runs (run_failure_alert_sensor), sent through notify's send_operator_
 
 A failed non-blocking check does not fail its run (dagster issue 29896), so run-failure
 sensors never see it: health_alert_sensor reads the latest check results itself. It tells
-once when a check starts failing, reminds after a re-notify interval while it keeps failing,
-and says "resolved" when it passes again; what is firing lives in the sensor cursor.
+when a check starts failing and says "resolved" when it passes again; what is firing lives in
+the sensor cursor. Reminders while it keeps failing are paced by the sender's per-key
+re-notify interval, the one de-duplication layer.
 """
 
-import os
 import time
 
 import dagster as dg
 
 from pipeline.defs.health.state import criticality, latest_check_facts, latest_ticks
 from pipeline.lib import alerting
-
-RENOTIFY_HOURS_VARIABLE = "PIPELINE_ALERT_RENOTIFY_HOURS"
-
-
-def renotify_seconds() -> float:
-    hours = os.environ.get(RENOTIFY_HOURS_VARIABLE)
-    return float(hours) * 3600 if hours else alerting.DEFAULT_RENOTIFY_S
 
 
 def send(alert: alerting.Alert) -> bool:
@@ -102,25 +95,23 @@ def health_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     previous = alerting.load_state(context.cursor)
     observations = check_observations(context.repository_def.asset_graph, context.instance)
     observations += tick_observations(context.instance, exclude=context.sensor_name)
-    state, alerts = alerting.decide(previous, observations, time.time(), renotify_seconds())
-    unsent = 0
+    firing, alerts = alerting.decide(previous, observations, time.time())
+    sent = unsent = 0
     for alert in alerts:
         try:
-            send(alert)
+            sent += bool(send(alert))
         except Exception as error:
             # Keep the old state for this key, so the next tick tries again.
             unsent += 1
             context.log.warning("could not send alert %s: %s", alert.key, error)
             if alert.watch_key in previous:
-                state[alert.watch_key] = previous[alert.watch_key]
+                firing[alert.watch_key] = previous[alert.watch_key]
             else:
-                state.pop(alert.watch_key, None)
-    context.update_cursor(alerting.dump_state(state))
+                firing.pop(alert.watch_key, None)
+    context.update_cursor(alerting.dump_state(firing))
     if unsent:
         raise RuntimeError(f"{unsent} of {len(alerts)} operator alerts could not be sent")
-    return dg.SkipReason(
-        f"{len(alerts)} alert(s) sent; firing: {', '.join(sorted(state)) or 'nothing'}"
-    )
+    return dg.SkipReason(f"{sent} alert(s) sent; firing: {', '.join(sorted(firing)) or 'nothing'}")
 
 
 def _root_cause(error) -> str:

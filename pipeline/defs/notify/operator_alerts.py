@@ -2,15 +2,14 @@
 
 Operators are PIPELINE_OPERATOR_EMAILS (comma-separated) or the users with role "operator" in
 data/config/users.yaml. The same key is sent at most once per re-notify interval
-(PIPELINE_ALERT_RENOTIFY_HOURS, default 6 h). Messages go through the notify outbox (SMTP when
+(PIPELINE_ALERT_RENOTIFY_HOURS, default 6 h): the one de-duplication layer of operator alerts
+(the alert sensor sends a still-failing check's reminders under its first alert's key). Messages go through the notify outbox (SMTP when
 SMTP_HOST is set, else .eml files in PIPELINE_OUTBOX) and are logged in notify.email_log.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import os
 
 from pipeline.lib import alerting, warehouse
 from pipeline.lib.notify.mailer import MailSettings
@@ -22,16 +21,9 @@ from pipeline.lib.settings import settings
 log = logging.getLogger(__name__)
 
 KIND = "operator_alert"
-RENOTIFY_HOURS_VARIABLE = "PIPELINE_ALERT_RENOTIFY_HOURS"
 SEVERITY_URGENCY = {"critical": "critical", "high": "high", "medium": "medium", "low": "low"}
 # A sensor waits for this at most: alerts must not stall the daemon.
 RETRY_DELAYS_S = (0.5, 1.5)
-
-
-def renotify_interval() -> dt.timedelta:
-    hours = os.environ.get(RENOTIFY_HOURS_VARIABLE)
-    seconds = float(hours) * 3600 if hours else alerting.DEFAULT_RENOTIFY_S
-    return dt.timedelta(seconds=seconds)
 
 
 def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "high") -> bool:
@@ -49,7 +41,7 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
         last = conn.execute(
             "SELECT last_sent_at FROM notify.operator_alerts WHERE alert_key = ?", [key]
         ).fetchone()
-        if last and now - last[0] < renotify_interval():
+        if last and now - last[0] < alerting.renotify_interval():
             return False
         messages = [
             mail.compose(

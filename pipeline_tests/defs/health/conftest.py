@@ -1,22 +1,33 @@
 """A recording stand-in for notify's send_operator_alert, reached through the same lazy import
-the sensors use."""
+the sensors use. Like the real one it sends a key at most once per re-notify interval."""
 
 from __future__ import annotations
 
 import sys
+import time
 import types
 
 import pytest
+
+from pipeline.lib.alerting import renotify_interval
 
 
 class OperatorAlerts:
     def __init__(self) -> None:
         self.sent: list[dict] = []
         self.fail_with: Exception | None = None
+        self.last_sent: dict[str, float] = {}
 
     def send_operator_alert(self, *, key: str, subject: str, body: str, severity: str = "high"):
         if self.fail_with:
             raise self.fail_with
+        now = time.time()
+        if (
+            key in self.last_sent
+            and now - self.last_sent[key] < renotify_interval().total_seconds()
+        ):
+            return False
+        self.last_sent[key] = now
         self.sent.append({"key": key, "subject": subject, "body": body, "severity": severity})
         return True
 
