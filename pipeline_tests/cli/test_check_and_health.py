@@ -132,7 +132,7 @@ def test_failed_run_without_materialisation_is_offline(pipeline_env, monkeypatch
 
 
 def test_failing_sensor_tick_is_a_warning(toy):
-    from dagster._core.scheduler.instigation import TickStatus
+    from pipeline.defs.shared.dagster_private import TickStatus
 
     materialize_all(toy)
     with dg.DagsterInstance.get() as instance:

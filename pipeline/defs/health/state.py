@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.scheduler.instigation import TickStatus
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from pipeline.defs.shared.dagster_private import AssetCheckExecutionRecordStatus, TickStatus
 from pipeline.graph_runner import CheckOutcome, GraphRunSummary, _partition_keys
 from pipeline.lib import health, warehouse
 

@@ -3,15 +3,15 @@ through the instance and the operators are told; a successful run resets the cou
 every schedule of the code location (news monitoring schedules and any other)."""
 
 import dagster as dg
-from dagster._core.definitions.selector import InstigatorSelector
-from dagster._core.remote_origin import RemoteInstigatorOrigin
-from dagster._core.scheduler.instigation import (
+
+from pipeline.defs.shared.dagster_private import (
+    InstigatorSelector,
     InstigatorState,
     InstigatorStatus,
     InstigatorType,
+    RemoteInstigatorOrigin,
     ScheduleInstigatorData,
 )
-
 from pipeline.lib.news.streaks import FailureStreaks
 
 SCHEDULE_TAG = "dagster/schedule_name"

@@ -132,7 +132,7 @@ def test_run_failure_alert(instance, operator_alerts):
 
 
 def test_failing_sensor_ticks_alert_once_and_resolve(toy, instance, operator_alerts):
-    from dagster._core.scheduler.instigation import TickStatus
+    from pipeline.defs.shared.dagster_private import TickStatus
 
     ticker = Ticker(toy, instance)
     record_tick(instance, "landing_sensor", TickStatus.FAILURE, "S3 endpoint unreachable")
