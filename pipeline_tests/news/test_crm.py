@@ -86,7 +86,8 @@ def test_salesforce_refresh_token_flow_and_paging(http_server):
     query = http_server.requests_to(QUERY_PATH)[0]
     assert query.headers["Authorization"] == "Bearer tok-1"
     assert query.query["q"] == [
-        "SELECT Id, Name, Website, Owner.Email, Aliases__c FROM Account ORDER BY Id"
+        "SELECT Id, Name, Website, Owner.Email, Aliases__c, Industry, BillingCountry"
+        " FROM Account ORDER BY Id"
     ]
     assert [(c.client_id, c.tenant_id, c.domain, c.owner_email, c.aliases) for c in clients] == [
         ("sf-001A", "acme", "northwindrobotics.com", "alice@example.org", ("Northwind", "NWR")),
@@ -192,7 +193,9 @@ def test_hubspot_companies_with_paging_and_owners(http_server):
     requests = http_server.requests_to("/crm/v3/objects/companies")
     assert len(requests) == 2 and requests[1].query["after"] == ["502"]
     assert requests[0].headers["Authorization"] == "Bearer hs-token"
-    assert requests[0].query["properties"] == ["name,domain,website,hubspot_owner_id"]
+    assert requests[0].query["properties"] == [
+        "name,domain,website,hubspot_owner_id,industry,country"
+    ]
 
 
 def test_hubspot_rate_limit_then_success(http_server):

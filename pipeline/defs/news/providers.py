@@ -51,6 +51,9 @@ class CrmResource(dg.ConfigurableResource):
     hubspot_token: str | None = None
     hubspot_base_url: str = HUBSPOT_BASE_URL
     hubspot_aliases_property: str | None = None
+    # Profile field (keywords, topics, not_interested_in, languages, industry, geography) ->
+    # the CRM's field/property holding it; industry and country are mapped by default.
+    crm_profile_fields: dict[str, str] | None = None
 
     def load(self) -> tuple[list[CrmClient], list[str], str]:
         """(clients, problems with skipped rows, provider name)."""
@@ -67,6 +70,7 @@ class CrmResource(dg.ConfigurableResource):
                 login_url=self.salesforce_login_url,
                 instance_url=self.salesforce_instance_url,
                 aliases_field=self.salesforce_aliases_field,
+                profile_fields=dict(self.crm_profile_fields or {}),
             )
             return (*salesforce.load(), "salesforce")
         if self.hubspot_token:
@@ -75,6 +79,7 @@ class CrmResource(dg.ConfigurableResource):
                 tenant_id=self.tenant_id,
                 base_url=self.hubspot_base_url,
                 aliases_property=self.hubspot_aliases_property,
+                profile_fields=dict(self.crm_profile_fields or {}),
             )
             return (*hubspot.load(), "hubspot")
         if self.clients_csv:

@@ -19,7 +19,7 @@ from pipeline.defs.shared.partitions import daily_partitions
 from pipeline.lib import warehouse
 from pipeline.lib.hashing import content_hash
 from pipeline.lib.scoring.profiles import changed_profiles, profile_hashes
-from pipeline.lib.scoring.store import table_exists
+from pipeline.lib.scoring.store import CLIENT_PROFILE_COLUMNS, select_list, table_exists
 from pipeline.lib.settings import settings
 
 GRANT_MATCHES = dg.AssetKey("grant_matches")
@@ -113,7 +113,8 @@ def organization_profile_sensor(context: dg.SensorEvaluationContext):
 
 def client_profile_hashes(timeout_s: float = 5.0) -> dict[str, str] | None:
     """client_id → hash of what the scorers read about a client (name, aliases, domain,
-    tenant), from core.crm_clients. None when the warehouse is busy: try again next tick."""
+    tenant, and the profile fields: keywords, topics, exclusions, industry, geography,
+    languages), from core.crm_clients. None when the warehouse is busy: try again next tick."""
     path = settings().warehouse
     if not path.exists():
         return {}
@@ -121,17 +122,25 @@ def client_profile_hashes(timeout_s: float = 5.0) -> dict[str, str] | None:
         with warehouse.connection(path, read_only=True, timeout_s=timeout_s) as conn:
             if not table_exists(conn, "core.crm_clients"):
                 return {}
+            profile_columns = select_list(conn, "core.crm_clients", CLIENT_PROFILE_COLUMNS, [])
             rows = conn.execute(
-                "SELECT client_id, tenant_id, name, aliases, domain FROM core.crm_clients"
+                f"SELECT client_id, tenant_id, name, aliases, domain, {profile_columns}"
+                " FROM core.crm_clients"
             ).fetchall()
     except warehouse.WarehouseLockedError:
         return None
-    return {
-        str(client_id): content_hash(
-            {"tenant_id": tenant, "name": name, "aliases": sorted(aliases or []), "domain": domain}
-        )
-        for client_id, tenant, name, aliases, domain in rows
-    }
+    hashes = {}
+    for client_id, tenant, name, aliases, domain, *profile in rows:
+        fields = {
+            "tenant_id": tenant,
+            "name": name,
+            "aliases": sorted(aliases or []),
+            "domain": domain,
+        }
+        # Profile fields join only when set, so a client that does not use them keeps its hash.
+        fields |= {k: v for k, v in zip(CLIENT_PROFILE_COLUMNS, profile, strict=True) if v}
+        hashes[str(client_id)] = content_hash(fields)
+    return hashes
 
 
 @dg.sensor(
@@ -139,7 +148,8 @@ def client_profile_hashes(timeout_s: float = 5.0) -> dict[str, str] | None:
     asset_selection=[NEWS_SCORES],
     minimum_interval_seconds=120,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="When a CRM client's name, aliases, domain or tenant changes, re-score that "
+    description="When a CRM client's name, aliases, domain, tenant or profile fields change, "
+    "re-score that "
     "client's news over every partition in one run over the partition range.",
 )
 def client_profile_sensor(context: dg.SensorEvaluationContext):

@@ -3,12 +3,21 @@ completeness, and told apart into the ones worth matching and the ones that lack
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
+from pipeline.lib.scoring.local import APPLICANT_TYPES, normalise_applicant_type
 from pipeline.lib.scoring.models import OrgProfile
 
 ORGANIZATIONS_FILE = "organizations.yaml"
@@ -25,6 +34,31 @@ COMPLETENESS_WEIGHTS = {
     "geography": 0.1,
     "budget": 0.1,
 }
+
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+def language_codes(values: list[str]) -> list[str]:
+    """ISO 639-1 codes, lower case; anything else is refused ('English' is not a code)."""
+    codes = [v.strip().lower() for v in values if v and v.strip()]
+    bad = [v for v in codes if not _LANGUAGE.match(v)]
+    if bad:
+        raise ValueError(
+            f"{', '.join(map(repr, bad))}: languages are two-letter ISO codes (en, de)"
+        )
+    return codes
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """'field: problem; field: problem' - short enough for one line of a log or an e-mail."""
+    parts = []
+    for problem in error.errors():
+        where = ".".join(str(p) for p in problem["loc"]) or "entry"
+        message = problem["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
 
 
 class Budget(BaseModel):
@@ -47,11 +81,43 @@ class OrganizationEntry(BaseModel):
     geography: str | None = None
     budget: Budget = Budget()
     contact_email: str | None = None
+    not_a_fit: list[str] = Field(
+        [], validation_alias=AliasChoices("not_a_fit", "not_interested_in")
+    )
+    industry: str | None = None
+    languages: list[str] = []
 
-    @field_validator("focus_areas", "keywords")
+    @field_validator("focus_areas", "keywords", "not_a_fit")
     @classmethod
     def _no_blank_terms(cls, values: list[str]) -> list[str]:
         return [v.strip() for v in values if v and v.strip()]
+
+    @field_validator("eligibility_type")
+    @classmethod
+    def _known_applicant_type(cls, value: str | None) -> str | None:
+        # An unknown type used to be matched against nothing and silently penalised as
+        # "likely ineligible"; refuse it at load instead.
+        if value is None or not value.strip():
+            return None
+        kind = normalise_applicant_type(value)
+        if kind not in APPLICANT_TYPES:
+            known = ", ".join(APPLICANT_TYPES)
+            raise ValueError(f"{value!r} is not a known applicant type (one of: {known})")
+        return kind
+
+    @field_validator("contact_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not EMAIL.match(value.strip()):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value.strip()
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, values: list[str]) -> list[str]:
+        return language_codes(values)
 
 
 @dataclass(frozen=True)
@@ -134,7 +200,9 @@ def load_organizations(config_dir: Path) -> OrganizationsFile:
             entry = OrganizationEntry.model_validate(raw)
         except ValidationError as error:
             label = raw.get("org_id") or f"#{index + 1}"
-            raise OrganizationsConfigError(f"{path}: organisation {label}: {error}") from error
+            raise OrganizationsConfigError(
+                f"{path}: organisation {label}: {describe_validation_error(error)}"
+            ) from error
         if entry.org_id in seen:
             raise OrganizationsConfigError(f"{path}: organisation {entry.org_id} is listed twice")
         seen.add(entry.org_id)
@@ -159,6 +227,9 @@ def load_organizations(config_dir: Path) -> OrganizationsFile:
             geography=entry.geography,
             budget_min=entry.budget.min,
             budget_max=entry.budget.max,
+            not_a_fit=tuple(entry.not_a_fit),
+            industry=entry.industry,
+            languages=tuple(entry.languages),
         )
         organizations.append(
             Organization(

@@ -86,6 +86,9 @@ ORGANIZATION_SCHEMA = {
     "profile_hash": pl.String,
     "is_sample": pl.Boolean,
     "updated_at": pl.Datetime("us", "UTC"),
+    "not_a_fit": pl.List(pl.String),
+    "industry": pl.String,
+    "languages": pl.List(pl.String),
 }
 
 
@@ -112,6 +115,9 @@ def write_organizations(
             "profile_hash": o.profile.profile_hash,
             "is_sample": o.is_sample,
             "updated_at": now,
+            "not_a_fit": list(o.profile.not_a_fit),
+            "industry": o.profile.industry,
+            "languages": list(o.profile.languages),
         }
         for o in organizations
     ]

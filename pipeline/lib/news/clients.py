@@ -11,10 +11,35 @@ import polars as pl
 
 from pipeline.lib.news.urls import domain_of
 
-CSV_COLUMNS = ("client_id", "tenant_id", "name", "aliases", "domain", "owner_email", "feeds")
+CSV_COLUMNS = (
+    "client_id",
+    "tenant_id",
+    "name",
+    "aliases",
+    "domain",
+    "owner_email",
+    "feeds",
+    # What matters to the client beyond its name (all optional; lists are | separated).
+    "keywords",
+    "topics",
+    "not_interested_in",
+    "industry",
+    "geography",
+    "languages",
+)
+# The profile fields every CRM loader can fill, and whether each is a list.
+PROFILE_FIELDS = {
+    "keywords": True,
+    "topics": True,
+    "not_interested_in": True,
+    "industry": False,
+    "geography": False,
+    "languages": True,
+}
 REQUIRED_CSV_COLUMNS = ("client_id", "tenant_id", "name")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
 
 
 @dataclass(frozen=True)
@@ -28,6 +53,12 @@ class CrmClient:
     provider: str = "csv"
     is_sample: bool = False
     feeds: tuple[str, ...] = field(default=())
+    keywords: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    not_interested_in: tuple[str, ...] = ()
+    industry: str = ""
+    geography: str = ""
+    languages: tuple[str, ...] = ()
 
     @property
     def search_terms(self) -> list[str]:
@@ -57,6 +88,12 @@ CLIENT_SCHEMA = {
     "provider": pl.String,
     "is_sample": pl.Boolean,
     "feeds": pl.List(pl.String),
+    "keywords": pl.List(pl.String),
+    "topics": pl.List(pl.String),
+    "not_interested_in": pl.List(pl.String),
+    "industry": pl.String,
+    "geography": pl.String,
+    "languages": pl.List(pl.String),
 }
 
 
@@ -73,6 +110,12 @@ def clients_frame(clients: list[CrmClient]) -> pl.DataFrame:
                 "provider": c.provider,
                 "is_sample": c.is_sample,
                 "feeds": list(c.feeds),
+                "keywords": list(c.keywords),
+                "topics": list(c.topics),
+                "not_interested_in": list(c.not_interested_in),
+                "industry": c.industry or None,
+                "geography": c.geography or None,
+                "languages": list(c.languages),
             }
             for c in clients
         ],
@@ -92,6 +135,12 @@ def clients_from_frame(frame: pl.DataFrame) -> list[CrmClient]:
             provider=row["provider"],
             is_sample=bool(row["is_sample"]),
             feeds=tuple(row.get("feeds") or ()),
+            keywords=tuple(row.get("keywords") or ()),
+            topics=tuple(row.get("topics") or ()),
+            not_interested_in=tuple(row.get("not_interested_in") or ()),
+            industry=row.get("industry") or "",
+            geography=row.get("geography") or "",
+            languages=tuple(row.get("languages") or ()),
         )
         for row in frame.iter_rows(named=True)
     ]
@@ -118,7 +167,29 @@ def validate_client(client: CrmClient) -> list[str]:
         problems.append("name is empty")
     if client.owner_email and not _EMAIL.match(client.owner_email):
         problems.append(f"owner_email {client.owner_email!r} is not an e-mail address")
+    bad_languages = [code for code in client.languages if not _LANGUAGE.match(code)]
+    if bad_languages:
+        problems.append(
+            f"languages {', '.join(map(repr, bad_languages))} are not two-letter ISO codes (en, de)"
+        )
     return problems
+
+
+def profile_values(record: dict, mapping: dict[str, str] | None = None) -> dict:
+    """The optional profile fields of a CRM record (a CSV row, an Account, a company's
+    properties); `mapping` names the record's field for each profile field (default: the same
+    name). Lists may be separated by | ; or , and languages are lower-cased."""
+    values: dict = {}
+    for name, is_list in PROFILE_FIELDS.items():
+        key = mapping.get(name) if mapping is not None else name
+        raw = record.get(key) if key else None
+        if is_list:
+            parts = raw if isinstance(raw, list) else re.split(r"[|;,]", raw or "")
+            items = tuple(str(p).strip() for p in parts if str(p).strip())
+            values[name] = tuple(i.lower() for i in items) if name == "languages" else items
+        else:
+            values[name] = str(raw or "").strip()
+    return values
 
 
 def dedupe_clients(clients: list[CrmClient], problems: list[str], where: str) -> list[CrmClient]:
@@ -134,8 +205,9 @@ def dedupe_clients(clients: list[CrmClient], problems: list[str], where: str) ->
 
 def load_clients_csv(path: Path, *, is_sample: bool) -> tuple[list[CrmClient], list[str]]:
     """Clients from a CSV with columns client_id, tenant_id, name, aliases (| separated),
-    domain, owner_email, feeds (| separated URLs or sample feed file names). Bad rows are
-    skipped and reported as 'file:line: reason'."""
+    domain, owner_email, feeds (| separated URLs or sample feed file names), and optionally
+    keywords, topics, not_interested_in, languages (| separated), industry, geography. Bad rows
+    are skipped and reported as 'file:line: reason'."""
     problems: list[str] = []
     clients: list[CrmClient] = []
     with open(path, newline="", encoding="utf-8-sig") as handle:
@@ -155,6 +227,7 @@ def load_clients_csv(path: Path, *, is_sample: bool) -> tuple[list[CrmClient], l
                 provider="csv",
                 is_sample=is_sample,
                 feeds=_split(row.get("feeds")),
+                **profile_values(row),
             )
             errors = validate_client(client)
             if errors:

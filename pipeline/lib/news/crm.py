@@ -5,11 +5,18 @@ serves one tenant: every client it yields carries that tenant id."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from pipeline.lib.http import ProviderError, ProviderHTTP
-from pipeline.lib.news.clients import CrmClient, dedupe_clients, normalise_domain, validate_client
+from pipeline.lib.news.clients import (
+    PROFILE_FIELDS,
+    CrmClient,
+    dedupe_clients,
+    normalise_domain,
+    profile_values,
+    validate_client,
+)
 
 SALESFORCE_LOGIN_URL = "https://login.salesforce.com"
 SALESFORCE_API_VERSION = "v60.0"
@@ -22,6 +29,23 @@ def _aliases(value: str | None) -> tuple[str, ...]:
         return ()
     parts = value.replace(";", "|").replace(",", "|").split("|")
     return tuple(p.strip() for p in parts if p.strip())
+
+
+# Which CRM field fills which profile field. Industry and country are standard fields of both
+# CRMs; keywords, topics, exclusions and languages are custom fields a tenant names in
+# `profile_fields` (e.g. {"keywords": "Keywords__c"}), merged over these defaults.
+SALESFORCE_PROFILE_FIELDS = {"industry": "Industry", "geography": "BillingCountry"}
+HUBSPOT_PROFILE_FIELDS = {"industry": "industry", "geography": "country"}
+
+
+def field_mapping(defaults: dict[str, str], overrides: dict[str, str], crm: str) -> dict[str, str]:
+    unknown = sorted(set(overrides) - set(PROFILE_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"{crm} profile_fields: unknown profile field(s) {', '.join(unknown)}"
+            f" (known: {', '.join(PROFILE_FIELDS)})"
+        )
+    return {**defaults, **{k: v for k, v in overrides.items() if v}}
 
 
 def _collect(raw: Iterator[CrmClient], where: str) -> tuple[list[CrmClient], list[str]]:
@@ -48,6 +72,11 @@ class SalesforceCRM:
     where: str | None = None  # an optional SOQL filter, e.g. "Type = 'Customer'"
     timeout_s: float = 30.0
     max_attempts: int = 3
+    profile_fields: dict[str, str] = field(default_factory=dict)  # profile field -> Account field
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        return field_mapping(SALESFORCE_PROFILE_FIELDS, self.profile_fields, "salesforce")
 
     def _token(self) -> tuple[str, str]:
         """(access token, instance URL) from the refresh-token grant."""
@@ -76,6 +105,7 @@ class SalesforceCRM:
         fields = ["Id", "Name", "Website", "Owner.Email"]
         if self.aliases_field:
             fields.append(self.aliases_field)
+        fields.extend(f for f in self.mapping.values() if f not in fields)
         query = f"SELECT {', '.join(fields)} FROM Account"
         if self.where:
             query += f" WHERE {self.where}"
@@ -113,6 +143,8 @@ class SalesforceCRM:
         raise ProviderError("salesforce", f"stopped after {MAX_PAGES} pages of Accounts")
 
     def load(self) -> tuple[list[CrmClient], list[str]]:
+        mapping = self.mapping
+
         def clients() -> Iterator[CrmClient]:
             for record in self._records():
                 owner = record.get("Owner") or {}
@@ -127,6 +159,7 @@ class SalesforceCRM:
                     owner_email=(owner.get("Email") or "").strip().lower(),
                     provider="salesforce",
                     is_sample=False,
+                    **profile_values(record, mapping),
                 )
 
         return _collect(clients(), "salesforce Account")
@@ -141,6 +174,11 @@ class HubSpotCRM:
     page_size: int = 100
     timeout_s: float = 30.0
     max_attempts: int = 3
+    profile_fields: dict[str, str] = field(default_factory=dict)  # profile field -> property
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        return field_mapping(HUBSPOT_PROFILE_FIELDS, self.profile_fields, "hubspot")
 
     def _http(self) -> ProviderHTTP:
         return ProviderHTTP(
@@ -164,9 +202,11 @@ class HubSpotCRM:
         raise ProviderError("hubspot", f"stopped after {MAX_PAGES} pages of {path}")
 
     def load(self) -> tuple[list[CrmClient], list[str]]:
+        mapping = self.mapping
         properties = ["name", "domain", "website", "hubspot_owner_id"]
         if self.aliases_property:
             properties.append(self.aliases_property)
+        properties.extend(p for p in mapping.values() if p not in properties)
         with self._http() as http:
             owners = {
                 str(owner.get("id")): (owner.get("email") or "").strip().lower()
@@ -198,6 +238,7 @@ class HubSpotCRM:
                     owner_email=owners.get(str(props.get("hubspot_owner_id")), ""),
                     provider="hubspot",
                     is_sample=False,
+                    **profile_values(props, mapping),
                 )
 
         return _collect(clients(), "hubspot company")

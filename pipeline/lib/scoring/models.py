@@ -25,6 +25,11 @@ class OrgProfile:
     geography: str | None = None
     budget_min: float | None = None
     budget_max: float | None = None
+    # What the organisation does NOT want ("military programmes"): a grant about it is marked
+    # down with that reason, however well its other words match.
+    not_a_fit: tuple[str, ...] = ()
+    industry: str | None = None
+    languages: tuple[str, ...] = ()
     profile_hash: str = ""
 
     def __post_init__(self) -> None:
@@ -32,7 +37,7 @@ class OrgProfile:
             object.__setattr__(self, "profile_hash", content_hash(self.profile_fields()))
 
     def profile_fields(self) -> dict:
-        return {
+        fields = {
             "name": self.name,
             "mission": self.mission,
             "focus_areas": list(self.focus_areas),
@@ -42,6 +47,14 @@ class OrgProfile:
             "budget_min": self.budget_min,
             "budget_max": self.budget_max,
         }
+        # Newer fields join the hash only when set, so a profile that does not use them keeps
+        # its hash (and its cached scores).
+        optional = {
+            "not_a_fit": list(self.not_a_fit),
+            "industry": self.industry,
+            "languages": list(self.languages),
+        }
+        return fields | {k: v for k, v in optional.items() if v}
 
 
 @dataclass(frozen=True)
@@ -88,17 +101,32 @@ class ClientProfile:
     name: str
     aliases: tuple[str, ...] = ()
     domain: str | None = None
+    # What the client cares about beyond its own name: products it uses, its topics (an NGO
+    # is described by them), and what it does not want to hear about.
+    keywords: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    not_interested_in: tuple[str, ...] = ()
+    industry: str | None = None
+    geography: str | None = None
+    languages: tuple[str, ...] = ()  # ISO 639-1 codes; empty = any language
     profile_hash: str = ""
 
     def __post_init__(self) -> None:
         if not self.profile_hash:
-            object.__setattr__(
-                self,
-                "profile_hash",
-                content_hash(
-                    {"name": self.name, "aliases": sorted(self.aliases), "domain": self.domain}
-                ),
-            )
+            object.__setattr__(self, "profile_hash", content_hash(self.profile_fields()))
+
+    def profile_fields(self) -> dict:
+        fields = {"name": self.name, "aliases": sorted(self.aliases), "domain": self.domain}
+        # Newer fields join the hash only when set: an unchanged old profile keeps its hash.
+        optional = {
+            "keywords": list(self.keywords),
+            "topics": list(self.topics),
+            "not_interested_in": list(self.not_interested_in),
+            "industry": self.industry,
+            "geography": self.geography,
+            "languages": list(self.languages),
+        }
+        return fields | {k: v for k, v in optional.items() if v}
 
 
 @dataclass(frozen=True)

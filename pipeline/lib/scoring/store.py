@@ -58,6 +58,18 @@ ORG_COLUMNS: dict[str, str | None] = {
     "profile_hash": "NULL",
     "is_sample": "false",
     "is_matchable": "true",
+    "not_a_fit": "NULL",
+    "industry": "NULL",
+    "languages": "NULL",
+}
+# The client profile beyond name/aliases/domain (migration 0302), read by name.
+CLIENT_PROFILE_COLUMNS: dict[str, str | None] = {
+    "keywords": "NULL",
+    "topics": "NULL",
+    "not_interested_in": "NULL",
+    "industry": "NULL",
+    "geography": "NULL",
+    "languages": "NULL",
 }
 GRANT_COLUMNS: dict[str, str | None] = {
     "grant_id": None,
@@ -142,6 +154,9 @@ def load_grant_inputs(
             geography=row[7],
             budget_min=row[8],
             budget_max=row[9],
+            not_a_fit=_tuple(row[13]),
+            industry=row[14],
+            languages=_tuple(row[15]),
             profile_hash=row[10] or "",
         )
         inputs.orgs.append(org)
@@ -197,12 +212,15 @@ def load_news_inputs(
         inputs.notes.append(f"upstream table(s) not created yet: {', '.join(missing)}")
         return inputs
     client_filter = " AND n.client_id IN (SELECT unnest(?::VARCHAR[]))" if client_ids else ""
+    profile_columns = select_list(conn, "core.crm_clients", CLIENT_PROFILE_COLUMNS, inputs.notes)
     rows = conn.execute(
         "SELECT c.client_id, c.tenant_id, c.name, c.aliases, c.domain,"
         " n.article_id, n.title, n.description, n.source_name, n.url, n.content_hash,"
         " n.partition_date, n.is_sample OR coalesce(c.is_sample, false),"
-        " n.tenant_id IS NOT DISTINCT FROM c.tenant_id AS same_tenant"
-        " FROM core.client_news n JOIN core.crm_clients c USING (client_id)"
+        " n.tenant_id IS NOT DISTINCT FROM c.tenant_id AS same_tenant,"
+        f" p.* FROM core.client_news n JOIN core.crm_clients c USING (client_id)"
+        f" JOIN (SELECT client_id AS profile_client_id, {profile_columns} FROM core.crm_clients) p"
+        " ON p.profile_client_id = c.client_id"
         # A near-duplicate repeats its group's original: scoring it again would only cost
         # another call and a second alert.
         f" WHERE n.partition_date BETWEEN ? AND ? AND n.near_duplicate_of IS NULL{client_filter}"
@@ -222,6 +240,12 @@ def load_news_inputs(
                 name=row[2] or "",
                 aliases=_tuple(row[3]),
                 domain=row[4],
+                keywords=_tuple(row[15]),
+                topics=_tuple(row[16]),
+                not_interested_in=_tuple(row[17]),
+                industry=row[18],
+                geography=row[19],
+                languages=_tuple(row[20]),
             )
         article = Article(
             article_id=str(row[5]),
