@@ -17,7 +17,9 @@ def _resolve(value: str) -> Path:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    warehouse: Path
+    # A DuckDB file path (embedded default) or a `ducklake:` URL (pipeline.lib.lake); open it
+    # only through the `warehouse` resource or pipeline.lib.warehouse.
+    warehouse: Path | str
     landing: str
     outbox: Path
     config_dir: Path
@@ -39,7 +41,7 @@ def settings() -> Settings:
         landing = str(_resolve(landing))
     return Settings(
         data_dir=data_dir,
-        warehouse=_resolve(
+        warehouse=_warehouse(
             os.environ.get("PIPELINE_WAREHOUSE", str(data_dir / "warehouse.duckdb"))
         ),
         landing=landing,
@@ -48,3 +50,24 @@ def settings() -> Settings:
         config_dir=_resolve(os.environ.get("PIPELINE_CONFIG_DIR", "data/config")),
         samples_dir=_resolve(os.environ.get("PIPELINE_SAMPLES_DIR", "data/samples")),
     )
+
+
+def _warehouse(value: str) -> Path | str:
+    if not value.startswith("ducklake:"):
+        return _resolve(value)
+    # A catalog file path is taken from the repository root like every other path.
+    catalog = value.removeprefix("ducklake:")
+    if catalog.startswith("sqlite:"):
+        return f"ducklake:sqlite:{_resolve(catalog.removeprefix('sqlite:'))}"
+    if catalog.startswith("postgres:"):
+        return value
+    return f"ducklake:{_resolve(catalog)}"
+
+
+def lake_data() -> str | None:
+    """PIPELINE_LAKE_DATA: where a DuckLake warehouse keeps its data files (s3://bucket/prefix/
+    or a folder); unset means what the lake's catalog recorded when it was created."""
+    value = os.environ.get("PIPELINE_LAKE_DATA", "")
+    if not value or value.startswith("s3://"):
+        return value or None
+    return str(_resolve(value))

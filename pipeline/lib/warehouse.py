@@ -1,8 +1,13 @@
-"""The DuckDB warehouse: short-lived connections that wait out other processes' locks, and
+"""The warehouse: short-lived connections that wait out other processes' locks, and
 versioned, forward-only schema migrations recorded in `meta.schema_migrations`.
 
-DuckDB lets one process hold a file at a time (even read-only opens fail while another
-process writes), so every caller connects for one unit of work and retries on a lock.
+Two backends, chosen by `PIPELINE_WAREHOUSE` alone (see pipeline.lib.settings):
+- a file path: one embedded DuckDB file (the default). DuckDB lets one process hold a file at a
+  time (even read-only opens fail while another process writes), so every caller connects for
+  one unit of work and retries on a lock;
+- a `ducklake:` URL: DuckLake (pipeline.lib.lake), catalog in PostgreSQL/SQLite, data files on S3
+  or in a folder, which many processes on many hosts read and write at once.
+Callers write the same SQL for both; `location` is whatever `settings().warehouse` holds.
 """
 
 from __future__ import annotations
@@ -19,10 +24,19 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.lib import duckdb_extensions, lake
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "pipeline.lib.migrations"
-_LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
+# The DuckDB file's lock, and SQLite's when a DuckLake catalog lives in SQLite.
+_LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file", "database is locked")
+META_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS meta;"
+    " CREATE TABLE IF NOT EXISTS meta.schema_migrations ("
+    " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+    " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp);"
+)
 
 
 class WarehouseLockedError(RuntimeError):
@@ -33,46 +47,97 @@ def is_lock_error(error: BaseException) -> bool:
     return isinstance(error, duckdb.Error) and any(m in str(error).lower() for m in _LOCK_MARKERS)
 
 
+def is_lake(location) -> bool:
+    """True when `location` selects the DuckLake backend rather than a DuckDB file."""
+    return isinstance(location, lake.LakeTarget) or str(location).startswith("ducklake:")
+
+
+def _lake_target(location) -> lake.LakeTarget:
+    if isinstance(location, lake.LakeTarget):
+        return location
+    from pipeline.lib.settings import lake_data  # settings imports nothing from here
+
+    return lake.target(str(location), lake_data())
+
+
+def describe(location) -> str:
+    """The warehouse for messages and metadata: a file path, or the lake without credentials."""
+    return _lake_target(location).describe() if is_lake(location) else str(location)
+
+
+def exists(location) -> bool:
+    """Whether there is a warehouse to read yet (a lake is created on first attach)."""
+    return True if is_lake(location) else Path(str(location)).exists()
+
+
+def _connect(location, read_only: bool, config: dict | None):
+    if is_lake(location):
+        conn = duckdb.connect(":memory:", config=duckdb_extensions.connection_config())
+        try:
+            lake.attach(conn, _lake_target(location), read_only=read_only)
+        except BaseException:
+            conn.close()
+            raise
+        return lake.LakeConnection(conn)
+    database = str(location)
+    if database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(
+        database,
+        read_only=read_only,
+        config={**duckdb_extensions.connection_config(), **(config or {})},
+    )
+
+
 def open_connection(
-    path: str | Path,
+    location,
     *,
     read_only: bool = False,
     timeout_s: float = 120.0,
     config: dict | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, retrying with jittered exponential backoff while another process
-    holds its lock. Raises WarehouseLockedError naming the file after `timeout_s`."""
-    database = str(path)
-    if database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout_s
+    holds its lock (logged once per wait, not per attempt). Raises WarehouseLockedError naming
+    the warehouse after `timeout_s`."""
+    started = time.monotonic()
+    deadline = started + timeout_s
     delay = 0.05
+    waited = False
     while True:
         try:
-            return duckdb.connect(database, read_only=read_only, config=config or {})
+            conn = _connect(location, read_only, config)
         except duckdb.Error as error:
             if not is_lock_error(error):
                 raise
             if time.monotonic() + delay > deadline:
                 raise WarehouseLockedError(
-                    f"warehouse {database} stayed locked by another process for {timeout_s:.0f}s: {error}"
+                    f"warehouse {describe(location)} stayed locked by another process for "
+                    f"{timeout_s:.0f}s: {error}"
                 ) from error
-            log.info(
-                "warehouse %s is locked by another process; retrying in %.2fs", database, delay
-            )
+            if not waited:
+                log.info(
+                    "warehouse %s is locked by another process; waiting up to %.0fs",
+                    describe(location),
+                    timeout_s,
+                )
+                waited = True
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 2.0)
+            continue
+        if waited:
+            log.info("warehouse lock acquired after %.1fs", time.monotonic() - started)
+        return conn
 
 
 @contextmanager
 def connection(
-    path: str | Path, *, read_only: bool = False, timeout_s: float = 120.0
+    location, *, read_only: bool = False, timeout_s: float = 120.0
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """One unit of work on the warehouse; the schema is brought up to date on first use
     per process, and the connection is always closed so the lock is released."""
     if not read_only:
-        ensure_schema(path, timeout_s=timeout_s)
-    conn = open_connection(path, read_only=read_only, timeout_s=timeout_s)
+        ensure_schema(location, timeout_s=timeout_s)
+    conn = open_connection(location, read_only=read_only, timeout_s=timeout_s)
     try:
         yield conn
     finally:
@@ -117,13 +182,10 @@ def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[int]:
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every migration not yet recorded, each in its own transaction. Forward-only:
-    an applied migration is never re-run or rolled back. Returns the names applied."""
-    conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS meta.schema_migrations ("
-        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
-        " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
-    )
+    an applied migration is never re-run or rolled back. Returns the names applied.
+    On DuckLake each migration is first rewritten to what DuckLake holds (lake.translate_ddl)."""
+    on_lake = isinstance(conn, lake.LakeConnection)
+    conn.execute(lake.translate_ddl(META_DDL)[0] if on_lake else META_DDL)
     done = applied_versions(conn)
     applied = []
     for migration in available_migrations():
@@ -131,7 +193,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         conn.execute("BEGIN TRANSACTION")
         try:
-            conn.execute(migration.sql)
+            conn.execute(lake.translate_ddl(migration.sql)[0] if on_lake else migration.sql)
             conn.execute(
                 "INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)",
                 [migration.version, migration.name],
@@ -151,19 +213,34 @@ _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 
 
-def ensure_schema(path: str | Path, *, timeout_s: float = 120.0) -> None:
-    """Migrate the warehouse at `path` once per process."""
-    key = str(Path(path).resolve()) if str(path) != ":memory:" else ":memory:"
+def _schema_key(location) -> str:
+    if is_lake(location):
+        target = _lake_target(location)
+        return f"{target.url}|{target.data_path}"
+    return str(Path(str(location)).resolve()) if str(location) != ":memory:" else ":memory:"
+
+
+def ensure_schema(location, *, timeout_s: float = 120.0) -> None:
+    """Migrate the warehouse at `location` once per process. Processes starting together on
+    one lake may race to apply the same migration: the loser re-reads what is applied."""
+    key = _schema_key(location)
     if key in _migrated:
         return
     with _migrate_lock:
         if key in _migrated:
             return
-        conn = open_connection(path, timeout_s=timeout_s)
-        try:
-            migrate(conn)
-        finally:
-            conn.close()
+        attempts = 5 if is_lake(location) else 1
+        for attempt in range(attempts):
+            conn = open_connection(location, timeout_s=timeout_s)
+            try:
+                migrate(conn)
+                break
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1) * (0.5 + random.random()))
+            finally:
+                conn.close()
         _migrated.add(key)
 
 

@@ -192,15 +192,13 @@ def record(
 def cancel_unsubscribed(conn: duckdb.DuckDBPyConnection, now: dt.datetime) -> int:
     """Messages still waiting for a (user, kind) that has since unsubscribed are never sent:
     `cancelled`, with the reason. Returns how many."""
-    rows = conn.execute(
+    return conn.execute(
         "UPDATE notify.email_log e SET status = 'cancelled', updated_at = ?,"
         " last_error = 'recipient unsubscribed from ' || e.kind || ' before it was sent'"
         " WHERE e.status = 'pending' AND EXISTS (SELECT 1 FROM notify.unsubscribes s"
-        "   WHERE s.user_id = e.user_id AND s.kind = e.kind)"
-        " RETURNING message_id",
+        "   WHERE s.user_id = e.user_id AND s.kind = e.kind)",
         [now],
-    ).fetchall()
-    return len(rows)
+    ).fetchall()[0][0]  # the row count (DuckLake has no RETURNING)
 
 
 def _kind_filter(kinds: Iterable[str] | None, message_ids: Iterable[str] | None):

@@ -33,22 +33,25 @@ def record_unsubscribe(
     if kind not in USER_KINDS:
         raise ValueError(f"cannot unsubscribe from {kind!r}; kinds: {', '.join(USER_KINDS)}")
     now = now or dt.datetime.now(dt.UTC)
-    inserted = conn.execute(
+    # No RETURNING: the DuckLake backend does not support it (pipeline.lib.lake).
+    already = conn.execute(
+        "SELECT count(*) FROM notify.unsubscribes WHERE user_id = ? AND kind = ?", [user_id, kind]
+    ).fetchall()[0][0]
+    conn.execute(
         "INSERT OR IGNORE INTO notify.unsubscribes (user_id, kind, unsubscribed_at)"
-        " VALUES (?, ?, ?) RETURNING user_id",
+        " VALUES (?, ?, ?)",
         [user_id, kind, now],
-    ).fetchall()
+    )
     cancel_unsubscribed(conn, now)
-    return bool(inserted)
+    return not already
 
 
 def resubscribe(conn: duckdb.DuckDBPyConnection, user_id: str, kind: str) -> bool:
     """Undo an unsubscribe. True when there was one."""
     removed = conn.execute(
-        "DELETE FROM notify.unsubscribes WHERE user_id = ? AND kind = ? RETURNING user_id",
-        [user_id, kind],
-    ).fetchall()
-    return bool(removed)
+        "DELETE FROM notify.unsubscribes WHERE user_id = ? AND kind = ?", [user_id, kind]
+    ).fetchall()[0][0]  # the row count (DuckLake has no RETURNING)
+    return removed > 0
 
 
 def unsubscribe_with_token(

@@ -1,0 +1,180 @@
+"""One warehouse, two backends: the same migrations and SQL give the same tables and rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pipeline.defs.shared.resources import warehouse_resource
+from pipeline.lib import duckdb_extensions, lake, warehouse
+
+
+def _columns(conn) -> list[tuple]:
+    return conn.execute(
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns"
+        " WHERE table_catalog = current_database() ORDER BY ALL"
+    ).fetchall()
+
+
+def test_every_backend_gets_the_same_schemas_tables_and_columns(tmp_path, postgres_lake):
+    with warehouse.connection(tmp_path / "reference.duckdb") as conn:
+        expected = _columns(conn)
+    resource = warehouse_resource()
+    assert resource.describe().startswith("ducklake:postgres:")
+    with resource.get_connection() as conn:
+        assert isinstance(conn, lake.LakeConnection)
+        assert _columns(conn) == expected
+        assert warehouse.schema_version(conn) == max(
+            m.version for m in warehouse.available_migrations()
+        )
+
+
+UPSERTS = [
+    # (statement, parameters): every upsert form the code base writes.
+    ("INSERT OR IGNORE INTO sales.dirty_days VALUES (?, DATE '2024-01-01')", ["a"]),
+    (
+        "INSERT OR IGNORE INTO sales.dirty_days SELECT 'a', DATE '2024-01-01'"
+        " UNION ALL SELECT 'a', DATE '2024-01-02'",
+        None,
+    ),
+    (
+        "INSERT INTO ai.score_cache (cache_key, kind, item_hash, profile_hash, model, prompt_version,"
+        " output, prompt_tokens, completion_tokens, created_at) VALUES"
+        " ('k1', 'grant', 'i', 'p', 'm', 'v1', '{}', 1, 2, TIMESTAMPTZ '2024-01-01 00:00:00+00')",
+        None,
+    ),
+    (
+        "INSERT OR REPLACE INTO ai.score_cache (cache_key, kind, item_hash, profile_hash, model,"
+        " prompt_version, output, prompt_tokens, completion_tokens, created_at) VALUES"
+        " ('k1', 'news', 'i', 'p', 'm', 'v2', '{\"a\": 1}', 3, 4, TIMESTAMPTZ '2024-01-02 00:00:00+00'),"
+        " ('k2', 'grant', 'i', 'p', 'm', 'v1', '{}', 1, 1, TIMESTAMPTZ '2024-01-02 00:00:00+00')",
+        None,
+    ),
+    (
+        "INSERT INTO raw.source_fetches (fetch_id, kind, provider, is_sample, partition_date,"
+        " started_at, finished_at, status) VALUES (?, 'grant', 'p', true, DATE '2024-01-01',"
+        " now(), now(), 'ok') ON CONFLICT (fetch_id) DO NOTHING",
+        ["f1"],
+    ),
+    (
+        "INSERT INTO raw.source_fetches (fetch_id, kind, provider, is_sample, partition_date,"
+        " started_at, finished_at, status) VALUES (?, 'grant', 'p', true, DATE '2024-01-01',"
+        " now(), now(), 'error') ON CONFLICT DO NOTHING",
+        ["f1"],
+    ),
+    (
+        "INSERT INTO core.grant_sources (provider, source_id, grant_id, content_hash, is_sample,"
+        " first_seen_at, last_seen_at, partition_date) VALUES ('p', 's', 'g1', 'h1', true,"
+        " TIMESTAMPTZ '2024-01-01 00:00:00+00', TIMESTAMPTZ '2024-01-05 00:00:00+00', DATE '2024-01-01')"
+        " ON CONFLICT (provider, source_id) DO UPDATE SET grant_id = excluded.grant_id",
+        None,
+    ),
+    (
+        "INSERT INTO core.grant_sources (provider, source_id, grant_id, content_hash, is_sample,"
+        " first_seen_at, last_seen_at, partition_date) VALUES ('p', 's', 'g2', 'h2', true,"
+        " TIMESTAMPTZ '2024-01-02 00:00:00+00', TIMESTAMPTZ '2024-01-03 00:00:00+00', DATE '2024-01-02')"
+        " ON CONFLICT (provider, source_id) DO UPDATE SET grant_id = excluded.grant_id,"
+        " content_hash = excluded.content_hash,"
+        " last_seen_at = greatest(last_seen_at, excluded.last_seen_at)",
+        None,
+    ),
+]
+TABLES = ["sales.dirty_days", "ai.score_cache", "raw.source_fetches", "core.grant_sources"]
+
+
+def _apply_upserts(conn) -> dict[str, list]:
+    for statement, parameters in UPSERTS:
+        conn.execute(statement, parameters)
+    conn.execute(
+        "INSERT OR IGNORE INTO sales.dirty_days VALUES ('b', DATE '2024-01-01'),"
+        " ('a', DATE '2024-01-01')"
+    )
+    result = {
+        t: conn.execute(
+            f"SELECT * EXCLUDE (started_at, finished_at) FROM {t} ORDER BY ALL"
+            if t == "raw.source_fetches"
+            else f"SELECT * FROM {t} ORDER BY ALL"
+        ).fetchall()
+        for t in TABLES
+    }
+    return result
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("lake_fixture", ["sqlite_lake", "postgres_lake"])
+def test_upserts_leave_the_same_rows_on_both_backends(tmp_path, request, lake_fixture):
+    with warehouse.connection(tmp_path / "reference.duckdb") as conn:
+        expected = _apply_upserts(conn)
+    assert ("b", dt.date(2024, 1, 1)) in expected["sales.dirty_days"]
+    request.getfixturevalue(lake_fixture)
+    with warehouse_resource().get_connection() as conn:
+        assert _apply_upserts(conn) == expected
+
+
+def test_upsert_into_a_table_without_a_key_is_refused_on_the_lake(sqlite_lake):
+    with (
+        warehouse_resource().get_connection() as conn,
+        pytest.raises(lake.LakeConfigError, match="no key"),
+    ):
+        conn.execute("INSERT OR IGNORE INTO sales.rejects SELECT * FROM sales.rejects")
+
+
+def test_ddl_translation_drops_what_ducklake_cannot_hold_and_keeps_keys():
+    sql, keys = lake.translate_ddl(
+        "-- a PRIMARY KEY in a comment is not a key\n"
+        "CREATE TABLE x.a (id VARCHAR PRIMARY KEY, tags VARCHAR[] NOT NULL DEFAULT [],"
+        " n INTEGER CHECK (n > (0)) DEFAULT 1);\n"
+        "CREATE TABLE IF NOT EXISTS x.b (k1 VARCHAR, k2 DATE, PRIMARY KEY (k1, k2));\n"
+        "CREATE UNIQUE INDEX b_idx ON x.c (u);\n"
+        "CREATE INDEX plain ON x.a (n);"
+    )
+    assert keys == {"x.a": ("id",), "x.b": ("k1", "k2"), "x.c": ("u",)}
+    assert (
+        "PRIMARY" not in sql.upper() and "INDEX" not in sql.upper() and "CHECK" not in sql.upper()
+    )
+    assert "DEFAULT 1" in sql and "DEFAULT []" not in sql
+
+
+def test_extensions_load_from_the_packaged_files_only(tmp_path):
+    import duckdb
+
+    config = duckdb_extensions.connection_config()
+    assert config["autoinstall_known_extensions"] is False
+    with duckdb.connect(config=config) as conn:
+        for name in ("ducklake", "postgres_scanner", "sqlite_scanner", "httpfs"):
+            duckdb_extensions.load(conn, name)
+        loaded = dict(
+            conn.execute(
+                "SELECT extension_name, install_path FROM duckdb_extensions() WHERE loaded"
+            ).fetchall()
+        )
+    assert {"ducklake", "postgres_scanner", "sqlite_scanner", "httpfs"} <= set(loaded)
+
+
+def test_a_missing_extension_package_is_named(monkeypatch, sqlite_lake):
+    monkeypatch.setitem(
+        duckdb_extensions.PACKAGED, "ducklake", ("duckdb-extension-not-installed", "ducklake")
+    )
+    with pytest.raises(
+        duckdb_extensions.ExtensionMissingError,
+        match=r"pip install duckdb-extension-not-installed==1\.5\.5",
+    ):
+        warehouse.open_connection(warehouse_resource().location)
+
+
+def test_lake_description_hides_the_catalog_password():
+    target = lake.target("ducklake:postgres:dbname=lake host=db password=hunter2 user=u", "s3://b/")
+    assert "hunter2" not in target.describe()
+    uri = lake.target("ducklake:postgres:postgresql://u:hunter2@db/lake", "s3://b/")
+    assert "hunter2" not in uri.describe()
+
+
+def test_columns_named_like_constraints_are_kept():
+    sql, keys = lake.translate_ddl(
+        "CREATE TABLE x.a (checks_passed INTEGER, unique_users INTEGER, constraint_name VARCHAR,"
+        " primary_key_hint VARCHAR)"
+    )
+    assert keys == {}
+    for column in ("checks_passed", "unique_users", "constraint_name", "primary_key_hint"):
+        assert column in sql
