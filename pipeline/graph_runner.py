@@ -13,6 +13,7 @@ import dagster as dg
 import yaml
 
 from pipeline.defs.sales.operations import seed_sample_uploads
+from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import warehouse
 from pipeline.lib.settings import settings
 
@@ -169,15 +170,15 @@ def run_graph(
             )
         if on_step:
             on_step(step, result)
-    summary.emails = email_counts(settings().warehouse)
+    summary.emails = email_counts(warehouse_resource())
     return summary
 
 
-def email_counts(warehouse_path) -> dict[str, int]:
+def email_counts(resource) -> dict[str, int]:
     """E-mails in notify.email_log by status (sent, written to the outbox, failed)."""
-    if not warehouse_path.exists():
+    if not resource.exists():
         return {}
-    with warehouse.connection(warehouse_path, read_only=True) as conn:
+    with resource.get_connection(read_only=True) as conn:
         if not warehouse.scalar(
             conn,
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'notify' AND table_name = 'email_log'",
@@ -236,7 +237,7 @@ def describe_environment() -> dict[str, str]:
     current = settings()
     samples = sample_providers()
     return {
-        "warehouse": str(current.warehouse),
+        "warehouse": warehouse.describe(current.warehouse),
         "landing zone": current.landing,
         "outbox": str(current.outbox),
         "dagster storage": instance_storage(os.environ.get("DAGSTER_HOME")),

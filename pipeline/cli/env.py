@@ -20,13 +20,14 @@ def env(ui_url: str | None) -> None:
         instance_storage,
         live_providers,
     )
+    from pipeline.lib import warehouse
     from pipeline.lib.settings import settings
 
     current = settings()
     if ui_url:
         click.echo(f"Dagster UI       {ui_url}")
         click.echo("  read-only UI   dagster-webserver --read-only -w workspace.yaml -p <port>")
-    click.echo(f"warehouse        {current.warehouse}")
+    click.echo(f"warehouse        {warehouse.describe(current.warehouse)}")
     click.echo(f"landing zone     {current.landing}")
     click.echo(f"outbox           {current.outbox}")
     click.echo(f"dagster storage  {instance_storage(os.environ.get('DAGSTER_HOME'))}")

@@ -33,14 +33,14 @@ def health(as_json: bool) -> None:
 
     from pipeline.definitions import defs
     from pipeline.defs.health.state import asset_health, latest_ticks, source_health
+    from pipeline.defs.shared.resources import warehouse_resource
     from pipeline.lib import health as rules
-    from pipeline.lib.settings import settings
 
     now = time.time()
     with dg.DagsterInstance.get() as instance:
         assets = asset_health(defs().resolve_asset_graph(), instance, now)
         failing_ticks = [t for t in latest_ticks(instance) if t.failed]
-    sources = source_health(settings().warehouse, now)
+    sources = source_health(warehouse_resource().location, now)
     code = rules.exit_code([a.status for a in assets] + [s.status for s in sources])
     # A sensor or schedule whose latest tick failed is a warning: its assets say the rest.
     code = max(code, rules.EXIT_WARNINGS) if failing_ticks else code

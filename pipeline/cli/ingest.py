@@ -52,7 +52,7 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
 
             from pipeline.definitions import defs
             from pipeline.defs.sales.operations import land_file, process_now
-            from pipeline.lib import warehouse
+            from pipeline.defs.shared.resources import warehouse_resource
             from pipeline.lib.sales.process import registered_file
 
             instance = dg.DagsterInstance.get()
@@ -84,7 +84,7 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
         if known:  # landed earlier (the sensor saw it) but not processed yet
             instance.add_dynamic_partitions("sales_files", [landed.file_hash])
         results = process_now(loaded or defs(), instance, landed.file_hash)
-    with warehouse.connection(settings().warehouse, read_only=True) as conn:
+    with warehouse_resource().get_connection(read_only=True) as conn:
         row = registered_file(conn, landed.file_hash)
     failed = [r.run_id for r in results if not r.success]
     report = {**_summary(row), "runs": [r.run_id for r in results], "failed_runs": failed}

@@ -24,18 +24,17 @@ def search(
     query: tuple[str, ...], kind: str, tenant: str | None, limit: int, as_json: bool
 ) -> None:
     """Rank grants and client news by relevance to QUERY (BM25, the local scorer's index)."""
-    from pipeline.lib import warehouse
+    from pipeline.defs.shared.resources import warehouse_resource
     from pipeline.lib.scoring.search import load_documents
     from pipeline.lib.scoring.search import search as run_search
-    from pipeline.lib.settings import settings
 
     text = " ".join(query)
-    path = settings().warehouse
-    if not path.exists():
-        click.echo(f"no warehouse at {path}: run `pipeline demo` first", err=True)
+    resource = warehouse_resource()
+    if not resource.exists():
+        click.echo(f"no warehouse at {resource.describe()}: run `pipeline demo` first", err=True)
         sys.exit(1)
     kinds = {"all": ("grant", "news"), "grants": ("grant",), "news": ("news",)}[kind]
-    with warehouse.connection(path, read_only=True) as conn:
+    with resource.get_connection(read_only=True) as conn:
         documents = load_documents(conn, kinds, tenant)
     hits = run_search(documents, text, limit)
     if as_json:

@@ -54,7 +54,7 @@ def health_report(
 
     graph = defs().resolve_asset_graph()
     assets = [a for a in asset_health(graph, context.instance, now) if a.asset != "health_report"]
-    sources = source_health(warehouse.database, now)
+    sources = source_health(warehouse.location, now)
     score = health.overall_score(assets, sources)
     code = health.exit_code([a.status for a in assets] + [s.status for s in sources])
     counts = health.status_counts(a.status for a in assets)

@@ -14,7 +14,6 @@ yet fails as WARN whatever the check's severity, so it never blocks a first run.
 """
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import dagster as dg
 
@@ -45,7 +44,7 @@ def to_result(verdict: Verdict, severity: dg.AssetCheckSeverity, **target) -> dg
 def _reading(warehouse: WarehouseResource):
     """A read-only connection, or a normal one (creating and migrating the file) when the
     warehouse does not exist yet: DuckDB cannot open a missing file read-only."""
-    return warehouse.get_connection(read_only=Path(warehouse.database).exists())
+    return warehouse.read_connection()
 
 
 def row_count_history(

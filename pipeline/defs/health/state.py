@@ -8,7 +8,6 @@ import datetime as dt
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 
@@ -153,13 +152,14 @@ def asset_health(
     return [health.derive_asset_health(f, now) for f in asset_facts(graph, instance)]
 
 
-def source_health(warehouse_path: Path, now: float | None = None) -> list[health.SourceHealth]:
-    """Health per (kind, provider) from the latest rows of raw.source_fetches."""
-    if not Path(warehouse_path).exists():
+def source_health(location, now: float | None = None) -> list[health.SourceHealth]:
+    """Health per (kind, provider) from the latest rows of raw.source_fetches. `location`:
+    the warehouse resource's."""
+    if not warehouse.exists(location):
         return []
     now = time.time() if now is None else now
     since = dt.datetime.fromtimestamp(now, dt.UTC) - SOURCE_WINDOW
-    with warehouse.connection(warehouse_path, read_only=True, timeout_s=60) as conn:
+    with warehouse.connection(location, read_only=True, timeout_s=60) as conn:
         if not warehouse.scalar(
             conn,
             "SELECT count(*) FROM information_schema.tables "

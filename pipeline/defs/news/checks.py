@@ -2,7 +2,6 @@
 monitoring configuration."""
 
 import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 
@@ -32,7 +31,7 @@ SOURCE_MAX_AGE = dt.timedelta(hours=26)
 
 
 def _reading(warehouse: WarehouseResource):
-    return warehouse.get_connection(read_only=Path(warehouse.database).exists())
+    return warehouse.read_connection()
 
 
 @dg.asset_check(

@@ -334,7 +334,7 @@ def email_log(
 ):
     mail = MailSettings.from_env(settings().outbox)
     report = outbox.deliver_pending(
-        warehouse.database,
+        warehouse.location,
         mail.transport(),
         retry_delays_s=config.retry_delays_s,
         max_attempts=config.max_attempts,

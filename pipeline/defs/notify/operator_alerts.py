@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from pipeline.lib import alerting, warehouse
+from pipeline.defs.shared.resources import warehouse_resource
+from pipeline.lib import alerting
 from pipeline.lib.notify.mailer import MailSettings
 from pipeline.lib.notify.outbox import deliver_pending, record, utcnow
 from pipeline.lib.notify.render import Email
@@ -37,7 +38,7 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
     mail = MailSettings.from_env(paths.outbox)
     now = utcnow()
     severity = severity if severity in SEVERITY_URGENCY else "high"
-    with warehouse.connection(paths.warehouse) as conn:
+    with warehouse_resource().get_connection() as conn:
         last = conn.execute(
             "SELECT last_sent_at FROM notify.operator_alerts WHERE alert_key = ?", [key]
         ).fetchone()
@@ -71,6 +72,6 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
         )
     # Earlier alerts still waiting (a refused connection last time) go out with this one.
     report = deliver_pending(
-        paths.warehouse, mail.transport(), kinds=[KIND], retry_delays_s=RETRY_DELAYS_S
+        warehouse_resource().location, mail.transport(), kinds=[KIND], retry_delays_s=RETRY_DELAYS_S
     )
     return any(message_id in report.delivered for message_id in ids)

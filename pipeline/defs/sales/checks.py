@@ -2,8 +2,6 @@
 analytics would double count), the rejected-row share stays small, and column schemas do not
 change silently."""
 
-from pathlib import Path
-
 import dagster as dg
 
 from pipeline.defs.health.builders import to_result
@@ -49,7 +47,7 @@ def sales_transactions_checks(context: dg.AssetCheckExecutionContext, warehouse:
     selected = {key.name for key in context.selected_asset_check_keys}
     error = dg.AssetCheckSeverity.ERROR
     # DuckDB cannot open a missing file read-only: a first run creates (and migrates) it.
-    with warehouse.get_connection(read_only=Path(warehouse.database).exists()) as conn:
+    with warehouse.read_connection() as conn:
         if selected & {LINES_PRESENT, REVENUE_NON_NEGATIVE}:
             revenue = health_checks.value_range(
                 conn, "sales.transactions", "revenue", minimum=0, allow_null=False

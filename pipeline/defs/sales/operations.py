@@ -9,7 +9,7 @@ import dagster as dg
 from pipeline.defs.sales.assets import REJECTS, TRANSACTIONS, UPLOADS
 from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
-from pipeline.lib import warehouse
+from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib.sales.formats import format_of
 from pipeline.lib.sales.landing import (
     LandedFile,
@@ -49,7 +49,7 @@ def land_file(
         received = receive(resource.resolved_location(), source)
     digest = received.file_hash
     try:
-        with warehouse.connection(settings().warehouse) as conn:
+        with warehouse_resource().get_connection() as conn:
             known = registered_file(conn, digest)
         if known:
             received.discard()
@@ -64,7 +64,7 @@ def land_file(
         received.discard()  # nothing half-landed stays behind
         raise
     landed = LandedFile(key, datasource, Path(key).name, source.stat().st_size, "")
-    with warehouse.connection(settings().warehouse) as conn:
+    with warehouse_resource().get_connection() as conn:
         register_file(conn, file_hash=digest, landed=landed, is_sample=is_sample)
     if instance is not None:
         instance.add_dynamic_partitions(sales_files.name, [digest])

@@ -57,8 +57,9 @@ class ScoringAIResource(OpenAIResource):
             self._client.close()
 
     @contextmanager
-    def scorer(self, context: dg.AssetExecutionContext, warehouse_path: str) -> Iterator[Scorer]:
-        """The scorer for one asset execution (its request/token budget is per run)."""
+    def scorer(self, context: dg.AssetExecutionContext, warehouse_location) -> Iterator[Scorer]:
+        """The scorer for one asset execution (its request/token budget is per run);
+        `warehouse_location`: the warehouse resource's, for the score cache."""
         if not self.uses_openai:
             yield LocalScorer()
             return
@@ -75,7 +76,7 @@ class ScoringAIResource(OpenAIResource):
             yield OpenAIScorer(
                 raw_create,
                 model=self.model,
-                cache=WarehouseScoreCache(warehouse_path),
+                cache=WarehouseScoreCache(warehouse_location),
                 prefilter_threshold=self.prefilter_threshold,
                 max_concurrency=self.max_concurrency,
                 max_requests=self.max_requests_per_run,

@@ -16,6 +16,7 @@ import json
 import dagster as dg
 
 from pipeline.defs.shared.partitions import daily_partitions
+from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import warehouse
 from pipeline.lib.hashing import content_hash
 from pipeline.lib.scoring.profiles import changed_profiles, profile_hashes
@@ -115,11 +116,11 @@ def client_profile_hashes(timeout_s: float = 5.0) -> dict[str, str] | None:
     """client_id → hash of what the scorers read about a client (name, aliases, domain,
     tenant, and the profile fields: keywords, topics, exclusions, industry, geography,
     languages), from core.crm_clients. None when the warehouse is busy: try again next tick."""
-    path = settings().warehouse
-    if not path.exists():
+    location = warehouse_resource().location
+    if not warehouse.exists(location):
         return {}
     try:
-        with warehouse.connection(path, read_only=True, timeout_s=timeout_s) as conn:
+        with warehouse.connection(location, read_only=True, timeout_s=timeout_s) as conn:
             if not table_exists(conn, "core.crm_clients"):
                 return {}
             profile_columns = select_list(conn, "core.crm_clients", CLIENT_PROFILE_COLUMNS, [])
