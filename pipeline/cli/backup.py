@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 
 from pipeline.lib import backup as backups
-from pipeline.lib.settings import settings
+
+
+def _warehouse():
+    # Imported here: the resource pulls in Dagster, which every other command would pay for.
+    from pipeline.defs.shared.resources import warehouse_resource
+
+    return warehouse_resource()
 
 
 def s3_client():
@@ -28,15 +34,15 @@ def backup(directory: str) -> None:
     try:
         if directory.startswith("s3://"):
             with tempfile.TemporaryDirectory(prefix="pipeline-backup-") as staging:
-                manifest = backups.backup(settings().warehouse, Path(staging) / "backup")
+                manifest = backups.backup(_warehouse().location, Path(staging) / "backup")
                 backups.upload_directory(s3_client(), Path(staging) / "backup", directory)
         else:
-            manifest = backups.backup(settings().warehouse, Path(directory))
+            manifest = backups.backup(_warehouse().location, Path(directory))
     except backups.BackupError as error:
         raise click.ClickException(str(error)) from error
     rows = sum(manifest.tables.values())
     click.echo(
-        f"backed up {settings().warehouse} (schema version {manifest.schema_version}): "
+        f"backed up {_warehouse().describe()} (schema version {manifest.schema_version}): "
         f"{len(manifest.tables)} tables, {rows:,} rows -> {directory}"
     )
 
@@ -52,11 +58,11 @@ def restore(directory: str, force: bool) -> None:
         if directory.startswith("s3://"):
             with tempfile.TemporaryDirectory(prefix="pipeline-restore-") as staging:
                 local = backups.download_directory(s3_client(), directory, Path(staging) / "b")
-                result = backups.restore(local, settings().warehouse, force=force)
+                result = backups.restore(local, _warehouse().location, force=force)
         else:
             if not Path(directory).is_dir():
                 raise backups.BackupError(f"{directory} is not a directory")
-            result = backups.restore(Path(directory), settings().warehouse, force=force)
+            result = backups.restore(Path(directory), _warehouse().location, force=force)
     except backups.BackupError as error:
         raise click.ClickException(str(error)) from error
     rows = sum(result.manifest.tables.values())

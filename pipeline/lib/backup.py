@@ -70,10 +70,11 @@ def _migration_names(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return [f"{version:04d}_{name}" for version, name in rows]
 
 
-def backup(warehouse_path: Path, target: Path, *, timeout_s: float = 120.0) -> Manifest:
-    """Export the warehouse into `target` (new or empty directory) as Parquet files, schema.sql,
-    load.sql and manifest.json. Holds a read-only connection for the export only."""
-    if not warehouse_path.exists():
+def backup(warehouse_path, target: Path, *, timeout_s: float = 120.0) -> Manifest:
+    """Export the warehouse (a DuckDB file or a lake: the warehouse resource's `location`) into
+    `target` (new or empty directory) as Parquet files, schema.sql, load.sql and manifest.json.
+    Holds a read-only connection for the export only."""
+    if not warehouse.exists(warehouse_path):
         raise BackupError(f"no warehouse at {warehouse_path}")
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty; back up into a new directory")
@@ -86,16 +87,16 @@ def backup(warehouse_path: Path, target: Path, *, timeout_s: float = 120.0) -> M
             migrations=_migration_names(conn),
             tables=counts,
             duckdb_version=duckdb.__version__,
-            source=str(warehouse_path),
+            source=warehouse.describe(warehouse_path),
         )
         conn.execute(f"EXPORT DATABASE '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)")
     (target / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
     return manifest
 
 
-def holds_data(warehouse_path: Path, *, timeout_s: float = 120.0) -> bool:
+def holds_data(warehouse_path, *, timeout_s: float = 120.0) -> bool:
     """True if any table other than the migration record has a row."""
-    if not warehouse_path.exists():
+    if not warehouse.exists(warehouse_path):
         return False
     with warehouse.connection(warehouse_path, read_only=True, timeout_s=timeout_s) as conn:
         counts = table_row_counts(conn)
@@ -103,33 +104,45 @@ def holds_data(warehouse_path: Path, *, timeout_s: float = 120.0) -> bool:
 
 
 def restore(
-    source: Path, warehouse_path: Path, *, force: bool = False, timeout_s: float = 120.0
+    source: Path, warehouse_path, *, force: bool = False, timeout_s: float = 120.0
 ) -> RestoreResult:
     """Replace the warehouse with the backup in `source`. Refuses a warehouse holding data
     unless `force`. A backup from an older schema is upgraded by the pending migrations."""
     manifest = Manifest.read(source)
-    existing = warehouse_path.exists()
+    existing = warehouse.exists(warehouse_path)
     if not force and holds_data(warehouse_path, timeout_s=timeout_s):
         raise BackupError(
-            f"{warehouse_path} already holds data; pass --force to replace it with the backup"
+            f"{warehouse.describe(warehouse_path)} already holds data; pass --force to replace"
+            " it with the backup"
         )
+    if warehouse.is_lake(warehouse_path):
+        return _restore_into_lake(source, manifest, warehouse_path, timeout_s)
     staging = warehouse_path.with_name(warehouse_path.name + ".restoring")
     _remove_database_files(staging)
     conn = warehouse.open_connection(staging)
     try:
-        try:
-            conn.execute(f"IMPORT DATABASE '{_sql_path(source)}'")
-        except duckdb.Error as error:
-            raise BackupError(_damage(conn, source, error)) from error
-        restored = table_row_counts(conn)
-        wrong = {
-            table: (rows, restored.get(table))
-            for table, rows in manifest.tables.items()
-            if restored.get(table) != rows
-        }
-        if wrong:
-            raise BackupError(f"restored row counts differ from the manifest: {wrong}")
-        upgraded_by = warehouse.migrate(conn)
+        if warehouse.is_lake(manifest.source):
+            # A lake's tables carry no keys (pipeline.lib.lake): build the file from the
+            # migrations, which declare them, then load the rows.
+            upgraded_by = warehouse.migrate(conn)
+            try:
+                _load_rows(conn, source, manifest)
+            except duckdb.Error as error:
+                raise BackupError(_damage(conn, source, error)) from error
+        else:
+            try:
+                conn.execute(f"IMPORT DATABASE '{_sql_path(source)}'")
+            except duckdb.Error as error:
+                raise BackupError(_damage(conn, source, error)) from error
+            restored = table_row_counts(conn)
+            wrong = {
+                table: (rows, restored.get(table))
+                for table, rows in manifest.tables.items()
+                if restored.get(table) != rows
+            }
+            if wrong:
+                raise BackupError(f"restored row counts differ from the manifest: {wrong}")
+            upgraded_by = warehouse.migrate(conn)
         conn.execute("CHECKPOINT")
     except BaseException:
         conn.close()
@@ -181,6 +194,40 @@ def _damage(conn: duckdb.DuckDBPyConnection, source: Path, error: duckdb.Error) 
     table, file = culprit
     problem = "is missing" if not file.exists() else f"cannot be read ({first_line})"
     return f"backup {source} is damaged: table {table}, file {file.name} {problem}"
+
+
+def _load_rows(conn: duckdb.DuckDBPyConnection, source: Path, manifest: Manifest) -> None:
+    """Replace every table's rows with the backup's, matching columns by name (a backup from
+    an older schema loads into newer tables), in one transaction checked against the manifest."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for table, file in _backup_files(source):
+            if table == "meta.schema_migrations":
+                continue  # the target's own migration record describes its tables
+            conn.execute(f"DELETE FROM {table}")
+            conn.execute(
+                f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{_sql_path(file)}')"
+            )
+        restored = table_row_counts(conn)
+        wrong = {
+            table: (rows, restored.get(table))
+            for table, rows in manifest.tables.items()
+            if table != "meta.schema_migrations" and restored.get(table) != rows
+        }
+        if wrong:
+            raise BackupError(f"restored row counts differ from the manifest: {wrong}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _restore_into_lake(source: Path, manifest: Manifest, location, timeout_s: float):
+    """A lake cannot be swapped like a file: its schema is brought up to date, then its rows
+    are replaced in place."""
+    with warehouse.connection(location, timeout_s=timeout_s) as conn:
+        _load_rows(conn, source, manifest)
+    return RestoreResult(manifest, warehouse.describe(location), [], replaced_existing=True)
 
 
 def split_s3_url(url: str) -> tuple[str, str]:

@@ -134,8 +134,9 @@ def connection(
     location, *, read_only: bool = False, timeout_s: float = 120.0
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """One unit of work on the warehouse; the schema is brought up to date on first use
-    per process, and the connection is always closed so the lock is released."""
-    if not read_only:
+    per process (a lake even for readers: DuckLake cannot attach a lake read-only before it
+    exists), and the connection is always closed so the lock is released."""
+    if not read_only or is_lake(location):
         ensure_schema(location, timeout_s=timeout_s)
     conn = open_connection(location, read_only=read_only, timeout_s=timeout_s)
     try:

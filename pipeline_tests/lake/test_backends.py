@@ -178,3 +178,40 @@ def test_columns_named_like_constraints_are_kept():
     assert keys == {}
     for column in ("checks_passed", "unique_users", "constraint_name", "primary_key_hint"):
         assert column in sql
+
+
+@pytest.mark.server
+def test_backup_of_the_file_restores_into_the_lake_and_back(
+    pipeline_env, tmp_path, postgres_lake, monkeypatch
+):
+    from pipeline.lib import backup as backups
+
+    monkeypatch.setenv("PIPELINE_WAREHOUSE", str(pipeline_env / "warehouse.duckdb"))
+    with warehouse_resource().get_connection() as conn:
+        for statement, parameters in UPSERTS:
+            conn.execute(statement, parameters)
+        expected = {t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
+    backups.backup(warehouse_resource().location, tmp_path / "from_file")
+
+    monkeypatch.setenv("PIPELINE_WAREHOUSE", postgres_lake)
+    lake_resource = warehouse_resource()
+    backups.restore(tmp_path / "from_file", lake_resource.location)
+    with lake_resource.get_connection(read_only=True) as conn:
+        assert {
+            t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES
+        } == expected
+    with pytest.raises(backups.BackupError, match="already holds data"):
+        backups.restore(tmp_path / "from_file", lake_resource.location)
+
+    manifest = backups.backup(lake_resource.location, tmp_path / "from_lake")
+    assert manifest.source.startswith("ducklake:postgres:")
+    restored_file = tmp_path / "restored.duckdb"
+    backups.restore(tmp_path / "from_lake", restored_file)
+    with warehouse.connection(restored_file, read_only=True) as conn:
+        assert {
+            t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES
+        } == expected
+    # The file got its keys from the migrations, not from the lake's keyless tables.
+    with warehouse.connection(restored_file) as conn:
+        conn.execute(UPSERTS[3][0])
+        assert warehouse.scalar(conn, "SELECT count(*) FROM ai.score_cache") == 2

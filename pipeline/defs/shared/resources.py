@@ -3,6 +3,7 @@ resources.py; each such file holds only a @dg.definitions (it hides everything e
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -27,7 +28,7 @@ class WarehouseResource(DuckDBResource):
         """What pipeline.lib.warehouse functions take: the file path or the lake target."""
         if warehouse.is_lake(self.database):
             return lake.target(self.database, self.lake_data)
-        return self.database
+        return Path(self.database)
 
     @contextmanager
     def get_connection(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
