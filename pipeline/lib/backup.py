@@ -128,12 +128,12 @@ def restore(
             try:
                 _load_rows(conn, source, manifest)
             except duckdb.Error as error:
-                raise BackupError(_damage(conn, source, error)) from error
+                raise BackupError(_damage(source, error)) from error
         else:
             try:
                 conn.execute(f"IMPORT DATABASE '{_sql_path(source)}'")
             except duckdb.Error as error:
-                raise BackupError(_damage(conn, source, error)) from error
+                raise BackupError(_damage(source, error)) from error
             restored = table_row_counts(conn)
             wrong = {
                 table: (rows, restored.get(table))
@@ -174,7 +174,7 @@ def _backup_files(source: Path) -> list[tuple[str, Path]]:
     return files
 
 
-def _damage(conn: duckdb.DuckDBPyConnection, source: Path, error: duckdb.Error) -> str:
+def _damage(source: Path, error: duckdb.Error) -> str:
     """One line naming the table and file a failed import broke on. DuckDB names the file in
     some errors and not in others (a corrupt page says only "Invalid data"), so each file is
     read in full until one fails."""
@@ -182,13 +182,15 @@ def _damage(conn: duckdb.DuckDBPyConnection, source: Path, error: duckdb.Error) 
     files = _backup_files(source)
     culprit = next(((t, f) for t, f in files if str(f) in str(error) or f.name in str(error)), None)
     if culprit is None:
-        for table, file in files:
-            try:
-                conn.execute(f"SELECT * FROM read_parquet('{_sql_path(file)}')").fetchall()
-            except duckdb.Error as read_error:
-                first_line = str(read_error).strip().splitlines()[0]
-                culprit = (table, file)
-                break
+        # A fresh connection: the failed import may have left `conn`'s transaction aborted.
+        with duckdb.connect() as probe:
+            for table, file in files:
+                try:
+                    probe.execute(f"SELECT * FROM read_parquet('{_sql_path(file)}')").fetchall()
+                except duckdb.Error as read_error:
+                    first_line = str(read_error).strip().splitlines()[0]
+                    culprit = (table, file)
+                    break
     if culprit is None:
         return f"backup {source} is damaged and cannot be restored: {first_line}"
     table, file = culprit
