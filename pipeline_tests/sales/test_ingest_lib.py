@@ -109,7 +109,9 @@ def test_same_bytes_twice_change_nothing_and_reupload_replaces(
     # A corrected file with the same orders replaces their lines instead of adding rows.
     lines = supermarket_csv.read_text().splitlines()
     header, first = lines[0], lines[1].split(",")
-    first[7] = "1"  # quantity of order 750-67-8428: 7 -> 1
+    # Quantity of order 750-67-8428: 7 -> 1 at 74.69, with its tax, total, cogs and income.
+    first[7:10] = ["1", "3.7345", "78.4245"]
+    first[13], first[15] = "74.69", "3.7345"
     corrected = tmp_path / "correction.csv"
     corrected.write_text(header + "\n" + ",".join(first) + "\n")
     fix = run(land(corrected, "supermarket"), landing)

@@ -94,10 +94,6 @@ def registered_file(conn: duckdb.DuckDBPyConnection, file_hash: str) -> dict | N
     return dict(zip(names, rows[0], strict=True)) if rows else None
 
 
-def known_hashes(conn: duckdb.DuckDBPyConnection) -> set[str]:
-    return {row[0] for row in conn.execute("SELECT file_hash FROM sales.files").fetchall()}
-
-
 def _locate(connect: Connect, landing: Landing, file_hash: str) -> dict:
     """A partition nobody registered (added by hand in the UI): find its file by hashing."""
     for landed in landing.list_files():

@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import duckdb
 import yaml
 
 DEFAULT_MAX_BAD_ROW_RATIO = 0.01
@@ -105,14 +106,21 @@ class IngestionSpec:
     datasource: str
     columns: dict[str, str]  # canonical field -> source header
     date_format: str | None = None  # strptime format; None when the column is typed or ISO
-    decimal: str = "."
+    # "." or ","; None: inferred per column from the values (see staging.infer_decimals)
+    decimal: str | None = None
     sheet: str | None = None  # Excel sheet; None = the first
     max_bad_row_ratio: float = DEFAULT_MAX_BAD_ROW_RATIO
     source: str = "inferred"  # inferred | config
     notes: list[str] = field(default_factory=list)
+    # Per text number column (canonical field): the decimal separator staging read it with.
+    decimals: dict[str, str] = field(default_factory=dict)
 
     def to_yaml(self) -> str:
-        body = {k: v for k, v in asdict(self).items() if k != "source" and v not in (None, [])}
+        body = {
+            k: v
+            for k, v in asdict(self).items()
+            if k not in ("source", "decimals") and v not in (None, [])
+        }
         header = (
             "# Ingestion spec inferred from the file's headers; review it and copy it to\n"
             f"# data/config/sales/{self.datasource}.yaml to make it the datasource's spec.\n"
@@ -127,24 +135,56 @@ def normalise_header(header: str) -> str:
     return re.sub(r"[^0-9a-z]", "", header.lower())
 
 
+SPEC_KEYS = ("columns", "date_format", "decimal", "sheet", "max_bad_row_ratio")
+DECIMAL_SEPARATORS = (".", ",")
+
+
 def load_spec(config_dir: Path, datasource: str) -> IngestionSpec | None:
-    """The hand-written spec of a datasource, or None."""
+    """The hand-written spec of a datasource, or None. A spec that cannot be read or has a
+    wrong field raises SpecError naming the file and the field: the landed file is then
+    rejected with that reason rather than read with a guess."""
     path = Path(config_dir) / "sales" / f"{datasource}.yaml"
     if not path.exists():
         return None
-    body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(body.get("columns"), dict):
-        raise SpecError(f"{path}: 'columns' must map canonical fields to source headers")
-    unknown = set(body["columns"]) - set(ALIASES)
+
+    def wrong(message: str) -> SpecError:
+        return SpecError(f"spec {path}: {message}")
+
+    try:
+        body = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise wrong(f"not valid YAML: {' '.join(str(error).split())}") from error
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise wrong(f"must be a mapping of {', '.join(SPEC_KEYS)}; found {type(body).__name__}")
+    unknown = sorted(map(str, set(body) - set(SPEC_KEYS)))
     if unknown:
-        raise SpecError(f"{path}: unknown canonical fields {sorted(unknown)}")
+        raise wrong(f"unknown field(s) {', '.join(unknown)}; a spec has {', '.join(SPEC_KEYS)}")
+    columns = body.get("columns")
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in columns.items()
+    ):
+        raise wrong(f"'columns' must map canonical fields to source headers; found {columns!r}")
+    unknown_fields = set(columns) - set(ALIASES)
+    if unknown_fields:
+        raise wrong(f"'columns' has unknown canonical fields {sorted(unknown_fields)}")
+    for key in ("date_format", "sheet"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            raise wrong(f"'{key}' must be text; found {body[key]!r}")
+    decimal = body.get("decimal")
+    if decimal is not None and decimal not in DECIMAL_SEPARATORS:
+        raise wrong(f'\'decimal\' must be "." or ","; found {decimal!r}')
+    ratio = body.get("max_bad_row_ratio", DEFAULT_MAX_BAD_ROW_RATIO)
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
+        raise wrong(f"'max_bad_row_ratio' must be a number from 0 to 1; found {ratio!r}")
     return IngestionSpec(
         datasource=datasource,
-        columns=dict(body["columns"]),
+        columns=dict(columns),
         date_format=body.get("date_format"),
-        decimal=body.get("decimal", "."),
+        decimal=decimal,
         sheet=body.get("sheet"),
-        max_bad_row_ratio=float(body.get("max_bad_row_ratio", DEFAULT_MAX_BAD_ROW_RATIO)),
+        max_bad_row_ratio=float(ratio),
         source="config",
     )
 
@@ -197,18 +237,41 @@ def check_spec(spec: IngestionSpec, headers: list[str]) -> None:
         raise SpecError(f"spec names columns the file does not have: {', '.join(absent)}")
 
 
+# A year outside this range means the format misread the value (e.g. %Y reading "19").
+PLAUSIBLE_YEARS = (1970, 2100)
+
+
+def date_format_counts_sql(relation: str, column: str) -> str:
+    """One query over `relation`: how many non-empty values of `column` (quoted identifier)
+    there are, then how many each of DATE_FORMATS reads as a plausible date (DuckDB's
+    try_strptime: the parser the load uses)."""
+    value = f"NULLIF(trim(CAST({column} AS VARCHAR)), '')"
+    low, high = PLAUSIBLE_YEARS
+    counts = [
+        f"count(*) FILTER (WHERE year(try_strptime(v, '{fmt}')) BETWEEN {low} AND {high})"
+        for fmt in DATE_FORMATS
+    ]
+    return f"SELECT count(v), {', '.join(counts)} FROM (SELECT {value} AS v FROM {relation})"
+
+
+def choose_date_format(counts: list[int]) -> str | None:
+    """The format that reads the most values (earlier in DATE_FORMATS on a tie, e.g. when no
+    day exceeds 12); None when no format reads any. Values it cannot read become row rejects,
+    so one bad value anywhere in a column costs one row, never the whole file."""
+    best = max(range(len(DATE_FORMATS)), key=lambda i: (counts[i], -i))
+    return DATE_FORMATS[best] if counts[best] else None
+
+
 def infer_date_format(values: list) -> str | None:
-    """The first format that reads every sample as a plausible date; None when the values are
-    already dates (typed sources) or ISO. Day-first vs month-first is settled by any sample
-    whose day exceeds 12."""
-    texts = [str(v).strip() for v in values if v is not None and str(v).strip()]
-    if not texts or all(isinstance(v, dt.date) for v in values if v is not None):
+    """The date format of a list of values (see choose_date_format); None when the values are
+    already dates (typed sources) or none reads."""
+    present = [v for v in values if v is not None and str(v).strip()]
+    if not present or all(isinstance(v, dt.date) for v in present):
         return None
-    for fmt in DATE_FORMATS:
-        try:
-            parsed = [dt.datetime.strptime(t, fmt) for t in texts]
-        except ValueError:
-            continue
-        if all(1970 <= p.year <= 2100 for p in parsed):
-            return fmt
-    return None
+    conn = duckdb.connect()
+    try:
+        conn.execute("CREATE TABLE dates AS SELECT unnest(?::VARCHAR[]) AS value", [present])
+        _, *counts = conn.execute(date_format_counts_sql("dates", "value")).fetchall()[0]
+    finally:
+        conn.close()
+    return choose_date_format(counts)

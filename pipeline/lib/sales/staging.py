@@ -22,7 +22,8 @@ from pipeline.lib.sales.formats import FileRejected, detect_format, prepare_csv
 from pipeline.lib.sales.spec import (
     IngestionSpec,
     check_spec,
-    infer_date_format,
+    choose_date_format,
+    date_format_counts_sql,
     infer_spec,
 )
 from pipeline.lib.sales.validation import SalesLineSchema, candidate_predicate, validate_batch
@@ -34,12 +35,27 @@ VALIDATION_BATCH_ROWS = 1_000_000
 # form (validation.candidate_predicate) flags. Both give the same rejects.
 FULL_VALIDATION_ROWS = 250_000
 DEFAULT_MAX_EXCEL_BYTES = 50 * 1024 * 1024
-DATE_SAMPLE_ROWS = 5000
-
-STAGED_COLUMNS = (
-    "order_id", "order_date", "branch", "product_line", "product", "quantity", "unit_price",
-    "revenue", "unit_cost", "cost", "profit", "discount", "tax", "gross_total",
-)  # fmt: skip
+# Inference (date format, decimal separator) reads the whole column of a file up to this size;
+# a bigger plain CSV is sampled as evenly spaced chunks, so where a value sits does not matter.
+INFER_WHOLE_FILE_BYTES = 32 * 1024 * 1024
+INFER_SAMPLE_CHUNKS = 64
+INFER_SAMPLE_CHUNK_BYTES = 64 * 1024
+# A number as written with a decimal point (thousands by commas) or a decimal comma
+# (thousands by dots), after currency signs, spaces and % are dropped. A thousands group
+# never starts with 0, so "0.500" can only be a decimal point.
+POINT_NUMBER = r"[+-]?([1-9][0-9]{0,2}(,[0-9]{3})+|[0-9]*)([.][0-9]+)?"
+COMMA_NUMBER = r"[+-]?([1-9][0-9]{0,2}([.][0-9]{3})+|[0-9]*)(,[0-9]+)?"
+NUMBER_DECORATION = "[^0-9.,+-]"
+SEPARATOR_NAMES = {".": "decimal point", ",": "decimal comma"}
+# The file's own total may differ from what its prices give by rounding (a unit price rounded
+# to the cent drifts by up to half a cent per unit) and little else; a decimal or thousands
+# mix-up is 10x off or more. See docs/sales.md.
+TOTAL_RELATIVE_TOLERANCE = 0.02
+TOTAL_PER_UNIT_TOLERANCE = 0.01
+# A gross total without a tax column may include tax up to this rate.
+MAX_UNSTATED_TAX = 0.30
+NUMBER_FIELDS = ("quantity", "unit_price", "line_total", "gross_total", "unit_cost",
+                 "cost_total", "profit", "discount", "tax")  # fmt: skip
 TRANSACTION_COLUMNS = (
     "datasource", "order_id", "line", "order_date", "branch", "product_line", "product",
     "quantity", "unit_price", "revenue", "unit_cost", "cost", "profit", "discount", "tax",
@@ -56,10 +72,6 @@ class StageResult:
     rows_total: int = 0
     rows_bad: int = 0
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def rows_good(self) -> int:
-        return self.rows_total - self.rows_bad
 
     @property
     def bad_ratio(self) -> float:
@@ -92,8 +104,9 @@ def _open_source(
     work_dir: Path,
     max_excel_bytes: int,
     notes: list[str],
-) -> str | None:
-    """Make `source` name the file's rows; returns the CSV encoding when there is one."""
+) -> tuple[str | None, Path | None]:
+    """Make `source` name the file's rows; returns the CSV encoding and the (UTF-8) CSV DuckDB
+    reads, when the file is a CSV."""
     if fmt in ("csv", "csv.gz"):
         prepared = prepare_csv(path, fmt, work_dir)
         if prepared.encoding != "utf-8":
@@ -109,7 +122,7 @@ def _open_source(
             f"{_quote_literal(str(prepared.path))}, header = true, all_varchar = true,"
             " store_rejects = true, rejects_table = 'csv_errors', rejects_scan = 'csv_scans')"
         )
-        return prepared.encoding
+        return prepared.encoding, prepared.path
     if fmt in ("xlsx", "xls"):
         size = path.stat().st_size
         if size > max_excel_bytes:
@@ -121,9 +134,46 @@ def _open_source(
         conn.register("source_frame", frame.to_arrow())
         conn.execute("CREATE TABLE source AS SELECT * FROM source_frame")
         conn.unregister("source_frame")
-        return None
+        return None, None
     conn.execute(f"CREATE VIEW source AS SELECT * FROM read_parquet({_quote_literal(str(path))})")
-    return None
+    return None, None
+
+
+def _inference_relation(
+    conn: duckdb.DuckDBPyConnection, csv_path: Path | None, headers: list[str], work_dir: Path
+) -> str:
+    """What format inference reads: the whole `source`, or for a big plain CSV a sample of
+    evenly spaced chunks over the whole file (read in the file's own dialect), so a value's
+    position never decides the format and a 500 MB file is not read twice."""
+    if (
+        csv_path is None
+        or csv_path.name.endswith(".gz")
+        or csv_path.stat().st_size <= INFER_WHOLE_FILE_BYTES
+    ):
+        return "source"
+    size = csv_path.stat().st_size
+    sample = work_dir / "inference_sample.csv"
+    with csv_path.open("rb") as handle, sample.open("wb") as sink:
+        sink.write(handle.readline())  # the header
+        for chunk in range(INFER_SAMPLE_CHUNKS):
+            handle.seek(size * chunk // INFER_SAMPLE_CHUNKS)
+            block = handle.read(INFER_SAMPLE_CHUNK_BYTES)
+            # Whole lines only: drop the partial first line (the header in chunk 0) and the
+            # partial last one.
+            start, end = block.find(b"\n") + 1, block.rfind(b"\n") + 1
+            if 0 < start < end:
+                sink.write(block[start:end])
+    delimiter, quote, escape = conn.execute(
+        "SELECT Delimiter, Quote, Escape FROM sniff_csv(?)", [str(csv_path)]
+    ).fetchall()[0]
+    names = ", ".join(_quote_literal(h) for h in headers)
+    conn.execute(
+        f"CREATE VIEW inference_source AS SELECT * FROM read_csv({_quote_literal(str(sample))},"
+        f" header = true, all_varchar = true, ignore_errors = true, names = [{names}],"
+        f" delim = {_quote_literal(delimiter)}, quote = {_quote_literal(quote)},"
+        f" escape = {_quote_literal(escape)})"
+    )
+    return "inference_source"
 
 
 def _read_excel(path: Path, name: str, sheet: str | None) -> pl.DataFrame:
@@ -140,6 +190,9 @@ def _text(col: str) -> str:
 
 
 def _number(col: str, dtype: str, decimal: str) -> str:
+    """A number from a typed column, or from text written with `decimal` as the separator.
+    Text in the other convention reads as NULL (a row reject quoting it), never as a value
+    100x off: with a decimal point "74,69" is not 7469, with a decimal comma "1.5" is not 15."""
     if dtype in (
         "DOUBLE",
         "FLOAT",
@@ -151,16 +204,96 @@ def _number(col: str, dtype: str, decimal: str) -> str:
     ) or dtype.startswith("DECIMAL"):
         return f"CAST({col} AS DOUBLE)"
     text = f"trim(CAST({col} AS VARCHAR))"
+    # Plain numbers cast directly; "$1,234.50" and "12 %" lose their decoration first, and are
+    # read only when their separators follow the column's convention. CASE, not COALESCE:
+    # DuckDB evaluates every COALESCE argument on every row, CASE only the branch a row takes,
+    # so the regexps run only on values that are not plain numbers.
+    cleaned = f"regexp_replace({text}, '{NUMBER_DECORATION}', '', 'g')"
     if decimal == ",":
-        text = f"replace(replace({text}, '.', ''), ',', '.')"
-    # Plain numbers cast directly; "$1,234.50" and "12 %" lose their decoration first. CASE, not
-    # COALESCE: DuckDB evaluates every COALESCE argument on every row, CASE only the branch a
-    # row takes, so the regexp runs only on values that are not plain numbers.
-    plain = f"TRY_CAST({text} AS DOUBLE)"
+        plain = f"TRY_CAST(replace({text}, ',', '.') AS DOUBLE)"
+        plain_when = f"NOT contains({text}, '.') AND {plain} IS NOT NULL"
+        pattern, digits = COMMA_NUMBER, f"replace(replace({cleaned}, '.', ''), ',', '.')"
+    else:
+        plain = f"TRY_CAST({text} AS DOUBLE)"
+        plain_when = f"{plain} IS NOT NULL"
+        pattern, digits = POINT_NUMBER, f"replace({cleaned}, ',', '')"
     return (
-        f"CASE WHEN {plain} IS NOT NULL THEN {plain} ELSE"
-        f" TRY_CAST(NULLIF(regexp_replace({text}, '[^0-9.eE+-]', '', 'g'), '') AS DOUBLE) END"
+        f"CASE WHEN {plain_when} THEN {plain}"
+        f" WHEN regexp_full_match({cleaned}, '{pattern}')"
+        f" THEN TRY_CAST(NULLIF({digits}, '') AS DOUBLE) END"
     )
+
+
+def decimal_evidence_sql(relation: str, column: str) -> str:
+    """Counts over the non-empty values of `column`: readable only with a decimal point, only
+    with a decimal comma, and readable both ways as different numbers ("1,250", "1.250")."""
+    cleaned = f"regexp_replace(trim(CAST({column} AS VARCHAR)), '{NUMBER_DECORATION}', '', 'g')"
+    point = f"regexp_full_match(v, '{POINT_NUMBER}')"
+    comma = f"regexp_full_match(v, '{COMMA_NUMBER}')"
+    return (
+        f"SELECT count(*) FILTER (WHERE {point} AND NOT {comma}),"
+        f" count(*) FILTER (WHERE {comma} AND NOT {point}),"
+        f" count(*) FILTER (WHERE {point} AND {comma} AND regexp_matches(v, '[.,]')),"
+        f" any_value(v) FILTER (WHERE {point} AND NOT {comma}),"
+        f" any_value(v) FILTER (WHERE {comma} AND NOT {point}),"
+        f" any_value(v) FILTER (WHERE {point} AND {comma} AND regexp_matches(v, '[.,]'))"
+        f" FROM (SELECT {cleaned} AS v FROM {relation}) WHERE regexp_matches(v, '[0-9]')"
+    )
+
+
+def infer_decimals(
+    conn: duckdb.DuckDBPyConnection,
+    relation: str,
+    spec: IngestionSpec,
+    types: dict[str, str],
+    name: str,
+) -> list[str]:
+    """Decide each text number column's decimal separator into `spec.decimals`; returns notes.
+    A column follows the convention more of its values can only be read in (the others become
+    row rejects); a column whose values all read both ways ("1,250") follows the file's other
+    columns; with none to follow, or a tie, the file is rejected naming the column, since a
+    guess could load every value 1000x off. A spec's `decimal` applies to every column."""
+    text_fields = [
+        f for f in NUMBER_FIELDS if f in spec.columns and types[spec.columns[f]] == "VARCHAR"
+    ]
+    if spec.decimal is not None:
+        spec.decimals = dict.fromkeys(text_fields, spec.decimal)
+        return []
+    undecided: dict[str, str] = {}
+    for field_name in text_fields:
+        header = spec.columns[field_name]
+        point, comma, both, point_eg, comma_eg, both_eg = conn.execute(
+            decimal_evidence_sql(relation, _quote_ident(header))
+        ).fetchall()[0]
+        if point > comma:
+            spec.decimals[field_name] = "."
+        elif comma > point:
+            spec.decimals[field_name] = ","
+        elif point:  # as many values only readable one way as the other
+            raise FileRejected(
+                f"{name}: column {header!r} mixes a decimal point ({point_eg!r}) and a decimal"
+                f' comma ({comma_eg!r}) equally often; set decimal: "." or "," in the'
+                f" datasource's spec"
+            )
+        elif both:
+            undecided[field_name] = both_eg
+    decided = set(spec.decimals.values())
+    for field_name, example in undecided.items():
+        if len(decided) != 1:
+            header = spec.columns[field_name]
+            raise FileRejected(
+                f"{name}: column {header!r} cannot be read safely: values like {example!r} are"
+                " a decimal comma or a thousands separator, and no other column settles it;"
+                f' set decimal: "." or "," in the datasource\'s spec'
+            )
+        spec.decimals[field_name] = next(iter(decided))
+    separators = set(spec.decimals.values())
+    if separators == {","}:
+        spec.decimal = ","
+    comma_columns = [spec.columns[f] for f, sep in spec.decimals.items() if sep == ","]
+    if not comma_columns:
+        return []
+    return [f"decimal comma in {', '.join(comma_columns)}"]
 
 
 def _date(col: str, dtype: str, date_format: str | None) -> str:
@@ -175,18 +308,31 @@ def _date(col: str, dtype: str, date_format: str | None) -> str:
     return f"TRY_CAST({text} AS DATE)"
 
 
-def typed_select(spec: IngestionSpec, types: dict[str, str]) -> tuple[str, dict[str, str]]:
+@dataclass(frozen=True)
+class TypedPlan:
+    """How `typed` is built from `source`, and what validation needs to know about it."""
+
+    sql: str
+    kinds: dict[str, str]  # column -> what it should hold, for reasons ("a date in format ...")
+    derived: frozenset[str]  # columns computed from the quantity (their rejects follow from it)
+    total_check: tuple[str, str] | None  # (SQL true where the file's total disagrees, reason)
+
+
+def typed_select(spec: IngestionSpec, types: dict[str, str]) -> TypedPlan:
     """SQL turning `source` into canonical typed columns, plus raw_<field> text kept only where
-    a value could not be read (so reasons can quote it). Returns (sql, what-each-column-holds)."""
+    a value could not be read (so reasons can quote it)."""
     cols = spec.columns
 
     def src(field_name: str) -> str:
         return _quote_ident(cols[field_name])
 
+    def decimal(field_name: str) -> str:
+        return spec.decimals.get(field_name, spec.decimal or ".")
+
     def num(field_name: str) -> str | None:
         if field_name not in cols:
             return None
-        return _number(src(field_name), types[cols[field_name]], spec.decimal)
+        return _number(src(field_name), types[cols[field_name]], decimal(field_name))
 
     parsed = {
         "order_id": _text(src("order_id")),
@@ -201,8 +347,7 @@ def typed_select(spec: IngestionSpec, types: dict[str, str]) -> tuple[str, dict[
         ),
         "product": _text(src("product")) if "product" in cols else "NULL::VARCHAR",
     }
-    for name in ("quantity", "unit_price", "line_total", "gross_total", "unit_cost",
-                 "cost_total", "profit", "discount", "tax"):  # fmt: skip
+    for name in NUMBER_FIELDS:
         parsed[name] = num(name) or "NULL::DOUBLE"
     raw_fields = {
         "order_date": "order_date",
@@ -237,17 +382,76 @@ def typed_select(spec: IngestionSpec, types: dict[str, str]) -> tuple[str, dict[
     else:
         cost = "NULL::DOUBLE"
     profit = "p.profit" if "profit" in cols else f"{revenue} - ({cost})"
+    total_check = _total_check(spec)
     outer = [
         "p.order_id", "p.order_date", "p.branch", "p.product_line", "p.product", "p.quantity",
         f"{unit_price} AS unit_price", f"{revenue} AS revenue",
         f"({cost}) / NULLIF(p.quantity, 0) AS unit_cost", f"{cost} AS cost",
         f"{profit} AS profit", "p.discount", "p.tax", "p.gross_total", *raws,
     ]  # fmt: skip
+    if total_check:
+        outer.append(f"p.{total_check[0]} AS file_total")
     sql = f"SELECT {', '.join(outer)}\nFROM (SELECT\n  {inner}\nFROM source) AS p"
+
+    def number_kind(field_name: str) -> str:
+        source = raw_fields.get(field_name, field_name)
+        if source in spec.decimals:
+            return f"a number with a {SEPARATOR_NAMES[spec.decimals[source]]}"
+        return "a number"
+
     date_kind = f"a date in format {spec.date_format}" if spec.date_format else "a date"
-    kinds = {"order_date": date_kind, "quantity": "a number", "unit_price": "a number",
-             "unit_cost": "a number", "discount": "a number", "tax": "a number"}  # fmt: skip
-    return sql, kinds
+    kinds = {"order_date": date_kind}
+    kinds.update({f: number_kind(f) for f in ("quantity", "unit_price", "unit_cost",
+                                              "discount", "tax")})  # fmt: skip
+    derived = {"unit_cost"} if "unit_cost" not in cols else set()
+    if "unit_price" not in cols:
+        derived.add("unit_price")
+    return TypedPlan(
+        sql, kinds, frozenset(derived), total_check and (total_check[1], total_check[2])
+    )
+
+
+def _total_check(spec: IngestionSpec) -> tuple[str, str, str] | None:
+    """(total field, SQL true where quantity x unit price disagrees with the file's own total,
+    reason) for a file with both, over the `numbered` view; None otherwise."""
+    cols = spec.columns
+    if "unit_price" not in cols:
+        return None
+    revenue = "quantity * unit_price"
+    slack = (
+        f"greatest({TOTAL_RELATIVE_TOLERANCE} * abs(file_total),"
+        f" {TOTAL_PER_UNIT_TOLERANCE} * abs(quantity), 0.02)"
+    )
+    if "line_total" in cols:
+        total, header = "line_total", cols["line_total"]
+        expected, label = revenue, f"quantity x {cols['unit_price']}"
+        disagrees = f"abs({expected} - file_total) > {slack}"
+        if "discount" in cols:  # a line total may be net of the discount
+            disagrees += f" AND abs({revenue} * (1 - coalesce(discount, 0)) - file_total) > {slack}"
+    elif "gross_total" in cols and "tax" in cols:
+        total, header = "gross_total", cols["gross_total"]
+        expected = f"{revenue} + coalesce(tax, 0)"
+        label = f"quantity x {cols['unit_price']} + {cols['tax']}"
+        disagrees = f"abs({expected} - file_total) > {slack}"
+    elif "gross_total" in cols:
+        total, header = "gross_total", cols["gross_total"]
+        expected, label = revenue, f"quantity x {cols['unit_price']}"
+        disagrees = (
+            f"(file_total < {revenue} - {slack}"
+            f" OR file_total > {revenue} * {1 + MAX_UNSTATED_TAX} + {slack})"
+        )
+        header += f" (with up to {MAX_UNSTATED_TAX:.0%} tax)"
+    else:
+        return None
+    condition = (
+        f"quantity > 0 AND unit_price IS NOT NULL AND file_total IS NOT NULL AND {disagrees}"
+    )
+    apart = f"more than {TOTAL_RELATIVE_TOLERANCE:.0%} apart".replace("%", "%%")
+    reason = (
+        f"printf('%s = %s, but %s says %s ({apart})', {_quote_literal(label)},"
+        f" round({expected}, 2)::VARCHAR, {_quote_literal(header)}, file_total::VARCHAR)"
+    )
+    return total, condition, reason
 
 
 def stage_file(
@@ -272,7 +476,9 @@ def stage_file(
     try:
         configure(conn, work_dir)
         try:
-            encoding = _open_source(conn, path, name, fmt, spec, work_dir, max_excel_bytes, notes)
+            encoding, csv_path = _open_source(
+                conn, path, name, fmt, spec, work_dir, max_excel_bytes, notes
+            )
         except (duckdb.InvalidInputException, duckdb.IOException) as error:
             raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
         try:
@@ -285,20 +491,22 @@ def stage_file(
             spec = infer_spec(datasource, headers)
         else:
             check_spec(spec, headers)
+        relation = _inference_relation(conn, csv_path, headers, work_dir)
         date_column = spec.columns["order_date"]
         if spec.date_format is None and types[date_column] == "VARCHAR":
-            samples = conn.execute(
-                f"SELECT {_quote_ident(date_column)} FROM source LIMIT {DATE_SAMPLE_ROWS}"
-            ).fetchall()
-            spec.date_format = infer_date_format([row[0] for row in samples])
-        select_sql, kinds = typed_select(spec, types)
+            _, *counts = conn.execute(
+                date_format_counts_sql(relation, _quote_ident(date_column))
+            ).fetchall()[0]
+            spec.date_format = choose_date_format(counts)
+        notes.extend(infer_decimals(conn, relation, spec, types, name))
+        plan = typed_select(spec, types)
         try:
-            conn.execute(f"CREATE TABLE typed AS {select_sql}")
+            conn.execute(f"CREATE TABLE typed AS {plan.sql}")
         except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
             raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
         result = StageResult(scratch, fmt, spec, encoding, notes=notes)
         _number_lines(conn)
-        _validate(conn, result, kinds, name)
+        _validate(conn, result, plan, name)
         _good_days(conn, has_rejects=result.rows_bad > 0)
         return result
     finally:
@@ -338,7 +546,7 @@ def _good_days(conn: duckdb.DuckDBPyConnection, *, has_rejects: bool) -> None:
 
 
 def _validate(
-    conn: duckdb.DuckDBPyConnection, result: StageResult, kinds: dict[str, str], name: str
+    conn: duckdb.DuckDBPyConnection, result: StageResult, plan: TypedPlan, name: str
 ) -> None:
     conn.execute(
         'CREATE TABLE rejects (row_number BIGINT, "column" VARCHAR, reason VARCHAR, value VARCHAR)'
@@ -363,13 +571,27 @@ def _validate(
     typed_rows = conn.execute("SELECT count(*) FROM typed").fetchall()[0][0]
     found = []
     for frame in _rows_to_validate(conn, typed_rows):
-        rejects = validate_batch(frame, kinds)
+        rejects = validate_batch(frame, plan.kinds)
         if rejects.height:
             found.append(rejects)
     if found:
         conn.register("found_rejects", pl.concat(found).to_arrow())
         conn.execute("INSERT INTO rejects SELECT * FROM found_rejects")
         conn.unregister("found_rejects")
+        if plan.derived:
+            # A unit price or cost computed from a bad quantity is wrong because of it: report
+            # only the quantity (the real cause).
+            derived = ", ".join(_quote_literal(c) for c in sorted(plan.derived))
+            conn.execute(
+                f'DELETE FROM rejects WHERE "column" IN ({derived}) AND row_number IN'
+                " (SELECT row_number FROM rejects WHERE \"column\" = 'quantity')"
+            )
+    if plan.total_check:
+        disagrees, reason = plan.total_check
+        conn.execute(
+            f"INSERT INTO rejects SELECT row_number, 'unit_price', {reason},"
+            f" CAST(unit_price AS VARCHAR) FROM numbered WHERE {disagrees}"
+        )
     bad_typed = (
         conn.execute("SELECT count(DISTINCT row_number) FROM rejects").fetchall()[0][0] - malformed
     )
