@@ -56,17 +56,21 @@ def print_reports(title: str, scored, threshold: float, per_profile: bool) -> No
             print(_line(subject, report))
 
 
-def evaluate_scorer(name: str, scorer, threshold: float, per_profile: bool) -> None:
+def evaluate_scorer(
+    name: str, scorer, threshold: float, per_profile: bool, parts: str = "all"
+) -> None:
     started = time.perf_counter()
     blind = load_labels(BLIND_LABELS)
     held_out = [p for p in blind if p.held_out]
     tuning = [p for p in blind if not p.held_out]
     original = load_labels(LABELS)
-    for part, labels, show in (
+    sets = [
         ("blind set, HELD-OUT part", held_out, per_profile),
         ("blind set, tuning part", tuning, per_profile),
         ("original set (regression only)", original, False),
-    ):
+    ]
+    # While tuning, `--part tuning` keeps the held-out figures out of sight.
+    for part, labels, show in sets[1:] if parts == "tuning" else sets:
         scored = score_pairs(scorer, labels, REALDATA)
         positives = sum(p.label for p in labels)
         print_reports(
@@ -115,14 +119,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threshold", type=float, default=0.6)
     parser.add_argument("--profiles", action="store_true", help="figures per profile too")
+    parser.add_argument(
+        "--part", choices=["all", "tuning"], default="all", help="tuning: hide the held-out part"
+    )
     args = parser.parse_args()
     if not REALDATA.is_dir():
         print(f"skipped: real-data files not found at {REALDATA} (the labelled items live there)")
         return
     evaluate_scorer(
-        f"local scorer ({LocalScorer.model})", LocalScorer(), args.threshold, args.profiles
+        f"local scorer ({LocalScorer.model})",
+        LocalScorer(),
+        args.threshold,
+        args.profiles,
+        args.part,
     )
-    run_openai(args.threshold, args.profiles)
+    if args.part == "all":
+        run_openai(args.threshold, args.profiles)
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def test_persistent_500s_fall_back_to_local_and_stop_calling(http_server):
     scorer = make_scorer(http_server, max_attempts=3, unavailable_after=2)
     scores = scorer.score_news([(ACME, a) for a in ARTICLES])
     assert [s.scorer for s in scores] == ["local"] * 5
-    assert all(s.model == "bm25-rules-v1" for s in scores)
+    assert all(s.model == "lexical-rules-v2" for s in scores)
     # Two pairs give up after three tries each; the API is then considered down.
     assert len(http_server.requests_to(CHAT_PATH)) == 6
     assert scorer.stats.api_unavailable and scorer.stats.fallbacks == 5
@@ -197,3 +197,25 @@ def test_a_401_body_never_reaches_the_messages(http_server):
     scorer.score_news([(ACME, ARTICLES[0])])
     assert scorer.stats.api_unavailable
     assert "sk-test" not in " ".join(scorer.stats.messages)
+
+
+def test_the_model_sees_the_profile_and_the_category_definitions(http_server):
+    """An agency never named in its news reaches the model through its keywords, and the
+    prompt defines each category so 'CEO sells shares' is not a leadership change."""
+    serve_openai(http_server)
+    agency = ClientProfile(
+        "c-agency",
+        "tenant-a",
+        "Lantern & Finch",
+        keywords=("AdWords",),
+        not_interested_in=("stock trading",),
+        languages=("en",),
+    )
+    article = Article("x", "Announcing v201605 of the AdWords API", "A new AdWords API version.")
+    (score,) = make_scorer(http_server).score_news([(agency, article)])
+    assert score.scorer == "openai"  # the local prefilter passed it on: its keyword is there
+    request = http_server.requests_to(CHAT_PATH)[0]
+    client = request_payload(request)["client"]
+    assert client["keywords"] == ["AdWords"] and client["not_interested_in"] == ["stock trading"]
+    system = request.json()["messages"][0]["content"]
+    assert "leadership_change: people joining" in system and "0.6 and above" in system

@@ -27,6 +27,22 @@ CATEGORY_LABELS = {
     "other": "other",
 }
 
+# What each category means, for the model's prompt and the docs: one article, one category,
+# chosen by what it is mainly about.
+CATEGORY_DEFINITIONS = {
+    "m_and_a": "mergers, acquisitions, divestments, stakes taken in other companies",
+    "funding": "raising money: funding rounds, IPOs and listings, grants received",
+    "leadership_change": "people joining, leaving or changing roles at the top (a CEO "
+    "selling shares is not a leadership change)",
+    "legal_regulatory": "lawsuits, regulators, fines, government policy and bans",
+    "financial_results": "earnings, revenue, guidance, the company's stock and trading in "
+    "it, analyst ratings",
+    "risk": "outages, breaches, recalls, layoffs, competitors winning, other threats",
+    "product": "launches, releases, versions, API changes and retirements, features",
+    "other": "anything else, including topics that are not company news",
+}
+assert set(CATEGORY_DEFINITIONS) == set(NEWS_CATEGORIES)
+
 # Categories an account manager must hear about; product news matters a little less.
 MATERIAL_CATEGORIES = frozenset(
     {"m_and_a", "funding", "leadership_change", "legal_regulatory", "financial_results", "risk"}
@@ -50,26 +66,28 @@ _RULES: dict[str, list[str]] = {
         r"series [a-f]",
         r"seed round",
         r"venture capital",
-        r"investors?",
         r"valuation",
         r"ipo",
+        r"direct listing",
+        r"goes public",
         r"backed by",
     ],
     "leadership_change": [
-        r"ceo",
-        r"cfo",
-        r"cto",
-        r"coo",
-        r"chief executive",
+        # A change of people, not a mention of a role: "CEO sells shares" is not a leadership
+        # change, "names new CEO" is.
         r"appoint(?:s|ed|ment)?",
-        r"names? (?:new )?(?:chief|president|chair)",
+        r"names? (?:a |its )?(?:new |interim )?(?:chief|president|chair|ceo|cfo|cto|coo|head)\w*",
+        r"(?:new|interim|incoming|former) (?:ceo|cfo|cto|coo|chief executive|president|chair\w*)",
         r"resign(?:s|ed|ation)?",
         r"steps? down",
+        r"step(?:ping|ped) down",
         r"successor",
-        r"chairman|chairwoman",
-        r"board of directors",
+        r"succeed(?:s|ed)?",
         r"retir(?:e|es|ed|ement)",
         r"new head of",
+        r"ousted",
+        r"hires?|hired",
+        r"joins? as",
     ],
     "legal_regulatory": [
         r"lawsuits?",
@@ -104,6 +122,18 @@ _RULES: dict[str, list[str]] = {
         r"dividend",
         r"shares (?:rose|fell|jumped|slid|dropped|climbed)",
         r"stock (?:rose|fell|jumped|slid|dropped|climbed)",
+        # Trading in the company's stock is market news about it, not a leadership change.
+        r"sells? [\d,.$]+ (?:shares|in stock)",
+        r"sold [\d,.]+ shares",
+        r"insider (?:selling|buying|sells|buys)",
+        r"stocks?",
+        r"shares",
+        r"price target",
+        r"(?:outperform|underperform|overweight|underweight)",
+        r"cash flow",
+        r"margins?",
+        r"(?:reduces|raises|increases|cuts|trims) (?:its )?stake",
+        r"nasdaq|nyse",
     ],
     "risk": [
         r"breach(?:es|ed)?",
@@ -124,6 +154,12 @@ _RULES: dict[str, list[str]] = {
         r"leak(?:s|ed)?",
         r"crash(?:es|ed)?",
         r"delay(?:s|ed)?",
+        r"(?:losing|loses|lost) (?:ground|share|customers)",
+        r"threat(?:s|en|ens|ened)?",
+        r"rivals?",
+        r"competitors?",
+        r"stomp\w*",
+        r"backlash",
     ],
     "product": [
         r"launch(?:es|ed|ing)?",
@@ -140,6 +176,14 @@ _RULES: dict[str, list[str]] = {
         r"apps?",
         r"phase (?:1|2|3|i|ii|iii) (?:data|trial|results)",
         r"clinical trials?",
+        r"api",
+        r"v\d{3,}",
+        r"versions?",
+        r"sunset\w*",
+        r"deprecat\w*",
+        r"migrat\w*",
+        r"client librar(?:y|ies)",
+        r"announc(?:e|es|ed|ing) (?:the )?(?:release|launch|availability|v\d)",
     ],
 }
 

@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +26,8 @@ from pipeline.lib.scoring.models import (
     OrgProfile,
     ScoringStats,
 )
-from pipeline.lib.scoring.text import tokens
+from pipeline.lib.scoring.places import places_in
+from pipeline.lib.scoring.text import guess_language, tokens
 from pipeline.lib.text import plain_text
 
 # Words in an eligibility text that name each kind of applicant. An organisation's
@@ -92,6 +94,15 @@ _OPEN_ELIGIBILITY = re.compile(
     r"\b(unrestricted|open to all|all applicants|any (?:type of )?(?:entity|organization)|others)\b",
     re.I,
 )
+# Words that say nothing about a subject on their own ("military programmes" is about
+# "military"): left out when matching topics and exclusions.
+GENERIC_WORDS = frozenset(
+    tokens(
+        "program programs programme programmes project projects work works service services"
+        " activity activities initiative initiatives grant grants news report reports issue"
+        " issues related"
+    )
+)
 _CORPORATE_SUFFIX = re.compile(
     r"[,.]?\s+(inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|gmbh|ag|sa|group|holdings)\.?$",
     re.I,
@@ -121,6 +132,32 @@ def eligibility_verdict(org_type: str | None, eligibility_text: str) -> tuple[fl
         return 1.0, None
     listed = ", ".join(sorted(n.replace("_", " ") for n in named))
     return 0.3, f"likely ineligible: open to {listed}"
+
+
+def exclusion_verdict(
+    exclusions: Sequence[tuple[str, Sequence[str]]], grant_words: set[str]
+) -> tuple[float, str | None]:
+    """A grant about something the organisation ruled out ("military programmes") is marked
+    down hard, however well its other words match."""
+    for phrase, words in exclusions:
+        if all(w in grant_words for w in words):
+            return 0.2, f"not a fit: {phrase}"
+    return 1.0, None
+
+
+def geography_verdict(geography: str | None, grant_text: str) -> tuple[float, str | None]:
+    """×1.1 when the grant names one of the profile's places; ×0.6 when it names places and
+    none of them is the profile's (a trail in California for an organisation in Virginia);
+    neutral when either side names no known place."""
+    if not geography:
+        return 1.0, None
+    named = places_in(grant_text)
+    wanted = places_in(geography)
+    if not named or not wanted:
+        return 1.0, None
+    if named & wanted:
+        return 1.1, "in your area: " + ", ".join(sorted(named & wanted)[:3])
+    return 0.6, "elsewhere: " + ", ".join(sorted(named)[:3])
 
 
 def deadline_verdict(close_date: dt.date | None, today: dt.date) -> tuple[float, str | None]:
@@ -160,35 +197,64 @@ def client_names(client: ClientProfile) -> list[str]:
     return sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
 
 
-def _mentions(names: Sequence[str], text: str) -> str | None:
-    for name in names:
-        if re.search(r"(?<![\w])" + re.escape(name) + r"(?![\w])", text, re.I):
-            return name
-    return None
-
-
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.strip()) > 1]
 
 
-def two_sentence_summary(title: str, description: str, limit: int = 320) -> str:
-    sentences = _sentences(description)
-    if len(sentences) < 2:
-        sentences = [title.rstrip(".") + ".", *sentences]
+def _repeats(sentence: str, title: str) -> bool:
+    """Whether a sentence says little beyond the headline (most of its words are in it)."""
+    words = set(tokens(sentence))
+    return not words or len(words & set(tokens(title))) / len(words) >= 0.6
+
+
+def summary_beyond_title(title: str, description: str, limit: int = 320) -> str:
+    """Up to two sentences of the text that add to the headline: a sentence that only repeats
+    the headline is skipped; with nothing new to say, the summary is empty rather than the
+    headline again."""
+    sentences = [s for s in _sentences(description) if not _repeats(s, title)]
     summary = " ".join(sentences[:2])
     return summary if len(summary) <= limit else summary[: limit - 1].rstrip() + "…"
 
 
+def _weighted(words: Sequence[str], index: BM25Index) -> dict[str, float]:
+    """Sublinear tf × idf vector of `words`."""
+    counts = Counter(words)
+    return {w: (1.0 + math.log(n)) * index.idf(w) for w, n in counts.items()}
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(b) < len(a):
+        a, b = b, a
+    dot = sum(v * b.get(t, 0.0) for t, v in a.items())
+    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+    return dot / norm if norm else 0.0
+
+
+# Similarity → score. Cosine similarity is normalised by the length of both texts, so a long,
+# detailed profile does not score higher than a short one; the curve puts the users' default
+# threshold (0.6) at the similarity where, on the tuning part of the evaluation set, a reader's
+# "relevant" starts, and spreads scores either side of it rather than bunching them at the top.
+SIMILARITY_AT_THRESHOLD = 0.11
+CURVE_STEEPNESS = 3.0
+_SIMILARITY_MIDPOINT = SIMILARITY_AT_THRESHOLD * (0.4 / 0.6) ** (1 / CURVE_STEEPNESS)
+
+
+def similarity_score(similarity: float) -> float:
+    if similarity <= 0:
+        return 0.0
+    ratio = (similarity / _SIMILARITY_MIDPOINT) ** CURVE_STEEPNESS
+    return ratio / (1.0 + ratio)
+
+
 @dataclass(frozen=True)
 class _ProfileTerms:
-    """An organisation's words, tokenised once per batch rather than once per grant."""
+    """An organisation's words, tokenised and weighted once per batch rather than once per
+    grant."""
 
     phrases: tuple[str, ...]
     phrase_words: tuple[tuple[str, ...], ...]
-    # A phrase found in every grant of the batch ("research") says less than a rare one
-    # ("hydrokinetic"): each hit is weighted by its words' rarity relative to a unique word.
-    phrase_weights: tuple[float, ...]
-    profile_words: tuple[str, ...]
+    vector: dict[str, float]
+    exclusions: tuple[tuple[str, tuple[str, ...]], ...]
 
     @classmethod
     def of(cls, org: OrgProfile, index: BM25Index) -> _ProfileTerms:
@@ -196,17 +262,16 @@ class _ProfileTerms:
         unique = {p.strip().casefold(): p.strip() for p in (*org.keywords, *org.focus_areas) if p}
         phrases = tuple(p for p in unique.values() if p)
         words = tuple(tuple(tokens(p)) for p in phrases)
-        rarest = index.idf("\0unseen") or 1.0
-        weights = tuple(
-            min(1.0, sum(index.idf(w) for w in ws) / len(ws) / rarest) if ws else 0.0
-            for ws in words
-        )
         kept = [i for i, ws in enumerate(words) if ws]
+        exclusions = tuple(
+            (phrase, tuple(w for w in tokens(phrase) if w not in GENERIC_WORDS))
+            for phrase in org.not_a_fit
+        )
         return cls(
             phrases=tuple(phrases[i] for i in kept),
             phrase_words=tuple(words[i] for i in kept),
-            phrase_weights=tuple(weights[i] for i in kept),
-            profile_words=tuple(dict.fromkeys(tokens(" ".join([org.mission, *phrases])))),
+            vector=_weighted(tokens(" ".join([org.mission, *phrases])), index),
+            exclusions=tuple((p, ws) for p, ws in exclusions if ws),
         )
 
 
@@ -250,22 +315,28 @@ class LocalScorer:
         doc: int,
         today: dt.date,
     ) -> GrantScore:
-        hits = [i for i, words in enumerate(terms.phrase_words) if index.contains_all(doc, words)]
-        hit_phrases = [terms.phrases[i] for i in hits]
-        hit_weight = sum(terms.phrase_weights[i] for i in hits)
-        bm25 = index.score(terms.profile_words, doc)
-        lexical = 1.0 - math.exp(-(0.45 * hit_weight + 0.08 * bm25))
+        hit_phrases = [
+            terms.phrases[i]
+            for i, words in enumerate(terms.phrase_words)
+            if index.contains_all(doc, words)
+        ]
+        # The whole text, and the title alone (what the grant is mainly about).
+        similarity = 0.6 * cosine(terms.vector, _weighted(index.documents[doc], index))
+        similarity += 0.4 * cosine(terms.vector, _weighted(tokens(grant.title), index))
+        lexical = similarity_score(similarity)
 
         reasons: list[str] = []
         if hit_phrases:
             reasons.append("matches " + ", ".join(hit_phrases[:4]))
         else:
-            shared = index.matched_terms(terms.profile_words, doc)[:4]
+            shared = index.matched_terms(list(terms.vector), doc)[:4]
             reasons.append(
                 "shares the words " + ", ".join(shared) if shared else "no overlap with the profile"
             )
         score = lexical
         for factor, reason in (
+            exclusion_verdict(terms.exclusions, set(index.documents[doc])),
+            geography_verdict(org.geography, f"{grant.title} {grant.description}"),
             eligibility_verdict(org.eligibility_type, grant.eligibility),
             amount_verdict(org, grant.award_floor, grant.award_ceiling),
             deadline_verdict(grant.close_date, today),
@@ -292,30 +363,171 @@ class LocalScorer:
     def _score_article(self, client: ClientProfile, article: Article) -> NewsScore:
         title = plain_text(article.title)
         body = plain_text(article.description)
-        names = client_names(client)
         category, evidence = classify(title, body)
-        in_title = _mentions(names, title)
-        in_body = None if in_title else _mentions(names, body)
-        if in_title:
-            base, confidence, where = 0.6, 0.7, f"names {in_title} in the headline"
-        elif in_body:
-            base, confidence, where = 0.45, 0.55, f"mentions {in_body} in the text"
-        else:
-            base, confidence, where = 0.05, 0.45, f"does not name {client.name}"
-        boost = 0.3 if category in MATERIAL_CATEGORIES else 0.15 if category == "product" else 0.0
-        if not (in_title or in_body):
-            boost /= 3
-        relevance = min(1.0, base + boost)
+        found = news_evidence(client, title, body)
+        # Noisy-OR of the two strongest pieces of evidence: a second mention adds less than
+        # the first, and a long profile gains nothing from listing more words.
+        strengths = sorted((e.strength for e in found), reverse=True)[:2]
+        subject = 1.0 - math.prod(1.0 - s for s in strengths)
+        reasons = [e.reason for e in sorted(found, key=lambda e: -e.strength)[:2]]
+        if not found:
+            reasons.append(f"does not name {client.name} or anything in its profile")
+        relevance = subject
+        if found:
+            # What happened matters: a deal or a leadership change about the subject is worth
+            # more than a passing product story.
+            weight = (
+                0.35 if category in MATERIAL_CATEGORIES else 0.2 if category == "product" else 0
+            )
+            relevance = 1.0 - (1.0 - subject) * (1.0 - weight * subject)
+        for factor, reason in news_penalties(client, title, body):
+            relevance *= factor
+            reasons.append(reason)
+        confidence = 0.45 + 0.3 * subject
         label = CATEGORY_LABELS[category]
         why = f" ({', '.join(evidence[:3])})" if evidence else ""
-        reason = f"The article {where}; category {label}{why}."
+        reason = f"The article {'; '.join(reasons)}; category {label}{why}."
         return NewsScore(
-            relevance=round(relevance, 4),
+            relevance=round(min(1.0, max(0.0, relevance)), 4),
             category=category,
-            summary=two_sentence_summary(title, body),
+            summary=summary_beyond_title(title, body),
             reason=reason,
-            confidence=confidence,
+            confidence=round(confidence, 4),
             scorer=self.name,
             model=self.model,
-            lexical_score=round(relevance, 4),
+            lexical_score=round(subject, 4),
         )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    strength: float
+    reason: str
+
+
+# Where a term is found and how often: a headline is what the article is about; a single
+# mention in the text is often in passing, two or more mean the text is about it.
+_NAME_STRENGTH = {"title": 0.65, "body_repeated": 0.5, "body": 0.35}
+_KEYWORD_STRENGTH = {"title": 0.62, "body_repeated": 0.45, "body": 0.3}
+_TOPIC_STRENGTH = {"title": 0.62, "body": 0.42, "title_partial": 0.4, "body_partial": 0.2}
+
+
+def _term_pattern(term: str) -> re.Pattern:
+    """A whole-word pattern for a name or keyword. A single word written with a capital
+    (Slack, Apple, Windows) only matches that spelling (or all capitals), so 'slack in his
+    uniform' or 'large windows' is not the company or the product."""
+    escaped = re.escape(term)
+    body = rf"(?<![\w.#+-]){escaped}(?![\w#+])"
+    if " " not in term and term.islower():
+        # A domain's label (slack): the domain itself, or the word as a name is written.
+        spellings = "|".join(re.escape(t) for t in (term.capitalize(), term.upper()))
+        return re.compile(rf"(?<![\w.#+-])(?:{escaped}\.[a-z]{{2,}}\b|(?:{spellings})(?![\w#+]))")
+    if " " not in term and any(c.isupper() for c in term):
+        return re.compile(rf"(?<![\w.#+-])(?:{escaped}|{re.escape(term.upper())})(?![\w#+])")
+    return re.compile(body, re.I)
+
+
+def _count(pattern: re.Pattern, text: str) -> int:
+    return len(pattern.findall(text))
+
+
+def _where(pattern: re.Pattern, title: str, body: str) -> str | None:
+    if pattern.search(title):
+        return "title"
+    hits = _count(pattern, body)
+    return "body_repeated" if hits >= 2 else "body" if hits else None
+
+
+# A name followed by one of these is something else called the same (a slack adjuster).
+_PRODUCT_NOUNS = re.compile(
+    r"^\s+(?:adjusters?|wax|market|markets|cable|line|tide|water|season|jeans)\b", re.I
+)
+# Before a name, a capitalised first name means a person (second baseman Brayden Slack).
+_PERSON_BEFORE = re.compile(r"(?:^|\s)(?:[A-Z][a-z]+)\s+$")
+
+
+def _names_the_company(name: str, pattern: re.Pattern, text: str) -> bool:
+    """Whether some mention of `name` in `text` is the company: not part of a longer noun
+    phrase for another thing, not a person's surname."""
+    for match in pattern.finditer(text):
+        after = text[match.end() :]
+        before = text[: match.start()]
+        if _PRODUCT_NOUNS.match(after):
+            continue
+        if " " not in name and _PERSON_BEFORE.search(before) and not _at_sentence_start(before):
+            continue
+        return True
+    return False
+
+
+def _at_sentence_start(before: str) -> bool:
+    stripped = before.rstrip()
+    words = stripped.split()
+    # "Report: Slack ..." or a headline's first word: a capital there says nothing.
+    return not stripped or stripped.endswith((":", ".", "|", "-", "–")) or len(words) <= 1
+
+
+def news_evidence(client: ClientProfile, title: str, body: str) -> list[Evidence]:
+    """What in the article points to the client: its name, its keywords (products it uses or
+    sells), its topics (whole phrase or its rarer half)."""
+    found: list[Evidence] = []
+    named = []
+    for name in client_names(client):
+        pattern = _term_pattern(name)
+        where = _where(pattern, title, body)
+        if where and _names_the_company(name, pattern, f"{title}\n{body}"):
+            place = "the headline" if where == "title" else "the text"
+            named.append(Evidence(_NAME_STRENGTH[where], f"names {name} in {place}"))
+    if named:
+        found.append(max(named, key=lambda e: e.strength))
+    for keyword in client.keywords:
+        pattern = _term_pattern(keyword)
+        where = _where(pattern, title, body)
+        if where and _names_the_company(keyword, pattern, f"{title}\n{body}"):
+            place = "the headline" if where == "title" else "the text"
+            found.append(Evidence(_KEYWORD_STRENGTH[where], f"is about {keyword} ({place})"))
+    title_words, body_words = set(tokens(title)), set(tokens(body))
+    for topic in client.topics:
+        words = [w for w in tokens(topic) if w not in GENERIC_WORDS]
+        if not words:
+            continue
+        for place, present in (("title", title_words), ("body", body_words)):
+            hit = [w for w in words if w in present]
+            if len(hit) == len(words):
+                found.append(Evidence(_TOPIC_STRENGTH[place], f"is about {topic} (the {place})"))
+                break
+            # Half a phrase still counts a little when the matched word is the specific one
+            # ("trafficking" of "human trafficking"), never for a one-word topic.
+            if len(words) > 1 and hit and max(len(w) for w in hit) >= 6:
+                found.append(Evidence(_TOPIC_STRENGTH[f"{place}_partial"], f"touches on {topic}"))
+                break
+    return found
+
+
+# Listings and market-research teasers name companies and products without being news
+# about them ("Automotive Slack Market 2019 by Top key players ...").
+_NOT_NEWS = re.compile(
+    r"\bmarket\b.{0,60}\b(?:report|research|size|share|growth|forecast|overview|study|players?)\b"
+    r"|\bmarket (?:20\d\d|report)\b|\$\d[\d,]* \d?(?:bd|br)\b|\d+ ?(?:bd|ft2|sq ?ft)\b",
+    re.I,
+)
+
+
+def news_penalties(client: ClientProfile, title: str, body: str) -> list[tuple[float, str]]:
+    """(factor, reason) for what lowers an article's relevance whatever it names."""
+    penalties = []
+    text = f"{title}\n{body}"
+    for exclusion in client.not_interested_in:
+        words = [w for w in tokens(exclusion) if w not in GENERIC_WORDS]
+        present = set(tokens(text))
+        if words and all(w in present for w in words):
+            penalties.append((0.3, f"is about {exclusion}, which the client is not interested in"))
+            break
+    if _NOT_NEWS.search(title):
+        penalties.append((0.35, "looks like a market-research listing or an ad, not news"))
+    if client.languages:
+        language = guess_language(f"{title}. {body}")
+        if language and language not in client.languages:
+            wanted = "/".join(client.languages)
+            penalties.append((0.4, f"is written in {language}, not {wanted}"))
+    return penalties

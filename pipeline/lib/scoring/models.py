@@ -10,7 +10,7 @@ from typing import Protocol
 
 from pipeline.lib.hashing import content_hash
 
-LOCAL_MODEL = "bm25-rules-v1"
+LOCAL_MODEL = "lexical-rules-v2"
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from pipeline.lib.scoring.categories import NEWS_CATEGORIES
+from pipeline.lib.scoring.categories import CATEGORY_DEFINITIONS, NEWS_CATEGORIES
 from pipeline.lib.scoring.models import Article, ClientProfile, Grant, OrgProfile
 
-PROMPT_VERSION = "2026-11-22.1"
+PROMPT_VERSION = "2026-12-04.1"
 MAX_ITEM_CHARS = 2500
 
 NewsCategory = Literal[
@@ -73,27 +73,48 @@ NEWS_RESPONSE_FORMAT = _schema(
     {
         "relevance": {"type": "number", "description": "relevance to the client, 0-1"},
         "confidence": {"type": "number", "description": "confidence in the relevance, 0-1"},
-        "category": {"type": "string", "enum": list(NEWS_CATEGORIES)},
-        "summary": {"type": "string", "description": "two-sentence summary of the article"},
+        "category": {
+            "type": "string",
+            "enum": list(NEWS_CATEGORIES),
+            "description": "what the article is mainly about (see the definitions)",
+        },
+        "summary": {
+            "type": "string",
+            "description": "two sentences adding what the headline does not say",
+        },
         "reason": {"type": "string", "description": "one sentence: why this relevance"},
     },
 )
 
+# Scores are compared with a user's threshold (0.6 by default): say so, so that 0.6 means
+# "worth their attention" for the model as it does for the local scorer.
+SCALE = (
+    "Use the whole scale: below 0.3 not relevant, 0.3-0.6 loosely related, 0.6 and above "
+    "worth the reader's attention, above 0.85 only for a clear, direct fit."
+)
+
 GRANT_SYSTEM = (
-    "You match funding opportunities to nonprofit organisations. Given an organisation profile "
-    "and a grant, rate how well the grant fits the organisation's mission, focus areas, "
-    "eligibility type and budget. Score 0 means no fit or not eligible, 1 means an excellent "
-    "fit the organisation should apply for. Reply with JSON only: score (0-1), confidence "
-    "(0-1) and reason (one sentence)."
+    "You match funding opportunities to organisations. Given an organisation profile and a "
+    "grant, rate how well the grant fits the organisation's mission, focus areas, keywords, "
+    "eligibility type, geography and budget. Anything listed under not_a_fit rules the grant "
+    "out (score below 0.3), however well the rest matches. Score 0 means no fit or not "
+    "eligible, 1 means an excellent fit the organisation should apply for. "
+    + SCALE
+    + " Reply with JSON only: score (0-1), confidence (0-1) and reason (one sentence)."
 )
 
 NEWS_SYSTEM = (
-    "You tell account managers which news about their clients matters. Given a client and a "
-    "news article, rate how relevant the article is to the client's business (0 = not about "
-    "the client or trivial, 1 = important news about the client), pick one category from: "
-    + ", ".join(NEWS_CATEGORIES)
+    "You tell account managers which news matters to their clients. A client may be followed "
+    "by name, by the products it uses or sells (keywords), or by its topics (an NGO); an "
+    "article can matter without naming the client. Rate how relevant the article is to the "
+    "client (0 = not about the client or its interests, or a different thing with the same "
+    "name, e.g. a 'slack adjuster' for Slack; 1 = important news for the client). Anything "
+    "under not_interested_in, and articles not in the client's languages, score low. "
+    + SCALE
+    + " Pick the ONE category for what the article is mainly about: "
+    + "; ".join(f"{c}: {d}" for c, d in CATEGORY_DEFINITIONS.items())
     + ". Reply with JSON only: relevance (0-1), confidence (0-1), category, summary (two "
-    "sentences) and reason (one sentence)."
+    "sentences that add to the headline, never repeating it) and reason (one sentence)."
 )
 
 
@@ -111,6 +132,9 @@ def grant_messages(org: OrgProfile, grant: Grant) -> list[dict]:
         "geography": org.geography,
         "budget_min": org.budget_min,
         "budget_max": org.budget_max,
+        "not_a_fit": list(org.not_a_fit),
+        "industry": org.industry,
+        "languages": list(org.languages),
     }
     item = {
         "title": grant.title,
@@ -131,7 +155,17 @@ def grant_messages(org: OrgProfile, grant: Grant) -> list[dict]:
 
 
 def news_messages(client: ClientProfile, article: Article) -> list[dict]:
-    who = {"name": client.name, "aliases": list(client.aliases), "domain": client.domain}
+    who = {
+        "name": client.name,
+        "aliases": list(client.aliases),
+        "domain": client.domain,
+        "keywords": list(client.keywords),
+        "topics": list(client.topics),
+        "not_interested_in": list(client.not_interested_in),
+        "industry": client.industry,
+        "geography": client.geography,
+        "languages": list(client.languages),
+    }
     item = {
         "title": article.title,
         "description": _clip(article.description),

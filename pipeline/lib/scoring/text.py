@@ -47,3 +47,128 @@ def tokens(text: str | None) -> list[str]:
         return []
     words = _WORD.findall(plain_text(text).lower())
     return [stem(w) for w in words if w not in STOP_WORDS and len(w) > 1]
+
+
+# A few of the commonest words of each language: enough to tell which language a headline and
+# its summary are written in without a dependency. CJK scripts are told apart by their letters.
+_LANGUAGE_WORDS = {
+    "en": frozenset(
+        [
+            "the",
+            "and",
+            "of",
+            "to",
+            "in",
+            "is",
+            "for",
+            "with",
+            "that",
+            "on",
+            "are",
+            "was",
+            "this",
+            "from",
+            "by",
+            "at",
+        ]
+    ),
+    "de": frozenset(
+        [
+            "der",
+            "die",
+            "und",
+            "das",
+            "ist",
+            "mit",
+            "für",
+            "den",
+            "von",
+            "zu",
+            "nicht",
+            "ein",
+            "eine",
+            "auf",
+            "bei",
+            "sich",
+            "des",
+        ]
+    ),
+    "es": frozenset(
+        [
+            "el",
+            "la",
+            "los",
+            "las",
+            "y",
+            "que",
+            "para",
+            "con",
+            "por",
+            "una",
+            "del",
+            "se",
+            "es",
+            "al",
+            "como",
+            "más",
+        ]
+    ),
+    "fr": frozenset(
+        [
+            "le",
+            "la",
+            "les",
+            "et",
+            "des",
+            "est",
+            "pour",
+            "une",
+            "dans",
+            "du",
+            "sur",
+            "au",
+            "qui",
+            "pas",
+            "vous",
+            "sont",
+        ]
+    ),
+    "pt": frozenset(
+        [
+            "o",
+            "os",
+            "as",
+            "e",
+            "que",
+            "do",
+            "da",
+            "em",
+            "para",
+            "com",
+            "uma",
+            "não",
+            "dos",
+            "das",
+            "no",
+            "na",
+            "ao",
+        ]
+    ),
+}
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def guess_language(text: str) -> str | None:
+    """ISO 639-1 code of the language `text` is most likely written in; None when unsure (too
+    short, or no language clearly ahead), so an unknown language is never held against it."""
+    plain = plain_text(text)
+    if _KANA.search(plain):
+        return "ja"
+    if len(_HAN.findall(plain)) >= 5:
+        return "zh"
+    words = _WORD.findall(plain.lower())
+    counts = {lang: sum(w in common for w in words) for lang, common in _LANGUAGE_WORDS.items()}
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    (best, top), (_, second) = ranked[0], ranked[1]
+    return best if top >= 3 and top >= 2 * second else None
