@@ -33,6 +33,7 @@ def health(as_json: bool) -> None:
 
     from pipeline.definitions import defs
     from pipeline.defs.health.state import asset_health, latest_ticks, source_health
+    from pipeline.defs.sales.recovery import stuck_files
     from pipeline.defs.shared.resources import warehouse_resource
     from pipeline.lib import health as rules
 
@@ -40,10 +41,14 @@ def health(as_json: bool) -> None:
     with dg.DagsterInstance.get() as instance:
         assets = asset_health(defs().resolve_asset_graph(), instance, now)
         failing_ticks = [t for t in latest_ticks(instance) if t.failed]
+        stuck = stuck_files(instance, warehouse_resource().location, now)
     sources = source_health(warehouse_resource().location, now)
     code = rules.exit_code([a.status for a in assets] + [s.status for s in sources])
     # A sensor or schedule whose latest tick failed is a warning: its assets say the rest.
     code = max(code, rules.EXIT_WARNINGS) if failing_ticks else code
+    # A stuck sales file is a warning while recovery retries it, failing once it gave up.
+    for file in stuck:
+        code = max(code, rules.EXIT_FAILING if file.gave_up else rules.EXIT_WARNINGS)
     score = rules.overall_score(assets, sources)
     if as_json:
         report = {
@@ -53,6 +58,7 @@ def health(as_json: bool) -> None:
             "assets": [a.as_dict() for a in assets],
             "sources": [s.as_dict() for s in sources],
             "failing_ticks": [asdict(t) for t in failing_ticks],
+            "stuck_files": [{**asdict(f), "reason": f.describe()} for f in stuck],
         }
         click.echo(json.dumps(report, indent=2))
         sys.exit(code)
@@ -84,10 +90,15 @@ def health(as_json: bool) -> None:
                 f"{'FAILING':<10} {tick.kind} {tick.name}  latest tick {_when(tick.timestamp)}"
                 + (f"  {error[:150]}" if error else "")
             )
+    if stuck:
+        click.echo("")
+        for file in stuck:
+            click.echo(f"{'STUCK':<10} {file.describe()}")
     counts = rules.status_counts(a.status for a in assets)
     click.echo(
         f"\nscore {score}/100; "
         + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+        + (f", {len(stuck)} stuck sales file(s)" if stuck else "")
         + f"; exit {code}"
     )
     sys.exit(code)

@@ -4,6 +4,7 @@ import dagster as dg
 
 from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
+from pipeline.defs.sales.recovery import scratch_root
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.sales.process import process_file
@@ -52,7 +53,7 @@ def sales_file_ingest(
         connect=warehouse.get_connection,
         landing=landing,
         config_dir=settings().config_dir,
-        work_root=settings().data_dir / "tmp" / "sales",
+        work_root=scratch_root(),
         max_excel_bytes=sales_landing.max_excel_bytes,
     )
     if outcome.status == "rejected":

@@ -6,6 +6,7 @@ import dagster as dg
 
 from pipeline.defs.health.builders import to_result
 from pipeline.defs.sales.assets import TRANSACTIONS, UPLOADS
+from pipeline.defs.sales.recovery import stuck_files
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import health_checks
 from pipeline.lib.sales import dashboard as dashboard_page
@@ -137,4 +138,23 @@ def dashboard_page_schema() -> dg.AssetCheckResult:
             if missing or remote
             else "all sections present; self-contained"
         ),
+    )
+
+
+@dg.asset_check(
+    asset=UPLOADS,
+    name="sales_uploads_not_stuck",
+    description="No landed sales file waits for nothing: a file whose run died or failed is"
+    " retried by the landing sensor (WARN meanwhile); ERROR once its retries are used up.",
+)
+def sales_uploads_not_stuck(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    stuck = stuck_files(context.instance, warehouse.location)
+    gave_up = [file for file in stuck if file.gave_up]
+    return dg.AssetCheckResult(
+        passed=not stuck,
+        severity=dg.AssetCheckSeverity.ERROR if gave_up else dg.AssetCheckSeverity.WARN,
+        description="; ".join(file.describe() for file in stuck) or "no stuck sales file",
+        metadata={"stuck_files": len(stuck), "retries_used_up": len(gave_up)},
     )

@@ -9,6 +9,7 @@ import dagster as dg
 from pipeline.defs.sales.assets import REJECTS, TRANSACTIONS, UPLOADS
 from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
+from pipeline.defs.sales.recovery import process_tags
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib.sales.formats import format_of
 from pipeline.lib.sales.landing import (
@@ -92,7 +93,8 @@ def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, digest: str)
             instance=instance,
             resources=defs.resources,
             raise_on_error=False,
-            tags={"pipeline/trigger": "ingest"},
+            # The process tag lets recovery tell a run whose process was killed from a live one.
+            tags={"pipeline/trigger": "ingest", **process_tags()},
         )
     ]
 

@@ -8,18 +8,30 @@ import dagster as dg
 from pipeline.defs.sales.assets import REJECTS, TRANSACTIONS, UPLOADS
 from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
+from pipeline.defs.sales.recovery import (
+    clean_scratch,
+    fail_dead_runs,
+    file_states,
+    read_landed_files,
+)
 from pipeline.defs.shared.resources import WarehouseResource
+from pipeline.lib import warehouse as warehouse_db
 from pipeline.lib.sales.landing import LocalLanding
 from pipeline.lib.sales.process import register_file
 
 # A local file modified this recently may still be being copied in; look again next tick.
 SETTLE_SECONDS = 5.0
+# Recovery reads sales.files on every tick; it waits this long for a run's lock, then tries
+# again next tick rather than holding the tick up.
+RECOVERY_LOCK_WAIT_S = 10.0
 
 
 @dg.sensor(
     name="sales_landing_sensor",
     description="Lists sales/<datasource>/<file> in the landing zone; each new file content"
-    " (sha256; a renamed copy is not new) becomes a sales_files partition and a run.",
+    " (sha256; a renamed copy is not new) becomes a sales_files partition and a run. Also"
+    " recovers from crashes: runs whose process died are marked failed, a file still landed"
+    " after a failed or missing run is run again (up to 3 times), scratch is cleaned.",
     asset_selection=[UPLOADS, TRANSACTIONS, REJECTS],
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
@@ -29,6 +41,10 @@ def sales_landing_sensor(
     warehouse: WarehouseResource,
     sales_landing: SalesLandingResource,
 ):
+    for run_id in fail_dead_runs(context.instance):
+        context.log.warning(f"run {run_id} lost its process; marked failed")
+    for leftover in clean_scratch(context.instance):
+        context.log.info(f"removed abandoned {leftover}")
     # Cursor: key -> {signature (size + mtime/ETag), hash}, so unchanged files are not re-hashed.
     seen = json.loads(context.cursor)["files"] if context.cursor else {}
     landing = sales_landing.zone()
@@ -55,9 +71,15 @@ def sales_landing_sensor(
             for digest, landed in new.items():
                 register_file(conn, file_hash=digest, landed=landed)
     cursor = json.dumps({"files": current}, sort_keys=True)
-    if not new:
+    retries = [
+        s for s in _stuck_states(context, warehouse) if s.retry_due and s.file_hash not in new
+    ]
+    if not new and not retries:
         return dg.SensorResult(skip_reason="no new sales files", cursor=cursor)
-    context.log.info(f"{len(new)} new sales file(s): {', '.join(f.key for f in new.values())}")
+    if new:
+        context.log.info(f"{len(new)} new sales file(s): {', '.join(f.key for f in new.values())}")
+    for state in retries:
+        context.log.warning(f"{state.describe()}; running it again")
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
@@ -66,7 +88,28 @@ def sales_landing_sensor(
                 tags={"sales/datasource": landed.datasource, "sales/file": landed.name},
             )
             for digest, landed in new.items()
+        ]
+        + [
+            dg.RunRequest(
+                partition_key=state.file_hash,
+                run_key=f"{state.file_hash}:retry-{state.attempts}",
+                tags={
+                    "sales/datasource": state.datasource,
+                    "sales/file": state.file_name,
+                    "pipeline/recovery": f"attempt {state.attempts + 1}",
+                },
+            )
+            for state in retries
         ],
-        dynamic_partitions_requests=[sales_files.build_add_request(list(new))],
+        dynamic_partitions_requests=[sales_files.build_add_request(list(new))] if new else [],
         cursor=cursor,
     )
+
+
+def _stuck_states(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> list:
+    try:
+        files = read_landed_files(warehouse.location, timeout_s=RECOVERY_LOCK_WAIT_S)
+    except warehouse_db.WarehouseLockedError:
+        context.log.info("warehouse busy; landed files are checked again next tick")
+        return []
+    return file_states(context.instance, files)

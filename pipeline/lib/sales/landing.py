@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pipeline.lib.hashing import file_hash
+from pipeline.lib.processes import is_alive, process_identity
 from pipeline.lib.sales.formats import format_of
 
 SALES_DIR = "sales"
@@ -26,6 +28,10 @@ INCOMING_DIR = ".incoming"
 # has to win the GIL back three times (read, hash, write); with 4 MB chunks that convoy made
 # the copy 4x slower than alone, with 64 MB it costs next to nothing.
 _COPY_CHUNK = 1 << 26
+PARTIAL_SUFFIX = ".partial"
+# Names of .incoming copies: `<owner>__<random>.partial`, the owner a process identity with
+# ':' spelled '+', so a copy whose process died is recognised as abandoned.
+_OWNER_SEPARATOR = "__"
 
 
 @dataclass(frozen=True)
@@ -62,12 +68,33 @@ def receive(location: str, source: Path) -> Received:
         return Received(source, file_hash(source))
     incoming = Path(location) / INCOMING_DIR
     incoming.mkdir(parents=True, exist_ok=True)
-    partial = incoming / f"{uuid.uuid4().hex}.partial"
+    owner = process_identity().replace(":", "+")
+    partial = incoming / f"{owner}{_OWNER_SEPARATOR}{uuid.uuid4().hex}{PARTIAL_SUFFIX}"
     try:
         return Received(source, copy_hashing(source, partial), partial)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def abandoned_partials(root: Path, idle_seconds: float, now: float | None = None) -> list[Path]:
+    """Half-copied files a killed copy left in a local zone: `.incoming/*.partial` whose
+    process is gone, and any `.partial` (there or beside landed files) not written to for
+    `idle_seconds` (a copy in progress writes every few milliseconds)."""
+    now = time.time() if now is None else now
+    candidates = [*root.glob(f"{INCOMING_DIR}/*{PARTIAL_SUFFIX}")]
+    candidates += root.glob(f"{SALES_DIR}/*/.*{PARTIAL_SUFFIX}")
+    abandoned = []
+    for path in candidates:
+        try:
+            idle = now - path.stat().st_mtime
+        except FileNotFoundError:  # landed or discarded meanwhile
+            continue
+        owner, separator, _ = path.name.partition(_OWNER_SEPARATOR)
+        owner_gone = bool(separator) and is_alive(owner.replace("+", ":")) is False
+        if owner_gone or idle > idle_seconds:
+            abandoned.append(path)
+    return abandoned
 
 
 @dataclass(frozen=True)
