@@ -49,9 +49,11 @@ def _register_commands() -> None:
     from pipeline.cli.ingest import ingest
     from pipeline.cli.news import news
     from pipeline.cli.search import search
+    from pipeline.cli.serve import serve
     from pipeline.cli.unsubscribe import unsubscribe
 
-    for command in (demo, check, health, backup, restore, ingest, env, search, news, unsubscribe):
+    commands = (demo, check, health, backup, restore, ingest, env, search, news, unsubscribe, serve)
+    for command in commands:
         main.add_command(command)
 
 

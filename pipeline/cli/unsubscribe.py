@@ -11,13 +11,13 @@ import click
 @click.argument("token")
 def unsubscribe(token: str) -> None:
     """Stop one kind of e-mail for one user, from the token in the unsubscribe link
-    (PIPELINE_UNSUBSCRIBE_URL?token=...) or in the List-Unsubscribe mailto subject."""
+    (PIPELINE_PUBLIC_URL/unsubscribe?token=...) or in the List-Unsubscribe mailto subject."""
     from pipeline.defs.shared.resources import warehouse_resource
     from pipeline.lib.notify.subscriptions import unsubscribe_with_token
 
     try:
         user_id, kind, newly = unsubscribe_with_token(warehouse_resource().location, token)
-    except ValueError as error:  # an invalid token, or a kind that cannot be stopped
+    except ValueError as error:  # an invalid token, an unknown user, a kind that cannot be stopped
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
     click.echo(f"{user_id} unsubscribed from {kind}" + ("" if newly else " (already)"))

@@ -114,7 +114,7 @@ def test_every_kind_is_recorded_then_written_once(instance, world, pipeline_env)
         "New for you: 2 client news"
     )
     for message in messages.values():
-        assert message["List-Unsubscribe"].startswith("<http://localhost:3000/unsubscribe?token=")
+        assert message["List-Unsubscribe"].startswith("<http://127.0.0.1:8080/unsubscribe?token=")
         assert message["Message-ID"]
 
     stats = rows(

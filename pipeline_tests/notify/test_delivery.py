@@ -47,7 +47,7 @@ def test_smtp_message_has_both_parts_and_escapes_hostile_titles(instance, world,
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     # Headers reach the server as recorded: List-Unsubscribe as plain <URL>s, not re-encoded.
     raw = received.data.decode()
-    assert "\r\nList-Unsubscribe: <http://localhost:3000/unsubscribe?token=" in raw
+    assert "\r\nList-Unsubscribe: <http://127.0.0.1:8080/unsubscribe?token=" in raw
     assert "=?utf-8?" not in raw.split("\r\n\r\n")[0].split("List-Unsubscribe")[1]
     assert message["Message-ID"] == rows(world, "SELECT message_id FROM notify.email_log")[0][0]
     assert status(world) == [("bob@example.org", "sent", 1, None)]
@@ -65,7 +65,8 @@ def test_451_then_success_in_the_same_run(instance, world, smtp_env):
 def test_refused_connection_then_success_in_the_next_run(instance, world, monkeypatch):
     port = free_port()  # nothing listens there yet
     for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
-                        "SMTP_SECURITY": "none"}.items():  # fmt: skip
+                        "SMTP_SECURITY": "none",
+                        "PIPELINE_UNSUBSCRIBE_SECRET": "test-secret"}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     add_news(world, "n1", "acme-blue", "acme", "BluePeak buys a rival", 0.9)
     assert alert_run(instance).success
@@ -116,3 +117,19 @@ def test_a_crash_between_send_and_mark_does_not_send_twice(instance, world, smtp
     # The instant alert is not rebuilt either: its item is recorded as delivered.
     with warehouse.connection(world) as conn:
         assert digests.plan_instant_alerts(conn, NOW + dt.timedelta(minutes=5)).emails == []
+
+
+def test_smtp_is_refused_while_the_development_secret_signs_the_links(
+    instance, world, smtp_env, monkeypatch
+):
+    monkeypatch.delenv("PIPELINE_UNSUBSCRIBE_SECRET")
+    add_news(world, "n1", "acme-blue", "acme", "BluePeak buys a rival", 0.9)
+    config = as_of(NOW, "instant_alerts")
+    config["ops"].update(NO_WAIT)
+    selection = ["instant_alerts", "email_log"]
+    result = materialize(selection, instance, config, raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "PIPELINE_UNSUBSCRIBE_SECRET is unset" in str(failure.event_specific_data.error)
+    assert smtp_env.received == []
+    assert [r[1] for r in status(world)] == ["pending"]  # kept for when the secret is set

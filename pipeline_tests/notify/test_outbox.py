@@ -67,7 +67,12 @@ def test_refused_connection_then_success_next_run(warehouse_path, pipeline_env):
     port = free_port()  # nothing listens here yet
     mail = MailSettings.from_env(
         pipeline_env / "outbox",
-        {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none"},
+        {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(port),
+            "SMTP_SECURITY": "none",
+            "PIPELINE_UNSUBSCRIBE_SECRET": "test-secret",
+        },
     )
     _record(warehouse_path, _message(mail))
     report = deliver_pending(warehouse_path, mail.transport(), retry_delays_s=(0.0,))

@@ -18,8 +18,8 @@ from pydantic import Field
 
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
-from pipeline.lib.notify import digests, directory, outbox
-from pipeline.lib.notify.mailer import MailSettings
+from pipeline.lib.notify import digests, directory, outbox, preferences
+from pipeline.lib.notify.mailer import DevelopmentSecretError, MailSettings
 from pipeline.lib.notify.outbox import DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_DELAYS_S
 from pipeline.lib.notify.stats import rebuild_stats
 from pipeline.lib.notify.users import (
@@ -107,6 +107,7 @@ def _users_file(context: dg.AssetExecutionContext):
 def users(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     users_file = _users_file(context)
     with warehouse.get_connection() as conn:
+        users_file = preferences.effective_users(conn, users_file)
         directory.write_users(conn, users_file, dt.datetime.now(dt.UTC))
         metadata = table_metadata(conn, "notify.users", order_by="tenant_id, user_id")
     return dg.MaterializeResult(
@@ -126,11 +127,14 @@ def users(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     automation_condition=DAILY,
     description="Per user: relevance threshold, news categories, assigned clients only or "
     "all, frequency (instant/daily/weekly), digest day and hour, timezone, the e-mail kinds "
-    "they get (notify.notification_preferences).",
+    "they get (notify.notification_preferences): users.yaml with the changes people made on "
+    "the preferences page (notify.preference_overrides) applied.",
 )
 def notification_preferences(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     users_file = _users_file(context)
     with warehouse.get_connection() as conn:
+        overrides = preferences.read_overrides(conn)
+        users_file = preferences.apply_overrides(users_file, overrides)
         directory.write_preferences(conn, users_file)
         metadata = table_metadata(conn, "notify.notification_preferences", order_by="user_id")
         frequencies = dict(
@@ -139,7 +143,11 @@ def notification_preferences(context: dg.AssetExecutionContext, warehouse: Wareh
             ).fetchall()
         )
     return dg.MaterializeResult(
-        metadata={**metadata, **{f"frequency_{k}": v for k, v in sorted(frequencies.items())}}
+        metadata={
+            **metadata,
+            **{f"frequency_{k}": v for k, v in sorted(frequencies.items())},
+            "users_with_overrides": len([o for o in overrides.values() if o]),
+        }
     )
 
 
@@ -155,6 +163,7 @@ def notification_preferences(context: dg.AssetExecutionContext, warehouse: Wareh
 def watchlists(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     users_file = _users_file(context)
     with warehouse.get_connection() as conn:
+        users_file = preferences.effective_users(conn, users_file)
         directory.write_watchlists(conn, users_file)
         metadata = table_metadata(conn, "notify.watchlists", order_by="user_id, name")
     return dg.MaterializeResult(metadata=metadata)
@@ -333,9 +342,13 @@ def email_log(
     context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: WarehouseResource
 ):
     mail = MailSettings.from_env(settings().outbox)
+    try:
+        transport = mail.transport()
+    except DevelopmentSecretError as error:
+        raise dg.Failure(description=str(error)) from error
     report = outbox.deliver_pending(
         warehouse.location,
-        mail.transport(),
+        transport,
         retry_delays_s=config.retry_delays_s,
         max_attempts=config.max_attempts,
     )
@@ -367,8 +380,8 @@ def email_log(
     deps=[email_log],
     automation_condition=AFTER_ANY_UPDATE,
     description="E-mails per UTC day and kind: sent, written to the outbox, failed, pending, "
-    "uncertain, cancelled (notify.notification_stats). No open/click tracking (it needs a "
-    "public endpoint; see docs/notify.md).",
+    "uncertain, cancelled, and opened / clicked as tracked by `pipeline serve` "
+    "(notify.notification_stats).",
 )
 def notification_stats(warehouse: WarehouseResource):
     with warehouse.get_connection() as conn:
@@ -376,11 +389,10 @@ def notification_stats(warehouse: WarehouseResource):
         metadata = table_metadata(conn, "notify.notification_stats", order_by="day DESC, kind")
         totals = conn.execute(
             "SELECT coalesce(sum(sent), 0), coalesce(sum(written), 0), coalesce(sum(failed), 0),"
-            " coalesce(sum(pending), 0) FROM notify.notification_stats"
+            " coalesce(sum(pending), 0), coalesce(sum(opened), 0), coalesce(sum(clicked), 0)"
+            " FROM notify.notification_stats"
         ).fetchall()[0]
+    names = ("sent", "written", "failed", "pending", "opened", "clicked")
     return dg.MaterializeResult(
-        metadata={
-            **metadata,
-            **dict(zip(("sent", "written", "failed", "pending"), map(int, totals), strict=True)),
-        }
+        metadata={**metadata, **dict(zip(names, map(int, totals), strict=True))}
     )

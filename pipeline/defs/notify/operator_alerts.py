@@ -72,6 +72,9 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
         )
     # Earlier alerts still waiting (a refused connection last time) go out with this one.
     report = deliver_pending(
-        warehouse_resource().location, mail.transport(), kinds=[KIND], retry_delays_s=RETRY_DELAYS_S
+        warehouse_resource().location,
+        mail.transport(carries_links=False),
+        kinds=[KIND],
+        retry_delays_s=RETRY_DELAYS_S,
     )
     return any(message_id in report.delivered for message_id in ids)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from pipeline.lib.notify.unsubscribe import make_token, unsubscribe_url
+from pipeline.lib.notify.links import Links, MessageLinks
 
 _env = Environment(
     loader=PackageLoader("pipeline.lib.notify", "templates"),
@@ -100,10 +100,22 @@ def sender_domain(from_email: str) -> str:
     return from_email.rpartition("@")[2] or "localhost"
 
 
-def render_parts(email: Email, unsubscribe_link: str | None) -> tuple[str, str]:
+SAMPLE_BANNER = (
+    "SAMPLE DATA: this e-mail was built from the bundled sample data, not from real grants,"
+    " clients or news."
+)
+
+
+def render_parts(
+    email: Email, links: MessageLinks | None = None, *, is_sample: bool = False
+) -> tuple[str, str]:
+    """HTML and text. With `links` (user e-mails): unsubscribe and preferences links, item
+    links through the signed click redirect (HTML part) and the open pixel."""
     context = {
         "email": email,
-        "unsubscribe_url": unsubscribe_link,
+        "links": links,
+        "track": links.click if links else (lambda url: url),
+        "sample_banner": SAMPLE_BANNER if is_sample else None,
         "urgency_colours": URGENCY_COLOURS,
     }
     return HTML_TEMPLATE.render(context), TEXT_TEMPLATE.render(context)
@@ -127,8 +139,8 @@ def build_message(
     from_name: str,
     from_email: str,
     user_id: str | None,
-    secret: str | None,
-    unsubscribe_base_url: str,
+    links: Links | None,
+    is_sample: bool = False,
     date: dt.datetime | None = None,
 ) -> str:
     """The whole message as text: multipart/alternative (plain text, then HTML), both parts
@@ -137,12 +149,10 @@ def build_message(
     Assembled by hand rather than with email.message.EmailMessage: it is ~15x faster (a
     10,000-user digest run renders 10,000 messages), and EmailMessage re-folds a long
     List-Unsubscribe URL into RFC 2047 encoded-words, which mail clients then cannot use."""
-    link = None
-    token = None
-    if user_id and secret:
-        token = make_token(secret, user_id, email.kind)
-        link = unsubscribe_url(unsubscribe_base_url, token)
-    html, text = render_parts(email, link)
+    message_links = (
+        MessageLinks(links, message_id, user_id, email.kind) if user_id and links else None
+    )
+    html, text = render_parts(email, message_links, is_sample=is_sample)
     # "=_" never occurs in quoted-printable text, so the boundary cannot clash with the body.
     boundary = "=_" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
     headers = [
@@ -153,11 +163,13 @@ def build_message(
         ("Message-ID", message_id),
         ("X-Pipeline-Kind", email.kind),
     ]
-    if link and token:
+    if message_links:
+        token = message_links.unsubscribe_token
         headers.append(
             (
                 "List-Unsubscribe",
-                f"<{link}>,\n <mailto:{from_email}?subject=unsubscribe%20{token}>",
+                f"<{message_links.unsubscribe}>,"
+                f"\n <mailto:{from_email}?subject=unsubscribe%20{token}>",
             )
         )
         headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))

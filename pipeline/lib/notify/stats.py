@@ -1,4 +1,5 @@
-"""notify.notification_stats: e-mails per UTC day, kind and sample flag, by status."""
+"""notify.notification_stats: e-mails per UTC day, kind and sample flag, by status, and how
+many were opened / clicked (tracked by `pipeline serve`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ SELECT timezone('UTC', created_at)::DATE AS day, kind, is_sample,
     count(*) FILTER (WHERE status IN ('pending', 'sending')) AS pending,
     count(*) FILTER (WHERE status = 'uncertain') AS uncertain,
     count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+    count(*) FILTER (WHERE coalesce(opens, 0) > 0) AS opened,
+    count(*) FILTER (WHERE coalesce(clicks, 0) > 0) AS clicked,
+    coalesce(sum(opens), 0) AS opens,
+    coalesce(sum(clicks), 0) AS clicks,
     $now::TIMESTAMPTZ AS updated_at
 FROM notify.email_log
 GROUP BY ALL

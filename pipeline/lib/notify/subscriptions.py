@@ -2,9 +2,9 @@
 left out of the audience, and a message recorded before the unsubscribe is cancelled instead
 of sent (outbox.cancel_unsubscribed).
 
-The unsubscribe link in each e-mail points at PIPELINE_UNSUBSCRIBE_URL?token=...; the project
-ships no web endpoint for it. Whatever serves that URL (or an operator, by hand) calls
-`unsubscribe_with_token` with the token.
+The unsubscribe link in each e-mail points at `pipeline serve` (PIPELINE_PUBLIC_URL/unsubscribe
+?token=...); it, `pipeline unsubscribe TOKEN` and anything else that gets a token call
+`unsubscribe_with_token`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,36 @@ from pipeline.lib.notify.users import USER_KINDS
 
 class InvalidUnsubscribeToken(ValueError):
     """The token was not signed with this deployment's secret (or is mangled)."""
+
+
+class UnknownRecipient(ValueError):
+    """A correctly signed token for an address that is not (or no longer) a user."""
+
+
+def verify_unsubscribe_token(token: str, *, secret: str | None = None) -> tuple[str, str]:
+    """(user_id, kind) of a token this deployment signed; InvalidUnsubscribeToken otherwise."""
+    verified = verify_token(secret or unsubscribe_secret(), token)
+    if verified is None:
+        raise InvalidUnsubscribeToken(
+            "the unsubscribe token is invalid: mangled, or signed with another"
+            " PIPELINE_UNSUBSCRIBE_SECRET"
+        )
+    return verified
+
+
+def require_user(conn: duckdb.DuckDBPyConnection, user_id: str) -> None:
+    """UnknownRecipient unless `user_id` is in notify.users (loaded from users.yaml)."""
+    found = conn.execute("SELECT 1 FROM notify.users WHERE user_id = ?", [user_id]).fetchall()
+    if not found:
+        raise UnknownRecipient(f"{user_id} is not a user of this deployment (see users.yaml)")
+
+
+def is_unsubscribed(conn: duckdb.DuckDBPyConnection, user_id: str, kind: str) -> bool:
+    return bool(
+        conn.execute(
+            "SELECT 1 FROM notify.unsubscribes WHERE user_id = ? AND kind = ?", [user_id, kind]
+        ).fetchall()
+    )
 
 
 def record_unsubscribe(
@@ -58,14 +88,10 @@ def unsubscribe_with_token(
     warehouse_path: Path, token: str, *, secret: str | None = None
 ) -> tuple[str, str, bool]:
     """Record the unsubscribe a link's token stands for: (user_id, kind, newly unsubscribed).
-    Raises InvalidUnsubscribeToken for a token this deployment did not sign."""
-    verified = verify_token(secret or unsubscribe_secret(), token)
-    if verified is None:
-        raise InvalidUnsubscribeToken(
-            "the unsubscribe token is invalid: mangled, or signed with another"
-            " PIPELINE_UNSUBSCRIBE_SECRET"
-        )
-    user_id, kind = verified
+    Raises InvalidUnsubscribeToken for a token this deployment did not sign and
+    UnknownRecipient for an address that is not a user."""
+    user_id, kind = verify_unsubscribe_token(token, secret=secret)
     with warehouse.connection(warehouse_path) as conn:
+        require_user(conn, user_id)
         newly = record_unsubscribe(conn, user_id, kind)
     return user_id, kind, newly

@@ -6,11 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from urllib.parse import quote
 
 # Only for development and the bundled samples; set PIPELINE_UNSUBSCRIBE_SECRET in production.
 DEV_SECRET = "dev-only-unsubscribe-secret-change-me"
-DEFAULT_BASE_URL = "http://localhost:3000/unsubscribe"
 
 
 def _b64(data: bytes) -> str:
@@ -40,7 +38,3 @@ def verify_token(secret: str, token: str) -> tuple[str, str] | None:
     if not hmac.compare_digest(mac, _mac(secret, user_id, kind)):
         return None
     return user_id, kind
-
-
-def unsubscribe_url(base_url: str, token: str) -> str:
-    return f"{base_url}?token={quote(token)}"
