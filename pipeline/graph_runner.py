@@ -1,10 +1,12 @@
-"""Materialise the whole asset graph once, in process, recording every run and check result in
-the Dagster instance: the engine behind `pipeline demo` and the end-to-end tests."""
+"""The one in-process runner: materialise the whole asset graph once (`pipeline demo`, the
+end-to-end tests) or run every standalone check (`pipeline check`), recording every run and
+check result in the Dagster instance under a named job (demo_job, check_job)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +16,12 @@ import yaml
 
 from pipeline.defs.sales.operations import seed_sample_uploads
 from pipeline.defs.shared.resources import warehouse_resource
-from pipeline.lib import warehouse
+from pipeline.lib import health, warehouse
 from pipeline.lib.settings import settings
+
+# Runs of `pipeline demo` and `pipeline check` show under these job names in the UI.
+DEMO_JOB = "demo_job"
+CHECK_JOB = "check_job"
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,36 @@ class GraphRunSummary:
     def ok(self) -> bool:
         return not self.failed_runs and not self.failed_error_checks
 
+    @property
+    def exit_code(self) -> int:
+        """2: an ERROR check failed or a run failed; 1: only WARN checks failed; else 0."""
+        if not self.ok:
+            return health.EXIT_FAILING
+        if any(not c.passed for c in self.checks):
+            return health.EXIT_WARNINGS
+        return health.EXIT_HEALTHY
+
+    def record(self, result: dg.ExecuteInProcessResult) -> None:
+        """Add one run's outcome: its id, whether it failed, row counts and check results."""
+        self.run_ids.append(result.run_id)
+        if not result.success:
+            self.failed_runs.append(result.run_id)
+        for event in result.get_asset_materialization_events():
+            materialization = event.step_materialization_data.materialization
+            rows = materialization.metadata.get("dagster/row_count")
+            if rows is not None:
+                self.row_counts[materialization.asset_key.to_user_string()] = int(rows.value)
+        for evaluation in result.get_asset_check_evaluations():
+            self.checks.append(
+                CheckOutcome(
+                    asset_key=evaluation.asset_key,
+                    name=evaluation.check_name,
+                    passed=evaluation.passed,
+                    severity=evaluation.severity.value,
+                    description=evaluation.description,
+                )
+            )
+
     def as_dict(self) -> dict:
         def check(c: CheckOutcome) -> dict:
             return {
@@ -72,9 +108,11 @@ class GraphRunSummary:
         }
 
 
-def _partition_keys(
+def partition_keys(
     partitions_def: dg.PartitionsDefinition | None, instance: dg.DagsterInstance, today: dt.date
 ) -> list[str | None]:
+    """The partitions one pass runs: none (unpartitioned), today's for time partitions, every
+    one for dynamic and static ones."""
     if partitions_def is None:
         return [None]
     if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
@@ -92,13 +130,17 @@ def plan_steps(
     defs: dg.Definitions, instance: dg.DagsterInstance, today: dt.date
 ) -> list[GraphStep]:
     """Walk the graph in dependency order and cut it into steps wherever the partitions
-    definition changes, so each step is one valid run."""
+    definition changes, so each step is one valid run. Reports on the graph itself (group
+    `health`) run last and alone, once every other asset and its checks have run."""
     graph = defs.resolve_asset_graph()
     materializable = set(graph.materializable_asset_keys)
-    groups: list[tuple[dg.PartitionsDefinition | None, list[dg.AssetKey]]] = []
-    # Reports on the graph itself (group `health`) go last so they see this run's results;
-    # nothing outside that group depends on them, so the order stays a valid topological one.
-    ordered = sorted(graph.toposorted_asset_keys, key=lambda k: graph.get(k).group_name == "health")
+    groups: list[tuple[tuple, list[dg.AssetKey]]] = []
+
+    def is_report(key: dg.AssetKey) -> bool:
+        return graph.get(key).group_name == "health"
+
+    # Nothing outside `health` depends on it, so moving it last keeps a topological order.
+    ordered = sorted(graph.toposorted_asset_keys, key=is_report)
     placed: set[dg.AssetKey] = set()
     for key in ordered:
         if key not in materializable or key in placed:
@@ -107,16 +149,38 @@ def plan_steps(
         # go into the step of the first one, even when toposort put other assets between them.
         keys = sorted(graph.get(key).execution_set_asset_keys & materializable)
         placed.update(keys)
-        partitions_def = graph.get(key).partitions_def
-        if groups and groups[-1][0] == partitions_def:
+        cut = (graph.get(key).partitions_def, is_report(key))
+        if groups and groups[-1][0] == cut:
             groups[-1][1].extend(keys)
         else:
-            groups.append((partitions_def, keys))
+            groups.append((cut, keys))
     steps = []
-    for partitions_def, keys in groups:
-        for partition_key in _partition_keys(partitions_def, instance, today):
+    for (partitions_def, _), keys in groups:
+        for partition_key in partition_keys(partitions_def, instance, today):
             steps.append(GraphStep(tuple(keys), partition_key))
     return steps
+
+
+def execute(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    selection: dg.AssetSelection,
+    *,
+    job_name: str,
+    partition_key: str | None,
+    tags: dict[str, str],
+) -> dg.ExecuteInProcessResult:
+    """One in-process run of `selection` as the job `job_name` (what dg.materialize does,
+    under a name a person can find in the UI). A failure is in the result, never raised."""
+    run_defs = dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        resources=defs.resources,
+        jobs=[dg.define_asset_job(job_name, selection=selection)],
+    )
+    return run_defs.resolve_job_def(job_name).execute_in_process(
+        instance=instance, partition_key=partition_key, raise_on_error=False, tags=tags
+    )
 
 
 def run_graph(
@@ -136,41 +200,63 @@ def run_graph(
         "pipeline/trigger": "graph_runner",
         **(tags or {}),
     }
-    all_assets = list(defs.assets or []) + list(defs.asset_checks or [])
     summary = GraphRunSummary()
     # Sales files are dynamic partitions: an empty landing zone gets the bundled samples first.
     seed_sample_uploads(instance)
     for step in plan_steps(defs, instance, today):
-        result = dg.materialize(
-            all_assets,
-            selection=dg.AssetSelection.assets(*step.asset_keys),
+        result = execute(
+            defs,
+            instance,
+            dg.AssetSelection.assets(*step.asset_keys),
+            job_name=DEMO_JOB,
             partition_key=step.partition_key,
-            instance=instance,
-            resources=defs.resources,
-            raise_on_error=False,
             tags=run_tags,
         )
-        summary.run_ids.append(result.run_id)
-        if not result.success:
-            summary.failed_runs.append(result.run_id)
-        for event in result.get_asset_materialization_events():
-            materialization = event.step_materialization_data.materialization
-            rows = materialization.metadata.get("dagster/row_count")
-            if rows is not None:
-                summary.row_counts[materialization.asset_key.to_user_string()] = int(rows.value)
-        for evaluation in result.get_asset_check_evaluations():
-            summary.checks.append(
-                CheckOutcome(
-                    asset_key=evaluation.asset_key,
-                    name=evaluation.check_name,
-                    passed=evaluation.passed,
-                    severity=evaluation.severity.value,
-                    description=evaluation.description,
-                )
-            )
+        summary.record(result)
         if on_step:
             on_step(step, result)
     summary.emails = email_counts(warehouse_resource())
+    return summary
+
+
+def standalone_check_keys(defs: dg.Definitions) -> list[dg.AssetCheckKey]:
+    """Checks that can run without materialising their asset (@asset_check, the builders).
+    Checks declared inside an asset (check_specs) run only with it."""
+    keys = {key for checks_def in defs.asset_checks or [] for key in checks_def.check_keys}
+    return sorted(keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
+
+
+def run_checks(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    *,
+    tags: dict[str, str] | None = None,
+    today: dt.date | None = None,
+) -> GraphRunSummary:
+    """Run every standalone asset check against the warehouse as it is, materialising nothing;
+    results land in the instance like any other check evaluation. Partitioned checks run for
+    the latest partition (every partition, for dynamic ones)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    graph = defs.resolve_asset_graph()
+    by_partitions: dict[int, list[dg.AssetCheckKey]] = defaultdict(list)
+    partitions_defs: dict[int, dg.PartitionsDefinition | None] = {}
+    for key in standalone_check_keys(defs):
+        partitions_def = graph.get(key).partitions_def
+        by_partitions[id(partitions_def)].append(key)
+        partitions_defs[id(partitions_def)] = partitions_def
+    summary = GraphRunSummary()
+    run_tags = {"pipeline/trigger": "check", **(tags or {})}
+    for group, keys in by_partitions.items():
+        for partition_key in partition_keys(partitions_defs[group], instance, today):
+            result = execute(
+                defs,
+                instance,
+                dg.AssetSelection.checks(*keys),
+                job_name=CHECK_JOB,
+                partition_key=partition_key,
+                tags=run_tags,
+            )
+            summary.record(result)
     return summary
 
 

@@ -67,3 +67,22 @@ def test_demo_twice(pipeline_env, warehouse_path):
     second = demo()
     assert second["ok"]
     assert row_counts(warehouse_path) == counts
+
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        jobs = {run.job_name for run in instance.get_runs()}
+    assert jobs == {"demo_job"}, "demo runs carry a name a person can find in the UI"
+
+    # The report asset and `pipeline health` tell the same story about every asset.
+    result = CliRunner().invoke(main, ["health", "--json"])
+    from_cli = {
+        a["asset"]: (a["status"], a["checks_passed"]) for a in json.loads(result.stdout)["assets"]
+    }
+    with warehouse.connection(warehouse_path, read_only=True) as conn:
+        reported = conn.execute(
+            "SELECT asset, status, checks_passed FROM health.asset_health"
+        ).fetchall()
+    assert reported and {a: (s, n) for a, s, n in reported} == {
+        a: v for a, v in from_cli.items() if a != "health_report"
+    }

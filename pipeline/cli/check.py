@@ -22,11 +22,11 @@ def check(as_json: bool) -> None:
     import dagster as dg
 
     from pipeline.definitions import defs
-    from pipeline.defs.health.state import check_exit_code, run_checks
+    from pipeline.graph_runner import run_checks
 
     with dg.DagsterInstance.get() as instance:
         summary = run_checks(defs(), instance)
-    code = check_exit_code(summary)
+    code = summary.exit_code
     if as_json:
         click.echo(json.dumps({"exit_code": code, **summary.as_dict()}, indent=2))
         sys.exit(code)

@@ -56,6 +56,8 @@ def test_healthy_after_materialising_with_passing_checks(toy):
     code, output = run("check")
     assert code == 0, output
     assert "2 passed, 0 failed" in output
+    with dg.DagsterInstance.get() as instance:
+        assert "check_job" in {run.job_name for run in instance.get_runs()}
 
 
 def test_warn_check_failure_gives_exit_1(toy, warehouse_path):

@@ -36,6 +36,18 @@ def _problems_markdown(assets: list[health.AssetHealth], sources: list[health.So
     return "\n".join(["| status | what | why |", "| --- | --- | --- |", *lines])
 
 
+def code_location_graph(context: dg.AssetExecutionContext):
+    """The whole code location's asset graph, not this run's job (which holds health_report
+    only). A run launched from a code location (daemon, UI, `dagster asset materialize`) carries
+    its repository; an in-process run (`pipeline demo`, tests) has none in Dagster 1.13, so the
+    code location is loaded."""
+    if context.run.remote_job_origin is not None:
+        return context.repository_def.asset_graph
+    from pipeline.definitions import defs
+
+    return defs().resolve_asset_graph()
+
+
 @dg.asset(
     group_name="health",
     automation_condition=dg.AutomationCondition.on_cron(REPORT_CRON),
@@ -49,10 +61,7 @@ def health_report(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     now = time.time()
-    # The whole code location, not this run's job (which holds only health_report itself).
-    from pipeline.definitions import defs
-
-    graph = defs().resolve_asset_graph()
+    graph = code_location_graph(context)
     assets = [a for a in asset_health(graph, context.instance, now) if a.asset != "health_report"]
     sources = source_health(warehouse.location, now)
     score = health.overall_score(assets, sources)

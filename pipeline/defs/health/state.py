@@ -1,6 +1,6 @@
-"""Gather health facts from the code location, the Dagster instance and the warehouse, and run
-the asset checks alone. Shared by `pipeline check`, `pipeline health`, the health_report asset
-and the alert sensors; the judging itself is pure (pipeline.lib.health)."""
+"""Gather health facts from an asset graph, the Dagster instance and the warehouse. Shared by
+`pipeline health`, the health_report asset and the alert sensors; the judging itself is pure
+(pipeline.lib.health)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import dagster as dg
 
 from pipeline.defs.shared.dagster_private import AssetCheckExecutionRecordStatus, TickStatus
-from pipeline.graph_runner import CheckOutcome, GraphRunSummary, _partition_keys
 from pipeline.lib import health, warehouse
 
 FAILED_RUN_STATUSES = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
@@ -183,72 +182,6 @@ def source_health(location, now: float | None = None) -> list[health.SourceHealt
         health.derive_source_health(kind, provider, items)
         for (kind, provider), items in sorted(fetches.items())
     ]
-
-
-def standalone_check_keys(defs: dg.Definitions) -> list[dg.AssetCheckKey]:
-    """Checks that can run without materialising their asset (@asset_check, the builders).
-    Checks declared inside an asset (check_specs) run only with it."""
-    keys = []
-    for checks_def in defs.asset_checks or []:
-        keys.extend(checks_def.check_keys)
-    return sorted(set(keys), key=lambda k: (k.asset_key.to_user_string(), k.name))
-
-
-def run_checks(
-    defs: dg.Definitions,
-    instance: dg.DagsterInstance,
-    *,
-    tags: dict[str, str] | None = None,
-    today: dt.date | None = None,
-) -> GraphRunSummary:
-    """Run every standalone asset check against the warehouse as it is, materialising nothing;
-    results land in the instance like any other check evaluation. Partitioned checks run for
-    the latest partition (every partition, for dynamic ones)."""
-    today = today or dt.datetime.now(dt.UTC).date()
-    graph = defs.resolve_asset_graph()
-    by_partitions: dict[object, list[dg.AssetCheckKey]] = defaultdict(list)
-    partitions_defs: dict[object, dg.PartitionsDefinition | None] = {}
-    for key in standalone_check_keys(defs):
-        partitions_def = graph.get(key).partitions_def
-        by_partitions[id(partitions_def)].append(key)
-        partitions_defs[id(partitions_def)] = partitions_def
-    all_defs = list(defs.assets or []) + list(defs.asset_checks or [])
-    summary = GraphRunSummary()
-    run_tags = {"pipeline/trigger": "check", **(tags or {})}
-    for group, keys in by_partitions.items():
-        for partition_key in _partition_keys(partitions_defs[group], instance, today):
-            result = dg.materialize(
-                all_defs,
-                selection=dg.AssetSelection.checks(*keys),
-                partition_key=partition_key,
-                instance=instance,
-                resources=defs.resources,
-                raise_on_error=False,
-                tags=run_tags,
-            )
-            summary.run_ids.append(result.run_id)
-            if not result.success:
-                summary.failed_runs.append(result.run_id)
-            for evaluation in result.get_asset_check_evaluations():
-                summary.checks.append(
-                    CheckOutcome(
-                        asset_key=evaluation.asset_key,
-                        name=evaluation.check_name,
-                        passed=evaluation.passed,
-                        severity=evaluation.severity.value,
-                        description=evaluation.description,
-                    )
-                )
-    return summary
-
-
-def check_exit_code(summary: GraphRunSummary) -> int:
-    """2: an ERROR check failed or a check could not run; 1: only WARN checks failed."""
-    if summary.failed_runs or summary.failed_error_checks:
-        return health.EXIT_FAILING
-    if any(not c.passed for c in summary.checks):
-        return health.EXIT_WARNINGS
-    return health.EXIT_HEALTHY
 
 
 @dataclass(frozen=True)
