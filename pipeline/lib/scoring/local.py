@@ -379,6 +379,8 @@ class LocalScorer:
             weight = (
                 0.35 if category in MATERIAL_CATEGORIES else 0.2 if category == "product" else 0
             )
+            # One "deal" word is weaker evidence of a deal than three.
+            weight *= min(1.0, 0.5 + 0.25 * len(evidence))
             relevance = 1.0 - (1.0 - subject) * (1.0 - weight * subject)
         for factor, reason in news_penalties(client, title, body):
             relevance *= factor
@@ -471,15 +473,22 @@ def news_evidence(client: ClientProfile, title: str, body: str) -> list[Evidence
     """What in the article points to the client: its name, its keywords (products it uses or
     sells), its topics (whole phrase or its rarer half)."""
     found: list[Evidence] = []
-    named = []
+    # The best mention in the headline and the best in the text count separately: an
+    # article that names the client in both is more about it than one that names it once.
+    in_title, in_body = [], []
     for name in client_names(client):
         pattern = _term_pattern(name)
-        where = _where(pattern, title, body)
-        if where and _names_the_company(name, pattern, f"{title}\n{body}"):
-            place = "the headline" if where == "title" else "the text"
-            named.append(Evidence(_NAME_STRENGTH[where], f"names {name} in {place}"))
-    if named:
-        found.append(max(named, key=lambda e: e.strength))
+        if not _names_the_company(name, pattern, f"{title}\n{body}"):
+            continue
+        if pattern.search(title):
+            in_title.append(Evidence(_NAME_STRENGTH["title"], f"names {name} in the headline"))
+        hits = _count(pattern, body)
+        if hits:
+            place = "body_repeated" if hits >= 2 else "body"
+            in_body.append(Evidence(_NAME_STRENGTH[place], f"names {name} in the text"))
+    for named in (in_title, in_body):
+        if named:
+            found.append(max(named, key=lambda e: e.strength))
     for keyword in client.keywords:
         pattern = _term_pattern(keyword)
         where = _where(pattern, title, body)
