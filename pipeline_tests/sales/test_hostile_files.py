@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
+from pipeline.lib.sales import staging
 from pipeline.lib.sales.process import process_file
 from pipeline.lib.sales.spec import infer_date_format
 from pipeline.lib.settings import settings
@@ -189,7 +190,7 @@ def test_one_bad_date_is_one_reject_wherever_it_is(
 @pytest.mark.parametrize(
     ("spec_text", "expected"),
     [
-        ("columns: [unclosed\n", "not valid YAML"),
+        ("columns: [unclosed\n", "not valid YAML at line 2, column 1: expected ',' or ']'"),
         (
             "columns: {order_id: Order ID, order_date: Order Date, quantity: Qty,"
             " unit_price: Unit price}\nmax_bad_row_ratio: lots\n",
@@ -206,6 +207,11 @@ def test_one_bad_date_is_one_reject_wherever_it_is(
             "max_bad_rows",
         ),
         ("- just\n- a list\n", "mapping"),
+        (
+            "columns: {order_id: Order ID, order_date: Order Date, quantity: Qty,"
+            " unit_price: Unit price}\ndate_format: '%d/%Q'\n",
+            "'date_format' '%d/%Q' is not a strptime format",
+        ),
     ],
 )
 def test_a_broken_spec_rejects_the_file_naming_spec_and_field(
@@ -261,3 +267,37 @@ def test_a_negative_quantity_is_reported_once_not_as_a_unit_cost_too(land, landi
     assert [(r[0], r[1], r[2]) for r in rejects("neg.csv")] == [
         (200, "quantity", "must be greater than 0")
     ]
+
+
+def test_big_csv_inference_reads_evenly_spaced_chunks(tmp_path, monkeypatch, superstore_csv):
+    # The sampling path of files over INFER_WHOLE_FILE_BYTES, on a small file: a bad date
+    # near the top and decimal commas must be judged the same as over the whole column.
+    monkeypatch.setattr(staging, "INFER_WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(staging, "INFER_SAMPLE_CHUNKS", 16)
+    monkeypatch.setattr(staging, "INFER_SAMPLE_CHUNK_BYTES", 8192)
+    rows = read_rows(superstore_csv)
+    rows[3][rows[0].index("Order Date")] = "31/31/19"
+    path = write_rows(tmp_path / "store.csv", as_decimal_comma(rows), delimiter=";")
+    work_dir = tmp_path / "work"
+    result = staging.stage_file(
+        path, name=path.name, datasource="store", spec=None, work_dir=work_dir
+    )
+    sample = (work_dir / "inference_sample.csv").read_text(encoding="utf-8-sig")
+    assert 100 < sample.count("\n") < 1000  # chunks, not the whole file
+    assert result.spec.date_format == "%d/%m/%y"
+    assert result.spec.decimals == {f: "," for f in ("line_total", "profit", "discount")}
+    assert (result.rows_total, result.rows_bad) == (10194, 1)
+
+
+def test_chunk_sampling_reads_a_file_without_quoting(tmp_path, monkeypatch):
+    monkeypatch.setattr(staging, "INFER_WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(staging, "INFER_SAMPLE_CHUNK_BYTES", 4096)
+    rows = [["Order ID", "Date", "Qty", "Price"]]
+    rows += [[f"Q{i}", f"{1 + i % 28}/{1 + i % 12}/2024", "2", f"{i % 90},5"] for i in range(5000)]
+    path = write_rows(tmp_path / "plain.csv", rows, delimiter=";")
+    assert '"' not in path.read_text()
+    result = staging.stage_file(
+        path, name=path.name, datasource="plain", spec=None, work_dir=tmp_path / "work"
+    )
+    assert (result.spec.date_format, result.spec.decimals) == ("%d/%m/%Y", {"unit_price": ","})
+    assert (result.rows_total, result.rows_bad) == (5000, 0)

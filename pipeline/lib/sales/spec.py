@@ -105,7 +105,7 @@ class SpecError(ValueError):
 class IngestionSpec:
     datasource: str
     columns: dict[str, str]  # canonical field -> source header
-    date_format: str | None = None  # strptime format; None when the column is typed or ISO
+    date_format: str | None = None  # strptime format; None: inferred, or the column is typed
     # "." or ","; None: inferred per column from the values (see staging.infer_decimals)
     decimal: str | None = None
     sheet: str | None = None  # Excel sheet; None = the first
@@ -153,7 +153,9 @@ def load_spec(config_dir: Path, datasource: str) -> IngestionSpec | None:
     try:
         body = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise wrong(f"not valid YAML: {' '.join(str(error).split())}") from error
+        mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise wrong(f"not valid YAML{where}: {problem or error}") from error
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -172,6 +174,18 @@ def load_spec(config_dir: Path, datasource: str) -> IngestionSpec | None:
     for key in ("date_format", "sheet"):
         if body.get(key) is not None and not isinstance(body[key], str):
             raise wrong(f"'{key}' must be text; found {body[key]!r}")
+    if body.get("date_format") is not None and "%" not in body["date_format"]:
+        raise wrong(
+            f"'date_format' must be a strptime format like %d/%m/%Y; found {body['date_format']!r}"
+        )
+    if body.get("date_format"):
+        try:
+            with duckdb.connect() as conn:
+                conn.execute("SELECT try_strptime('2000-01-01', ?)", [body["date_format"]])
+        except duckdb.Error as error:
+            raise wrong(
+                f"'date_format' {body['date_format']!r} is not a strptime format: {error}"
+            ) from error
     decimal = body.get("decimal")
     if decimal is not None and decimal not in DECIMAL_SEPARATORS:
         raise wrong(f'\'decimal\' must be "." or ","; found {decimal!r}')

@@ -139,6 +139,30 @@ def _open_source(
     return None, None
 
 
+def _inference_values(
+    conn: duckdb.DuckDBPyConnection,
+    spec: IngestionSpec,
+    types: dict[str, str],
+    csv_path: Path | None,
+    headers: list[str],
+    work_dir: Path,
+) -> str:
+    """A temporary table of the text columns inference looks at (the date and the numbers),
+    read once from _inference_relation, so each column's counts do not re-read the file."""
+    fields = ("order_date",) if spec.date_format is None else ()
+    fields += NUMBER_FIELDS if spec.decimal is None else ()
+    wanted = {spec.columns[f] for f in fields if f in spec.columns}
+    wanted = [h for h in headers if h in wanted and types[h] == "VARCHAR"]
+    if not wanted:
+        return "source"
+    relation = _inference_relation(conn, csv_path, headers, work_dir)
+    conn.execute(
+        f"CREATE TEMP TABLE inference AS SELECT {', '.join(map(_quote_ident, wanted))}"
+        f" FROM {relation}"
+    )
+    return "inference"
+
+
 def _inference_relation(
     conn: duckdb.DuckDBPyConnection, csv_path: Path | None, headers: list[str], work_dir: Path
 ) -> str:
@@ -163,15 +187,19 @@ def _inference_relation(
             start, end = block.find(b"\n") + 1, block.rfind(b"\n") + 1
             if 0 < start < end:
                 sink.write(block[start:end])
-    delimiter, quote, escape = conn.execute(
+    sniffed = conn.execute(
         "SELECT Delimiter, Quote, Escape FROM sniff_csv(?)", [str(csv_path)]
     ).fetchall()[0]
+    # The sniffer says "(empty)" for a file without quoting: leave those options out.
+    dialect = "".join(
+        f", {option} = {_quote_literal(value)}"
+        for option, value in zip(("delim", "quote", "escape"), sniffed, strict=True)
+        if value != "(empty)"
+    )
     names = ", ".join(_quote_literal(h) for h in headers)
     conn.execute(
         f"CREATE VIEW inference_source AS SELECT * FROM read_csv({_quote_literal(str(sample))},"
-        f" header = true, all_varchar = true, ignore_errors = true, names = [{names}],"
-        f" delim = {_quote_literal(delimiter)}, quote = {_quote_literal(quote)},"
-        f" escape = {_quote_literal(escape)})"
+        f" header = true, all_varchar = true, ignore_errors = true, names = [{names}]{dialect})"
     )
     return "inference_source"
 
@@ -491,7 +519,7 @@ def stage_file(
             spec = infer_spec(datasource, headers)
         else:
             check_spec(spec, headers)
-        relation = _inference_relation(conn, csv_path, headers, work_dir)
+        relation = _inference_values(conn, spec, types, csv_path, headers, work_dir)
         date_column = spec.columns["order_date"]
         if spec.date_format is None and types[date_column] == "VARCHAR":
             _, *counts = conn.execute(
