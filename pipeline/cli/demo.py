@@ -21,6 +21,7 @@ def demo(as_json: bool) -> None:
     import dagster as dg
 
     from pipeline.definitions import defs
+    from pipeline.defs.shared.automation_pause import automation_paused
     from pipeline.graph_runner import describe_environment, run_graph
 
     echo = (lambda *a, **k: click.echo(*a, err=True, **k)) if as_json else click.echo
@@ -34,7 +35,12 @@ def demo(as_json: bool) -> None:
             state = "ok" if result.success else "FAILED"
             echo(f"  run {result.run_id[:8]} {state}{where}: {keys}")
 
-        summary = run_graph(defs(), instance, tags={"pipeline/trigger": "demo"}, on_step=progress)
+        # With `dagster dev` on this instance, its sensors and schedules would run the same
+        # assets at the same time: they are paused until the demo ends (see automation_pause).
+        with automation_paused(instance, echo=echo):
+            summary = run_graph(
+                defs(), instance, tags={"pipeline/trigger": "demo"}, on_step=progress
+            )
 
     failed = [c for c in summary.checks if not c.passed]
     if as_json:

@@ -29,8 +29,15 @@ from pipeline.lib import duckdb_extensions, lake
 log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "pipeline.lib.migrations"
-# The DuckDB file's lock, and SQLite's when a DuckLake catalog lives in SQLite.
-_LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file", "database is locked")
+# The DuckDB file's lock; SQLite's when a DuckLake catalog lives in SQLite; and two processes
+# creating the same fresh lake at once (the loser's CREATE TABLE of the catalog collides).
+_LOCK_MARKERS = (
+    "could not set lock",
+    "conflicting lock",
+    "lock on file",
+    "database is locked",
+    "failed to initialize ducklake",
+)
 META_DDL = (
     "CREATE SCHEMA IF NOT EXISTS meta;"
     " CREATE TABLE IF NOT EXISTS meta.schema_migrations ("

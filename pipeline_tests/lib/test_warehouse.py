@@ -86,6 +86,18 @@ def test_writer_waits_for_another_process_lock_instead_of_failing(warehouse_path
     holder.wait(timeout=10)
 
 
+def test_a_wait_for_the_lock_is_logged_once_not_per_retry(warehouse_path, caplog):
+    warehouse.ensure_schema(warehouse_path)
+    holder = _hold_lock(warehouse_path, 2.0)
+    with caplog.at_level("INFO", logger="pipeline.lib.warehouse"):
+        warehouse.open_connection(warehouse_path).close()
+    holder.wait(timeout=10)
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.lib.warehouse"]
+    assert len(lines) == 2, lines  # several retries happened in those 2 s
+    assert "is locked by another process; waiting up to" in lines[0]
+    assert lines[1].startswith("warehouse lock acquired after")
+
+
 def test_lock_held_past_timeout_is_a_clear_error(warehouse_path):
     warehouse.ensure_schema(warehouse_path)
     holder = _hold_lock(warehouse_path, 5)

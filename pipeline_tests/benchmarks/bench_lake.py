@@ -1,0 +1,164 @@
+"""Benchmark: the DuckLake backend against the embedded DuckDB file, in one run.
+
+A. `pipeline ingest --wait` of one generated sales CSV (default 6,000,000 rows, ~400 MB) into a
+   DuckDB file, then into a DuckLake (catalog in a fresh PostgreSQL database on 127.0.0.1, data
+   files in a local folder); both in child processes, alternating with --repeat.
+B. 4 generated files (default 1,000,000 rows each) into one DuckLake: one after another by one
+   process, vs. two worker processes ingesting two files each at the same time.
+
+    .venv/bin/python pipeline_tests/benchmarks/bench_lake.py [--rows N] [--files-rows N] [--repeat N]
+
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust). Figures: docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sales_ingest import REPO, generate, measure
+
+
+def _database() -> str:
+    import psycopg2
+
+    name = f"bench_lake_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return name
+
+
+def _drop(name: str) -> None:
+    import psycopg2
+
+    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def _env(base: dict, tmp: Path, warehouse: str, lake_data: str | None = None) -> dict:
+    home = tmp / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        **base,
+        "PIPELINE_DATA_DIR": str(tmp / "data"),
+        "PIPELINE_WAREHOUSE": warehouse,
+        "PIPELINE_LANDING": str(tmp / "data" / "landing"),
+        "DAGSTER_HOME": str(home),
+    }
+    if lake_data:
+        env["PIPELINE_LAKE_DATA"] = lake_data
+    return env
+
+
+def _ingest(csvs: list[Path], env: dict, datasource: str) -> dict:
+    """One worker: `pipeline ingest --wait` of each file in turn, in one measured child."""
+    commands = " && ".join(
+        f"{sys.executable} -m pipeline ingest {csv} --datasource {datasource} --wait"
+        for csv in csvs
+    )
+    result = measure(["sh", "-c", commands], env)
+    assert result["rc"] == 0, result["stdout"] + result["stderr"]
+    return result
+
+
+def _rows(env: dict) -> int:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from pipeline.defs.shared.resources import warehouse_resource\n"
+            "with warehouse_resource().get_connection(read_only=True) as c:\n"
+            "    print(c.execute('SELECT count(*) FROM sales.transactions').fetchall()[0][0])",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=6_000_000)
+    parser.add_argument("--files-rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    base = {**os.environ, "PYTHONPATH": str(REPO)}
+    with tempfile.TemporaryDirectory(prefix="bench-lake-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        csv = tmp / "big.csv"
+        generate(csv, args.rows)
+        print(f"A. one file, {args.rows:,} rows ({csv.stat().st_size / 1e6:,.0f} MB)")
+        files, lakes = [], []
+        for round_ in range(args.repeat):
+            run = tmp / f"file{round_}"
+            env = _env(base, run, str(run / "warehouse.duckdb"))
+            files.append(_ingest([csv], env, "bench")["seconds"])
+            database = _database()
+            try:
+                run = tmp / f"lake{round_}"
+                env = _env(
+                    base,
+                    run,
+                    f"ducklake:postgres:dbname={database} host=127.0.0.1 user=postgres",
+                    str(run / "lake_data"),
+                )
+                lakes.append(_ingest([csv], env, "bench")["seconds"])
+                assert _rows(env) == args.rows
+            finally:
+                _drop(database)
+            print(
+                f"  round {round_ + 1}: file {files[-1]:.1f}s, lake {lakes[-1]:.1f}s"
+                f" (load {os.getloadavg()[0]:.2f})"
+            )
+        print(f"  DuckDB file   best {min(files):6.1f}s")
+        print(
+            f"  DuckLake      best {min(lakes):6.1f}s   ratio lake/file {min(lakes) / min(files):.2f}x"
+        )
+
+        parts = []
+        for n in range(4):
+            part = tmp / f"part{n}.csv"
+            generate(part, args.files_rows)
+            # Distinct order ids per file: four files, four times the rows.
+            text = part.read_text().replace("INV-", f"F{n}-")
+            part.write_text(text)
+            parts.append(part)
+        print(f"B. four files of {args.files_rows:,} rows into one DuckLake (PostgreSQL catalog)")
+        for label, workers in (("one after another", 1), ("2 workers at once", 2)):
+            database = _database()
+            try:
+                run = tmp / f"many{workers}"
+                env = _env(
+                    base,
+                    run,
+                    f"ducklake:postgres:dbname={database} host=127.0.0.1 user=postgres",
+                    str(run / "lake_data"),
+                )
+                shares = [parts[i::workers] for i in range(workers)]
+                started = time.perf_counter()
+                with ThreadPoolExecutor(workers) as pool:
+                    list(pool.map(_ingest, shares, [env] * workers, ["bench"] * workers))
+                elapsed = time.perf_counter() - started
+                assert _rows(env) == 4 * args.files_rows
+            finally:
+                _drop(database)
+            print(f"  {label:20s} {elapsed:6.1f}s")
+
+
+if __name__ == "__main__":
+    main()
