@@ -93,9 +93,15 @@ class RedactingTextFormatter(logging.Formatter):
         return scrub(super().format(record))
 
 
+# Dagster's run log records carry this attribute: the run, job, step and event they are about.
+DAGSTER_META = "dagster_meta"
+_DAGSTER_FIELDS = ("run_id", "job_name", "step_key", "orig_message")
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, logger, message, `extra=` fields and the
-    traceback, all scrubbed."""
+    traceback, all scrubbed. A Dagster run log record gives its run, job, step and event type
+    as fields instead of its whole event."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -107,11 +113,32 @@ class JsonFormatter(logging.Formatter):
             "message": scrub(record.getMessage()),
         }
         for name, value in vars(record).items():
-            if name not in _STANDARD_ATTRIBUTES and not name.startswith("_"):
+            if name == DAGSTER_META and isinstance(value, dict):
+                entry.update(_dagster_fields(value))
+            elif name not in _STANDARD_ATTRIBUTES and not name.startswith("_"):
                 entry[name] = _scrub_value(value if _is_jsonable(value) else repr(value))
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
+
+
+def _dagster_fields(meta: dict) -> dict:
+    fields = {name: _scrub_value(meta[name]) for name in _DAGSTER_FIELDS if meta.get(name)}
+    event = meta.get("dagster_event")
+    if event is not None and getattr(event, "event_type_value", None):
+        fields["event_type"] = event.event_type_value
+    return fields
+
+
+class JsonConsoleLogger(logging.Logger):
+    """The logger class while JSON logs are on. Dagster builds its run console logger from the
+    current logger class and then adds a coloured stderr handler to it: any stream handler
+    added to a logger of this class writes JSON lines instead."""
+
+    def addHandler(self, handler: logging.Handler) -> None:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setFormatter(JsonFormatter())
+        super().addHandler(handler)
 
 
 def _is_jsonable(value) -> bool:
@@ -151,11 +178,15 @@ def configure_logging(level: int = logging.WARNING, log_format: str = "text") ->
         if isinstance(existing, StderrHandler):
             root.removeHandler(existing)
     previous_level = root.level
+    previous_class = logging.getLoggerClass()
     root.addHandler(handler)
     root.setLevel(level)
+    if log_format == "json":
+        logging.setLoggerClass(JsonConsoleLogger)
 
     def restore() -> None:
         root.removeHandler(handler)
         root.setLevel(previous_level)
+        logging.setLoggerClass(previous_class)
 
     return restore

@@ -31,10 +31,11 @@ def secrets(pipeline_env, monkeypatch: pytest.MonkeyPatch) -> None:
 def restore_logging():
     """configure_logging changes the root logger for the whole process: undo it per test."""
     root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    handlers, level, logger_class = list(root.handlers), root.level, logging.getLoggerClass()
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.setLoggerClass(logger_class)
 
 
 def test_redact_covers_url_passwords_auth_headers_and_keys():
@@ -110,3 +111,19 @@ def test_secrets_stay_out_of_the_dagster_event_log(secrets, pipeline_env):
     assert any("OpenAI key is ***" in m for m in messages)
     assert any("connecting with ***" in m for m in messages)
     assert not any(SECRET in m or PG_PASSWORD in m for m in messages)
+
+
+def test_json_mode_turns_dagster_run_logs_into_json_lines(secrets, pipeline_env):
+    supermarket = Path(__file__).parents[1] / "fixtures" / "sales" / "supermarket_sales.csv"
+    result = CliRunner().invoke(
+        main,
+        ["-v", "--log-format", "json", "ingest", str(supermarket), "--datasource", "m", "--wait"],
+    )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line, Dagster's too
+    run_lines = [e for e in entries if e["logger"] == "dagster"]
+    assert run_lines and all(e["run_id"] and e["job_name"] for e in run_lines)
+    assert SECRET not in result.stderr and PG_PASSWORD not in result.stderr
+    # Text again afterwards: the JSON logger class does not outlive the command.
+    assert logging.getLoggerClass() is logging.Logger
