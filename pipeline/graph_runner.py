@@ -201,6 +201,7 @@ def run_graph(
         **(tags or {}),
     }
     summary = GraphRunSummary()
+    started = dt.datetime.now(dt.UTC)
     # Sales files are dynamic partitions: an empty landing zone gets the bundled samples first.
     seed_sample_uploads(instance)
     for step in plan_steps(defs, instance, today):
@@ -215,7 +216,7 @@ def run_graph(
         summary.record(result)
         if on_step:
             on_step(step, result)
-    summary.emails = email_counts(warehouse_resource())
+    summary.emails = email_counts(warehouse_resource(), since=started)
     return summary
 
 
@@ -260,8 +261,10 @@ def run_checks(
     return summary
 
 
-def email_counts(resource) -> dict[str, int]:
-    """E-mails in notify.email_log by status (sent, written to the outbox, failed)."""
+def email_counts(resource, since: dt.datetime | None = None) -> dict[str, int]:
+    """E-mails in notify.email_log by status (sent, written to the outbox, failed); with
+    `since`, only those this run handled (created or changed since then), not the ones earlier
+    runs already sent."""
     if not resource.exists():
         return {}
     with resource.get_connection(read_only=True) as conn:
@@ -270,8 +273,11 @@ def email_counts(resource) -> dict[str, int]:
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'notify' AND table_name = 'email_log'",
         ):
             return {}
+        where, params = ("WHERE updated_at >= ?", [since]) if since else ("", [])
         return dict(
-            conn.execute("SELECT status, count(*) FROM notify.email_log GROUP BY status").fetchall()
+            conn.execute(
+                f"SELECT status, count(*) FROM notify.email_log {where} GROUP BY status", params
+            ).fetchall()
         )
 
 

@@ -64,8 +64,11 @@ def test_demo_twice(pipeline_env, warehouse_path):
         }
         assert {"grants_gov_extract", "simpler_grants"} <= providers
 
+    assert sum(first["emails"].values()) > 0
     second = demo()
     assert second["ok"]
+    # The second demo reports what it sent or wrote itself: nothing.
+    assert second["emails"] == {}
     assert row_counts(warehouse_path) == counts
 
     import dagster as dg

@@ -54,11 +54,14 @@ def demo(as_json: bool) -> None:
             click.echo(
                 f"  {check.severity:<5} {check.asset_key.to_user_string()}:{check.name} {check.description or ''}"
             )
-        if summary.emails:
-            click.echo(
-                "\ne-mails: "
-                + ", ".join(f"{n} {status}" for status, n in sorted(summary.emails.items()))
+        # Only what this demo sent or wrote: a second demo sends nothing twice, and says so.
+        click.echo(
+            "\ne-mails: "
+            + (
+                ", ".join(f"{n} {status}" for status, n in sorted(summary.emails.items()))
+                or "none sent or written by this run"
             )
+        )
         if summary.failed_runs:
             click.echo(
                 f"\n{len(summary.failed_runs)} run(s) failed: {', '.join(r[:8] for r in summary.failed_runs)}"
