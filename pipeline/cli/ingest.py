@@ -4,7 +4,6 @@
 import atexit
 import gc
 import json
-import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,8 +12,7 @@ import click
 
 from pipeline.cli import ensure_dagster_home
 from pipeline.lib.sales.formats import FORMATS, format_of
-
-DATASOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+from pipeline.lib.sales.landing import datasource_problem
 
 
 @click.command()
@@ -28,8 +26,8 @@ DATASOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
     """Put FILE into the landing zone under sales/NAME/, where the sensor picks it up."""
-    if not DATASOURCE_NAME.match(datasource):
-        raise click.BadParameter("letters, digits, '_', '-', '.'", param_hint="--datasource")
+    if problem := datasource_problem(datasource):
+        raise click.BadParameter(problem, param_hint="--datasource")
     if format_of(file.name) is None:
         raise click.BadParameter(
             f"{file.name}: expected one of {', '.join(FORMATS)}", param_hint="FILE"

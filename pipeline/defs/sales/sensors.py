@@ -16,7 +16,7 @@ from pipeline.defs.sales.recovery import (
 )
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import warehouse as warehouse_db
-from pipeline.lib.sales.landing import LocalLanding
+from pipeline.lib.sales.landing import LocalLanding, quarantine_bad_folder
 from pipeline.lib.sales.process import register_file
 
 # A local file modified this recently may still be being copied in; look again next tick.
@@ -51,6 +51,12 @@ def sales_landing_sensor(
     current: dict[str, dict] = {}
     new: dict[str, object] = {}
     for landed in landing.list_files():
+        if quarantined := quarantine_bad_folder(landing, landed):
+            context.log.warning(
+                f"{landed.key}: folder {landed.datasource!r} is not a valid datasource name;"
+                f" moved to {quarantined} beside {quarantined}.errors.json"
+            )
+            continue
         signature = f"{landed.size}:{landed.version}"
         previous = seen.get(landed.key)
         if previous and previous["signature"] == signature:

@@ -6,7 +6,10 @@ nothing is ever deleted from the zone.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
+import re
 import shutil
 import tempfile
 import time
@@ -32,6 +35,19 @@ PARTIAL_SUFFIX = ".partial"
 # Names of .incoming copies: `<owner>__<random>.partial`, the owner a process identity with
 # ':' spelled '+', so a copy whose process died is recognised as abandoned.
 _OWNER_SEPARATOR = "__"
+
+
+# A datasource names a folder, a spec file (data/config/sales/<name>.yaml) and a column value:
+# the same rule for `pipeline ingest --datasource` and for folders found in the landing zone.
+DATASOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DATASOURCE_RULE = "1-64 letters, digits, '_', '-' or '.', starting with a letter or digit"
+
+
+def datasource_problem(name: str) -> str | None:
+    """Why `name` cannot be a datasource, or None when it can."""
+    if DATASOURCE_NAME.match(name):
+        return None
+    return f"{name!r} is not a valid datasource name ({DATASOURCE_RULE})"
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,29 @@ def upload_key(datasource: str, name: str) -> str:
 def rejected_key(key: str) -> str:
     datasource, name = PurePosixPath(key).parts[1:3]
     return f"{REJECTED_DIR}/{datasource}/{name}"
+
+
+def quarantine_bad_folder(landing: LocalLanding | S3Landing, landed: LandedFile) -> str | None:
+    """Move a file whose folder is not a valid datasource name to rejected/<folder>/, beside
+    `<file>.errors.json` saying why (nothing is deleted, nothing loaded). Returns the new key,
+    or None when the folder name is fine."""
+    problem = datasource_problem(landed.datasource)
+    if problem is None:
+        return None
+    target = rejected_key(landed.key)
+    if landing.exists(target):
+        target = with_hash_suffix(target, landing.hash_of(landed.key))
+    report = {
+        "file": landed.name,
+        "folder": landed.datasource,
+        "status": "rejected",
+        "reason": f"folder {problem}: rename the folder under sales/ and drop the file again",
+        "nothing_loaded": True,
+        "rejected_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    landing.write_text(target + ".errors.json", json.dumps(report, indent=2))
+    landing.move(landed.key, target)
+    return target
 
 
 def with_hash_suffix(key: str, digest: str) -> str:
