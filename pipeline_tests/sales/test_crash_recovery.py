@@ -21,9 +21,26 @@ from pipeline.defs.sales.recovery import GRACE_SECONDS, MAX_ATTEMPTS, file_state
 from pipeline.lib.processes import is_alive, process_identity
 from pipeline.lib.sales.landing import INCOMING_DIR, abandoned_partials
 from pipeline.lib.settings import REPO_ROOT, settings
-from pipeline_tests.benchmarks.bench_sales_ingest import generate
 from pipeline_tests.sales.conftest import connect
 from pipeline_tests.sales.test_sensor import tick
+
+
+def generate(path: Path, rows: int) -> None:
+    """A sales CSV big enough that staging and loading it takes seconds."""
+    import duckdb
+
+    duckdb.connect().execute(
+        f"""COPY (
+            SELECT printf('INV-%010d', i // 3) AS "Invoice ID",
+                   DATE '2024-01-01' + (i * 7 % 730)::INTEGER AS "Date",
+                   ['Harbour St', 'Market Sq', 'Station Rd'][1 + i % 3] AS "Branch",
+                   ['Groceries', 'Household, garden', 'Electronics'][1 + i * 13 % 3]
+                       AS "Product line",
+                   round(1 + (i * 37 % 9973) / 100.0, 2) AS "Unit price",
+                   1 + i % 9 AS "Quantity"
+            FROM range({rows}) t(i)
+        ) TO '{path}' (HEADER, DELIMITER ',', FORCE_QUOTE ("Product line"))"""
+    )
 
 
 def dead_process_identity() -> str:
