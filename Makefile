@@ -1,4 +1,5 @@
-# `make install` sets up .venv; `make dev` starts the UI; `make test` runs every test (CI runs this).
+# `make install` sets up .venv; `make dev` starts the UI; `make serve` the web service behind the
+# links in e-mails; `make test` runs every test (CI runs this).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -6,8 +7,10 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 HOST ?= 127.0.0.1
 PORT ?= 3000
+SERVE_HOST ?= 127.0.0.1
+SERVE_PORT ?= 8080
 
-.PHONY: install dev test lint format home browser clean
+.PHONY: install dev serve test lint format home browser clean
 
 install: $(VENV)/.installed browser
 
@@ -33,6 +36,10 @@ home:
 dev: install home
 	@$(BIN)/pipeline env --ui http://$(HOST):$(PORT)
 	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+
+# Refuses to start while PIPELINE_UNSUBSCRIBE_SECRET is unset (links would be forgeable).
+serve: install
+	$(BIN)/pipeline serve --host $(SERVE_HOST) --port $(SERVE_PORT)
 
 lint: install
 	$(BIN)/ruff check pipeline pipeline_tests

@@ -48,6 +48,7 @@ def search(
                         "url": h.document.url,
                         "detail": h.document.detail,
                         "score": round(h.score, 4),
+                        "is_sample": h.document.is_sample,
                     }
                     for h in hits
                 ],
@@ -58,8 +59,15 @@ def search(
     if not hits:
         click.echo(f"no match for {text!r} in {len(documents)} documents")
         return
+    samples = sum(hit.document.is_sample for hit in hits)
+    if samples:
+        click.echo(
+            f"SAMPLE DATA: {samples} of these {len(hits)} results come from the bundled samples,"
+            " not from real sources (marked [sample]).\n"
+        )
     for rank, hit in enumerate(hits, 1):
         doc = hit.document
-        click.echo(f"{rank:>3}. [{doc.kind}] {hit.score:6.2f}  {doc.title}")
+        label = " [sample]" if doc.is_sample else ""
+        click.echo(f"{rank:>3}. [{doc.kind}]{label} {hit.score:6.2f}  {doc.title}")
         click.echo(f"       {doc.detail}  {doc.url}")
     click.echo(f"\n{len(hits)} of {len(documents)} documents")

@@ -1,5 +1,6 @@
-"""The sales dashboard: one self-contained HTML page (inline CSS and SVG, no scripts, no
-network) built from the analytics tables. Every value from the data is HTML-escaped, so a
+"""The dashboard: one self-contained HTML page (inline CSS and SVG, no scripts, no network)
+built from the analytics tables and the e-mail stats (delivery, opens, clicks), with a banner
+naming the sections that show sample data. Every value from the data is HTML-escaped, so a
 cell like `=HYPERLINK(...)` or `<script>` shows as text."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def page_path(data_dir: Path) -> Path:
     return Path(data_dir) / "dashboard" / "sales_dashboard.html"
 
 
-SECTION_IDS = ("overview", "sales", "products", "branches", "profitability", "discovery")
+SECTION_IDS = ("overview", "sales", "products", "branches", "profitability", "discovery", "email")
 _REMOTE = re.compile(
     r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|@import|url\(\s*["']?(?:https?:)?//""", re.I
 )
@@ -42,6 +43,9 @@ class DashboardData:
     profitability: list[dict] = field(default_factory=list)
     discovery_columns: list[str] = field(default_factory=list)
     discovery: list[dict] = field(default_factory=list)
+    email: list[dict] = field(default_factory=list)
+    # Sections whose rows include sample data (a banner at the top of the page names them).
+    sample_sections: list[str] = field(default_factory=list)
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
@@ -105,6 +109,24 @@ def collect(conn: duckdb.DuckDBPyConnection) -> DashboardData:
         data.discovery = [
             dict(zip(data.discovery_columns, r, strict=True)) for r in relation.fetchall()
         ]
+        if conn.execute(
+            "SELECT bool_or(is_sample) FROM analytics.discovery_trends"
+            " WHERE day > (SELECT max(day) - 90 FROM analytics.discovery_trends)"
+        ).fetchone()[0]:
+            data.sample_sections.append("grant discovery trends")
+    if any(r.get("is_sample") for r in data.overview):
+        data.sample_sections.insert(0, "sales")
+    if _table_exists(conn, "notify", "notification_stats"):
+        data.email = _rows(
+            conn,
+            "SELECT kind, is_sample, sum(total) AS total, sum(sent + written) AS delivered,"
+            " sum(failed) AS failed, sum(opened) AS opened, sum(clicked) AS clicked,"
+            " sum(opened) / nullif(sum(sent + written), 0) AS open_rate,"
+            " sum(clicked) / nullif(sum(sent + written), 0) AS click_rate"
+            " FROM notify.notification_stats GROUP BY ALL ORDER BY kind, is_sample",
+        )
+        if any(r["is_sample"] for r in data.email):
+            data.sample_sections.append("e-mail delivery")
     return data
 
 
@@ -165,17 +187,22 @@ def bar_chart(items: list[tuple[str, float]], *, width: int = 640, bar: int = 22
 def line_chart(
     series: dict[str, list[tuple[str, float]]], *, width: int = 720, height: int = 240
 ) -> str:
-    """Lines over a shared, ordered x axis (labels as strings), with a legend."""
+    """Lines over a shared x axis with a legend. Dates (ISO labels) are placed in real time, so
+    a gap of ten days looks like one; a series of one point is drawn as a dot."""
     xs = sorted({x for points in series.values() for x, _ in points})
     values = [v for points in series.values() for _, v in points if v is not None]
     if not xs or not values:
         return '<p class="empty">no data</p>'
     left, right, top_pad, bottom = 70, 20, 20, 40
     low, high = min(0.0, min(values)), max(values) or 1.0
-    span_x = max(len(xs) - 1, 1)
+    positions = _time_positions(xs)
+    span_x = (max(positions.values()) - min(positions.values())) or 1
+    first = min(positions.values())
 
     def px(x: str) -> float:
-        return left + (width - left - right) * xs.index(x) / span_x
+        if len(xs) == 1:
+            return left + (width - left - right) / 2  # one day: in the middle, not on the axis
+        return left + (width - left - right) * (positions[x] - first) / span_x
 
     def py(v: float) -> float:
         return top_pad + (height - top_pad - bottom) * (1 - (v - low) / ((high - low) or 1))
@@ -188,14 +215,27 @@ def line_chart(
     step = max(1, len(xs) // 8)
     for x in xs[::step]:
         # Labels at the edges align inwards so they are not cut off.
-        anchor = "start" if x == xs[0] else "end" if x == xs[-1] else "middle"
+        anchor = (
+            "middle"
+            if len(xs) == 1
+            else "start"
+            if x == xs[0]
+            else "end"
+            if x == xs[-1]
+            else "middle"
+        )
         parts.append(
             f'<text x="{px(x):.1f}" y="{height - 18}" text-anchor="{anchor}">{escape(x)}</text>'
         )
     for i, (name, points) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
-        path = " ".join(f"{px(x):.1f},{py(v):.1f}" for x, v in sorted(points) if v is not None)
+        drawn = [(px(x), py(v)) for x, v in sorted(points) if v is not None]
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in drawn)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        if len(drawn) <= 31:  # dots while they stay readable; always for a single point
+            parts.extend(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>' for x, y in drawn
+            )
         parts.append(
             f'<rect x="{left + i * 150}" y="{height - 12}" width="10" height="10" fill="{color}"/>'
             f'<text x="{left + i * 150 + 14}" y="{height - 3}">{escape(name[:20])}</text>'
@@ -205,6 +245,15 @@ def line_chart(
         + "".join(parts)
         + "</svg>"
     )
+
+
+def _time_positions(labels: list[str]) -> dict[str, float]:
+    """Each label's place on the x axis: days since the epoch when every label is an ISO date
+    (or date-time), else its rank."""
+    try:
+        return {x: dt.date.fromisoformat(x[:10]).toordinal() for x in labels}
+    except ValueError:
+        return {x: float(i) for i, x in enumerate(labels)}
 
 
 def _series(rows: list[dict], key: str, x: str, value: str) -> dict[str, list[tuple[str, float]]]:
@@ -246,6 +295,7 @@ table{border-collapse:collapse;width:100%;margin:8px 0;font-size:13px}
 th,td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left}th{background:#f3f4f6}
 .chart text{font-size:11px;fill:#374151}.axis{stroke:#9ca3af}.empty{color:#6b7280;font-style:italic}
 .sample{background:#fef3c7;border:1px solid #f59e0b;padding:6px 12px;border-radius:6px}
+.note{color:#6b7280;font-size:12px}
 """
 
 
@@ -316,6 +366,17 @@ def render(data: DashboardData, generated_at: dt.datetime) -> str:
                      frozenset({"margin", "prev_margin", "margin_change"})),
         ),
         "discovery": ("Grant discovery trends", _discovery_section(data)),
+        "email": (
+            "E-mail delivery and engagement",
+            _table([{**r, "is_sample": "sample" if r["is_sample"] else "real"} for r in data.email],
+                   [("kind", "Kind"), ("is_sample", "Data"), ("total", "E-mails"),
+                    ("delivered", "Delivered"), ("failed", "Failed"), ("opened", "Opened"),
+                    ("clicked", "Clicked"), ("open_rate", "Open rate"), ("click_rate", "Click rate")],
+                   frozenset({"open_rate", "click_rate"}))
+            + '<p class="note">Opens count loaded tracking pixels (many mail clients block'
+            " images), clicks count followed links; both are recorded by <code>pipeline serve</code>."
+            " Delivered = accepted by the SMTP server or written to the outbox.</p>",
+        ),
     }  # fmt: skip
     nav = "".join(
         f'<a href="#{key}">{escape(title.split(" (")[0])}</a>'
@@ -325,6 +386,13 @@ def render(data: DashboardData, generated_at: dt.datetime) -> str:
         f'<section id="{key}"><h2>{escape(title)}</h2>{content}</section>'
         for key, (title, content) in sections.items()
     )
+    if data.sample_sections:
+        body = (
+            '<p class="sample sample-banner" role="note"><b>SAMPLE DATA</b>: the '
+            + escape(", ".join(data.sample_sections))
+            + " shown here come from the bundled samples, not from real sources.</p>"
+            + body
+        )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -19,6 +19,7 @@ class SearchDocument:
     text: str
     url: str
     detail: str  # agency and deadline, or client and date
+    is_sample: bool = False  # from the bundled samples: labelled wherever a person reads it
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,12 @@ def load_documents(
     articles are left out (their group's original is indexed)."""
     documents: list[SearchDocument] = []
     if "grant" in kinds and table_exists(conn, "core.grants"):
-        for grant_id, title, agency, description, eligibility, close_date, url in conn.execute(
-            "SELECT grant_id, title, agency, description, eligibility, close_date, url"
+        for (
+            grant_id, title, agency, description, eligibility, close_date, url, is_sample
+        ) in conn.execute(
+            "SELECT grant_id, title, agency, description, eligibility, close_date, url, is_sample"
             " FROM core.grants ORDER BY grant_id"
-        ).fetchall():
+        ).fetchall():  # fmt: skip
             documents.append(
                 SearchDocument(
                     "grant",
@@ -47,14 +50,15 @@ def load_documents(
                     " ".join(filter(None, [title, title, agency, description, eligibility])),
                     url or "",
                     f"{agency or 'unknown agency'}, closes {close_date or 'n/a'}",
+                    bool(is_sample),
                 )
             )
     if "news" in kinds and table_exists(conn, "core.client_news"):
         tenant_filter = " AND tenant_id = ?" if tenant_id else ""
-        for client_id, article_id, title, description, url, published_at in conn.execute(
+        for client_id, article_id, title, description, url, published_at, is_sample in conn.execute(
             # The canonical URL drops tracking parameters (utm_*) the provider's URL carries.
             "SELECT client_id, article_id, title, description, coalesce(canonical_url, url),"
-            " published_at"
+            " published_at, is_sample"
             f" FROM core.client_news WHERE near_duplicate_of IS NULL{tenant_filter}"
             " ORDER BY client_id, article_id",
             [tenant_id] if tenant_id else [],
@@ -67,6 +71,7 @@ def load_documents(
                     " ".join(filter(None, [title, title, description])),
                     url or "",
                     f"client {client_id}, {str(published_at)[:10] if published_at else 'undated'}",
+                    bool(is_sample),
                 )
             )
     return documents

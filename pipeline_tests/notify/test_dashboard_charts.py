@@ -1,0 +1,36 @@
+"""The dashboard's line charts (pipeline/lib/sales/dashboard.py): dates placed in real time, a
+single day drawn rather than an empty chart."""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.lib.sales.dashboard import line_chart
+
+
+def points(svg: str) -> list[tuple[float, float]]:
+    return [
+        (float(x), float(y)) for x, y in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)"', svg)
+    ]
+
+
+def test_dates_are_placed_in_real_time():
+    svg = line_chart({"revenue": [("2026-01-12", 7.0), ("2026-01-01", 5.0), ("2026-01-02", 6.0)]})
+    xs = [x for x, _ in points(svg)]
+    assert xs == sorted(xs)  # drawn in time order whatever the input order
+    one_day, ten_days = xs[1] - xs[0], xs[2] - xs[1]
+    assert abs(ten_days / one_day - 10) < 0.01
+    labels = re.findall(r">(\d{4}-\d\d-\d\d)<", svg)
+    assert labels == ["2026-01-01", "2026-01-02", "2026-01-12"]
+
+
+def test_a_single_day_is_drawn_as_a_visible_point():
+    svg = line_chart({"revenue": [("2026-03-02", 120.0)]})
+    [(x, y)] = points(svg)
+    assert 70 < x < 700 and y < 200  # inside the plot, above the zero axis
+    assert ">2026-03-02<" in svg
+
+
+def test_labels_that_are_not_dates_keep_their_order():
+    svg = line_chart({"a": [("b", 1.0), ("a", 2.0)]})
+    assert [x for x, _ in points(svg)] == sorted(x for x, _ in points(svg))
