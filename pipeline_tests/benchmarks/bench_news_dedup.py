@@ -9,13 +9,10 @@ alternate (7 pairs by default); the ratio is reported best/best and as the media
 pairs. Every row grouped as a near copy is checked against what was planted: recall, and rows
 grouped with another story (false positives), which must be 0.
 
-Shared 2-core machine, Polars 2.1 (docs/news.md has the full table):
-    load ~1.2: baseline 113 ms best (143 median), dedup 152 ms (161): 1.35x best/best, 1.12x
-    load ~1.8: baseline 130 ms best (156 median), dedup 154 ms (185): 1.19x, 1.21x
-    load ~2.0: baseline 208 ms best (315 median), dedup 229 ms (320): 1.10x, 1.13x
-    each run started on an idle machine: 106 vs 162 ms, 1.53x best/best, 1.48x median
-    (the previous dedup: 2.5-3.0x). 46,279 of 50,000 planted near copies grouped (92.6%),
-    0 false positives.
+Shared 2-core machine, Polars 2.1, load average 8-10 (docs/news.md has the table):
+    packed u64 ranks (before 2026-12-04): baseline 628 ms best, dedup 888 ms: 1.41x, 1.31x median
+    plain Polars (now): baseline 444 ms best, dedup 2,644 ms: 5.96x, 5.52x median (OVER)
+    46,279 of 50,000 planted near copies grouped (92.6%), 0 false positives, in both.
 """
 
 from __future__ import annotations

@@ -331,21 +331,3 @@ def test_matches_the_rules_row_by_row():
         # Rows come back in input order.
         order = incoming["raw_event_id"].to_list()
         assert result["raw_event_id"].to_list() == [r for r in order if r in got]
-
-
-def test_groups_whose_hashes_share_high_bits_stay_apart():
-    from pipeline.lib.news.dedup import _block_pairs, _hashed, _near_duplicate_leaders
-
-    rng = random.Random(9)
-    narrow = _hashed(random_articles(rng, 400, "in"), 0).drop_nulls("simhash")
-    narrow = narrow.select("_group", "_packed", "simhash")
-    # The same groups, told apart only by their low bits, which the sort key does not hold.
-    colliding = narrow.with_columns(_group=pl.col("_group") & 0xFFFF)
-    assert colliding["_group"].n_unique() == narrow["_group"].n_unique() > 1
-    for block in range(4):
-        want = _block_pairs(narrow, block, 8, exact_groups=True).sort(pl.all())
-        assert want.height
-        assert _block_pairs(narrow, block, 8, exact_groups=False).sort(pl.all()).equals(want)
-        assert _block_pairs(colliding, block, 8, exact_groups=False).sort(pl.all()).equals(want)
-    leaders = _near_duplicate_leaders(narrow, 8).sort(pl.all())
-    assert _near_duplicate_leaders(colliding, 8).sort(pl.all()).equals(leaders)

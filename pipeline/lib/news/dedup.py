@@ -8,9 +8,7 @@ never compared with, or folded into, an article of another tenant.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
@@ -43,8 +41,12 @@ ARTICLE_SCHEMA = {
     "raw_event_id": pl.String,
     "fetched_at": pl.Datetime("us", "UTC"),
 }
-SIMHASH_BLOCKS = 4
-_BLOCK_BITS = SIMHASH_BITS // SIMHASH_BLOCKS
+# Near duplicates share at least one of these bands of their SimHash (at most 3 bits apart is
+# certain to; the distance is checked in full after the band join).
+SIMHASH_BANDS = 4
+SIMHASH_BAND_BITS = SIMHASH_BITS // SIMHASH_BANDS
+# Sort key of stored rows: before every publication time.
+STORED_FIRST = -(2**63)
 
 
 def article_id(canonical: str) -> str:
@@ -93,16 +95,6 @@ def articles_from_events(events: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     return pl.DataFrame(rows, schema=ARTICLE_SCHEMA), unparsed
 
 
-# Seeds of the 64-bit hashes the dedup works on (fixed, so a run is reproducible).
-_TENANT_SEED, _CLIENT_SEED, _URL_SEED, _CONTENT_SEED = 7, 11, 13, 17
-# Ranks used when the published dates span too much to pack next to a row number: stored rows
-# sort before every incoming row (in the order they were read), rows without a date last.
-_STORED_RANK = -(1 << 62)
-_NO_DATE = (1 << 62) - 1
-_WORD = (1 << 64) - 1
-_BLOCK_MASK = (1 << _BLOCK_BITS) - 1
-
-
 def deduplicate(
     incoming: pl.DataFrame,
     existing: pl.DataFrame | None = None,
@@ -110,221 +102,110 @@ def deduplicate(
     max_distance: int = NEAR_DUPLICATE_MAX_DISTANCE,
 ) -> pl.DataFrame:
     """Rows of `incoming` that are new articles (in input order), with `near_duplicate_of`
-    set for syndicated copies.
+    set for syndicated copies. Rows are taken in rank order: rows stored by earlier partitions
+    (`existing`) first, then incoming rows by publication time (undated last), ties in input
+    order; rows are compared within one (tenant, client) only.
 
-    - Exact duplicates (same canonical URL, or same content hash, within a client) are
-      dropped; the earliest published copy is kept (on a tie the first in input order), and
-      anything already in `existing` (rows stored by earlier partitions) wins.
-    - Near duplicates: SimHash split in 4 blocks of 16 bits. Within a (client, block value)
-      bucket every article is compared with the bucket's earliest article; if their
-      SimHashes are at most `max_distance` bits apart, the later one points at the earlier
-      one's group (`near_duplicate_of` = that group's first article_id). The row stays, so
-      the group is visible, and counting rows where near_duplicate_of is null counts each
-      story once.
-
-    How (see bench_news_dedup.py): the strings are hashed once to 64-bit keys (tenant+client,
-    URL, content), and a row's rank (stored first, then published, then input order) and its
-    row number are packed into one u64, so "earliest" is the smallest integer. Each key (URL,
-    content, each SimHash block within a client) costs one sort of a u64 holding the key's
-    high bits and a row number; only rows next to an equal key, a few percent, are compared
-    in full. Independent passes run on threads. Equal hashes of different strings are
-    possible in principle (about 3e-8 at a million rows).
+    - Exact duplicates: a row whose canonical URL or content hash an earlier row has is
+      dropped, so the earliest published copy stays and a stored one always wins.
+    - Near duplicates: the SimHash is cut into 4 bands of 16 bits. A row sharing a band value
+      with the earliest row that has it, and whose SimHash is at most `max_distance` bits from
+      that row's, is a copy of it (of the earliest such row over the bands).
+      `near_duplicate_of` is the group's id: the article_id of the first row of the chain of
+      copies (or that row's own near_duplicate_of, for a stored copy). The row stays, so the
+      group is visible, and counting rows where near_duplicate_of is null counts each story
+      once.
     """
     columns = list(incoming.columns)
-    out_columns = columns + (["near_duplicate_of"] if "near_duplicate_of" not in columns else [])
-    stored = 0
-    combined = incoming
+    out_columns = [*columns, *(["near_duplicate_of"] if "near_duplicate_of" not in columns else [])]
+    frames = [incoming.with_columns(_stored=pl.lit(False))]
     if existing is not None and existing.height:
         keep = [c for c in [*columns, "near_duplicate_of"] if c in existing.columns]
-        stored = existing.height
-        combined = pl.concat([existing.select(keep), incoming], how="diagonal_relaxed")
+        frames.insert(0, existing.select(keep).with_columns(_stored=pl.lit(True)))
+    combined = pl.concat(frames, how="diagonal_relaxed").with_row_index("_input")
     if "near_duplicate_of" not in combined.columns:
         combined = combined.with_columns(near_duplicate_of=pl.lit(None, dtype=pl.String))
-    n = combined.height
-    if n == stored:
-        return combined.slice(stored).select(out_columns)
-    narrow = _hashed(combined, stored)
-    row_bits = _bits(n)
-    copies = _in_parallel(
-        lambda: _later_copies(narrow["_url"], narrow["_packed"], row_bits),
-        lambda: _later_copies(narrow["_content"], narrow["_packed"], row_bits),
+
+    # One sort key: stored rows first, then by publication time, undated last; the stable sort
+    # keeps input order among ties.
+    rank_order = pl.arg_sort_by(
+        pl.when(pl.col("_stored"))
+        .then(pl.lit(STORED_FIRST, dtype=pl.Int64))
+        .otherwise(pl.col("published_at").dt.epoch("us")),
+        nulls_last=True,
+        maintain_order=True,
     )
-    kept = pl.repeat(True, n, eager=True).scatter(pl.concat(copies), False)
-    candidates = narrow.select("_group", "_packed", "simhash").filter(
-        kept & narrow["simhash"].is_not_null()
+    clients = ["tenant_id", "client_id"]
+    client_numbers = combined.select(clients).unique().with_row_index("_client")
+    ranked = (
+        combined.select(
+            "_input",
+            "_stored",
+            *clients,
+            "canonical_url",
+            "content_hash",
+            "simhash",
+            _group_id=pl.coalesce("near_duplicate_of", "article_id"),
+        )
+        .gather(combined.select(rank_order).to_series())
+        .join(client_numbers, on=clients, how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(
+            _kept=pl.struct("_client", "canonical_url").is_first_distinct()
+            & pl.struct("_client", "content_hash").is_first_distinct()
+        )
     )
-    leaders = _near_duplicate_leaders(candidates, max_distance)
-    near_of = combined["near_duplicate_of"]
-    if leaders.height:
-        # Back to row numbers: a leader's group id is its own near_duplicate_of (a stored
-        # copy), else its article_id.
-        rows = leaders.select((pl.col("copy", "leader") & ((1 << row_bits) - 1)).cast(pl.UInt32))
-        group_ids = pl.select(
-            pl.coalesce(
-                near_of.gather(rows["leader"]), combined["article_id"].gather(rows["leader"])
-            )
-        ).to_series()
-        near_of = near_of.clone().scatter(rows["copy"], group_ids)
+    kept = ranked.with_row_index("_rank").filter("_kept")
+    roots = _near_duplicate_roots(kept.filter(pl.col("simhash").is_not_null()), max_distance)
+    # A copy takes the group id of its chain's first row.
+    copies = roots.select("_rank", _copy_of=ranked["_group_id"].gather(roots["_root"]))
+    new_rows = (
+        kept.filter(pl.col("_stored").not_()).join(copies, on="_rank", how="left").sort("_input")
+    )
     return (
-        combined.with_columns(near_duplicate_of=near_of)
-        .slice(stored)
-        .filter(kept.slice(stored))
+        combined.gather(new_rows["_input"])
+        .with_columns(
+            near_duplicate_of=pl.coalesce(new_rows["_copy_of"], pl.col("near_duplicate_of"))
+        )
         .select(out_columns)
     )
 
 
-def _bits(count: int) -> int:
-    """Bits that hold the numbers 0..count-1."""
-    return max(1, (count - 1).bit_length())
-
-
-def _in_parallel(*tasks):
-    """Results of independent Polars passes, run on threads (Polars releases the GIL while
-    it works; two single-threaded sorts on two threads take the time of one, which Polars'
-    own pool does not manage for separate sorts)."""
-    workers = min(len(tasks), pl.thread_pool_size())
-    if workers < 2:
-        return [task() for task in tasks]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return [future.result() for future in [pool.submit(task) for task in tasks]]
-
-
-def _hashed(combined: pl.DataFrame, stored: int) -> pl.DataFrame:
-    """The narrow frame the dedup works on: `_group` (hash of tenant and client), `_url` and
-    `_content` (their hashes mixed with the group's), `simhash`, and `_packed`: the row's
-    rank in the high bits, its row number in the low bits."""
-    n = combined.height
-    row_bits = _bits(n)
-    epoch = pl.col("published_at").dt.epoch("us")
-    lo, hi = combined.slice(stored).select(epoch.min(), epoch.max().alias("hi")).row(0)
-    lo, hi = (0, 0) if lo is None else (lo, hi)
-    # Stored rows 0, dated rows 1.. (microseconds since the earliest), undated rows last. If
-    # that does not fit next to a row number (dates over ~200 days apart at a million rows),
-    # the ranks are numbered densely first.
-    dense = _bits(hi - lo + 3) + row_bits > 64
-    group = pl.col("tenant_id").hash(_TENANT_SEED) ^ pl.col("client_id").hash(_CLIENT_SEED)
-
-    def part(offset: int, length: int) -> pl.DataFrame:
-        row = pl.int_range(offset, offset + pl.len(), dtype=pl.UInt64)
-        if dense:
-            rank = pl.when(row < stored).then(_STORED_RANK).otherwise(epoch.fill_null(_NO_DATE))
-        else:
-            since = (epoch - (lo - 1)).fill_null(hi - lo + 2)
-            rank = pl.when(row < stored).then(0).otherwise(since).cast(pl.UInt64)
-            rank = rank * (1 << row_bits) + row
-        return combined.slice(offset, length).select(
-            _group=group,
-            _url=pl.col("canonical_url").hash(_URL_SEED) ^ group,
-            _content=pl.col("content_hash").hash(_CONTENT_SEED) ^ group,
-            simhash=pl.col("simhash"),
-            _packed=rank,
+def _near_duplicate_roots(candidates: pl.DataFrame, max_distance: int) -> pl.DataFrame:
+    """(_rank, _root) for every near copy among `candidates` (rows in rank order with
+    `_client`, `_rank`, `simhash`): the rank of the first row of its chain of copies."""
+    # One integer per (client, band, band value): the bucket a row shares with its copies.
+    bands = pl.concat(
+        candidates.select(
+            "_rank",
+            "simhash",
+            _bucket=(pl.col("_client").cast(pl.UInt64) * SIMHASH_BANDS + band)
+            * (1 << SIMHASH_BAND_BITS)
+            + (pl.col("simhash") // (1 << (SIMHASH_BAND_BITS * band))) % (1 << SIMHASH_BAND_BITS),
         )
-
-    # Hashing the strings is the biggest single cost: split the rows over the threads.
-    parts = pl.thread_pool_size()
-    bounds = [n * i // parts for i in range(parts + 1)]
-    narrow = pl.concat(
-        _in_parallel(*((lambda a=a, b=b: part(a, b - a)) for a, b in itertools.pairwise(bounds))),
-        rechunk=False,
+        for band in range(SIMHASH_BANDS)
     )
-    if dense:
-        packed = pl.col("_packed").rank("dense").cast(pl.UInt64) * (1 << row_bits)
-        narrow = narrow.with_columns(_packed=packed + pl.int_range(pl.len(), dtype=pl.UInt64))
-    return narrow
-
-
-def _neighbours(packed: pl.Series, low: int) -> pl.DataFrame:
-    """Sorts `packed` (key in the high bits, row number in the `low` bits) and keeps the
-    entries whose key equals the previous or the next one's: `key` and `row`."""
-    s = pl.col("s")
-    same = ((s ^ s.shift(1)) <= low).fill_null(False)
-    return (
-        pl.select(s=packed.sort(multithreaded=False))
-        .filter(same | same.shift(-1, fill_value=False))
-        .select(key=s // (low + 1), row=(s & low).cast(pl.UInt32))
-    )
-
-
-def _later_copies(key: pl.Series, packed: pl.Series, row_bits: int) -> pl.Series:
-    """Row numbers of the rows that share `key` with an earlier row (lower `packed`)."""
-    low = (1 << row_bits) - 1
-    # Equal keys are neighbours once (key's high bits | row number) is sorted; among those
-    # few rows the whole key decides, and the earliest row of each key is the original.
-    rows = _neighbours((key & (_WORD ^ low)) | (packed & low), low)["row"]
-    return (
-        pl.DataFrame({"key": key.gather(rows), "packed": packed.gather(rows)})
-        .sort("key", "packed")
-        .filter(pl.col("key") == pl.col("key").shift(1))
-        .select((pl.col("packed") & low).cast(pl.UInt32))
-        .to_series()
-    )
-
-
-def _block_pairs(
-    candidates: pl.DataFrame, block: int, max_distance: int, *, exact_groups: bool
-) -> pl.DataFrame:
-    """(copy, leader) `_packed` pairs of one SimHash block: every row is compared with the
-    earliest row (lowest `_packed`) of its (group, block value) bucket.
-
-    The sort key holds the high bits of `_group`, the block value and the row's position.
-    With `exact_groups` (the caller checked that those high bits tell the groups apart) a
-    run of equal keys is one bucket; otherwise the runs are split by the whole `_group`."""
-    pos_bits = _bits(candidates.height)
-    low = (1 << pos_bits) - 1
-    value = (pl.col("simhash") // (1 << (_BLOCK_BITS * block))) & _BLOCK_MASK
-    packed = candidates.select(
-        (pl.col("_group") & (_WORD ^ ((1 << (_BLOCK_BITS + pos_bits)) - 1)))
-        | (value * (1 << pos_bits))
-        | pl.int_range(pl.len(), dtype=pl.UInt64)
-    ).to_series()
-    runs = _neighbours(packed, low)
-    if exact_groups:
-        bucket = candidates.select(
-            pl.col("_packed", "simhash").gather(runs["row"]), bucket=runs["key"]
-        ).sort("bucket", "_packed")
-        start = pl.col("bucket") != pl.col("bucket").shift(1)
-    else:
-        bucket = candidates[runs["row"]].with_columns(value=value)
-        bucket = bucket.sort("_group", "value", "_packed")
-        start = (pl.col("_group") != pl.col("_group").shift(1)) | (
-            pl.col("value") != pl.col("value").shift(1)
+    # Each band's rows are in rank order, so after a stable sort by bucket the first row of
+    # each bucket is its earliest: what the others compare with.
+    first = pl.col("_bucket") != pl.col("_bucket").shift(1, fill_value=-1)
+    leaders = (
+        bands.sort("_bucket", maintain_order=True)
+        .with_columns(
+            _leader=pl.when(first).then("_rank").forward_fill(),
+            _leader_simhash=pl.when(first).then("simhash").forward_fill(),
         )
-    start = start.fill_null(True)
-
-    def first(column: str) -> pl.Expr:
-        return pl.when(start).then(pl.col(column)).forward_fill()
-
-    return bucket.select(
-        copy=pl.col("_packed"),
-        leader=first("_packed"),
-        distance=(pl.col("simhash") ^ first("simhash")).bitwise_count_ones(),
-    ).filter((pl.col("copy") != pl.col("leader")) & (pl.col("distance") <= max_distance))
-
-
-def _near_duplicate_leaders(candidates: pl.DataFrame, max_distance: int) -> pl.DataFrame:
-    """(copy, leader): the `_packed` of every near copy among `candidates` and of the first
-    article of its group."""
-    pos_bits = _bits(candidates.height)
-    groups = candidates["_group"].unique()
-    high = _WORD ^ ((1 << (_BLOCK_BITS + pos_bits)) - 1)
-    exact_groups = (groups & high).n_unique() == len(groups)
-    pairs = pl.concat(
-        _in_parallel(
-            *(
-                (lambda b=b: _block_pairs(candidates, b, max_distance, exact_groups=exact_groups))
-                for b in range(SIMHASH_BLOCKS)
-            )
+        .filter(
+            (pl.col("_rank") != pl.col("_leader"))
+            & ((pl.col("simhash") ^ pl.col("_leader_simhash")).bitwise_count_ones() <= max_distance)
         )
+        .group_by("_rank")
+        .agg(pl.col("_leader").min())
+        .sort("_rank")
     )
-    # The earliest leader any block found.
-    leaders = pairs.group_by("copy").agg(pl.col("leader").min())
-    # A leader that is itself a copy hands over its own leader (pointer jumping, so 32 rounds
-    # collapse any chain to its root).
-    for _ in range(32):
-        step = leaders.join(
-            leaders.rename({"copy": "leader", "leader": "root"}), on="leader", how="left"
-        )
-        if step["root"].null_count() == step.height:
-            break
-        leaders = step.select("copy", leader=pl.coalesce("root", "leader"))
-    return leaders
+    # A leader always ranks before its copy, so in rank order a leader's root is known first.
+    root: dict[int, int] = {}
+    for copy, leader in leaders.iter_rows():
+        root[copy] = root.get(leader, leader)
+    return pl.DataFrame(
+        {"_rank": list(root), "_root": list(root.values())},
+        schema={"_rank": pl.UInt32, "_root": pl.UInt32},
+    )
