@@ -39,7 +39,7 @@ def test_the_dashboard_shows_email_engagement_and_names_sample_sections(instance
     )
     page = dashboard.render(data, NOW)
     assert "E-mail delivery and engagement" in page and "100.0%" in page
-    assert "SAMPLE DATA</b>: the e-mail delivery shown here" in page
+    assert "SAMPLE DATA</b> in e-mail delivery: these rows come from the bundled samples" in page
 
     real = dashboard.render(dashboard.DashboardData(), dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert "SAMPLE DATA" not in real

@@ -94,7 +94,7 @@ def test_dashboard_escapes_cells_and_says_no_data_without_trends(pipeline_env):
                    "profit": 1.0, "margin": 0.2, "units": 1.0, "revenue_share": 1.0}],
     )  # fmt: skip
     page = dashboard.render(data, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
-    assert "<script>" not in page and "=HYPERLINK(&quot;http://evil&quot;)&lt;script&gt;" in page
+    assert "<script>" not in page and "=HYPERLINK(&#34;http://evil&#34;)&lt;script&gt;" in page
     assert "no data (analytics.discovery_trends" in page
 
 

@@ -1,17 +1,18 @@
 """The dashboard: one self-contained HTML page (inline CSS and SVG, no scripts, no network)
 built from the analytics tables and the e-mail stats (delivery, opens, clicks), with a banner
-naming the sections that show sample data. Every value from the data is HTML-escaped, so a
-cell like `=HYPERLINK(...)` or `<script>` shows as text."""
+naming the sections that show sample data. Python gathers the rows and lays out the charts
+(coordinates); the Jinja2 template `templates/dashboard.html` writes the page, with autoescape
+on, so a cell like `=HYPERLINK(...)` or `<script>` shows as text."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 
 import duckdb
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 
 def page_path(data_dir: Path) -> Path:
@@ -144,107 +145,82 @@ def _pct(value) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-def _table(rows: list[dict], columns: list[tuple[str, str]], pct: frozenset = frozenset()) -> str:
-    if not rows:
-        return '<p class="empty">no data</p>'
-    head = "".join(f"<th>{escape(label)}</th>" for _, label in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{escape(_pct(row.get(key)) if key in pct else _fmt(row.get(key)))}</td>"
-            for key, _ in columns
-        )
-        + "</tr>"
-        for row in rows
+_env = Environment(
+    loader=PackageLoader("pipeline.lib.sales", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_TEMPLATE = _env.get_template("dashboard.html")
+_CHARTS = _env.get_template("charts.html")
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+
+
+def table(rows: list[dict], columns: list[tuple[str, str]], pct: frozenset = frozenset()) -> Table:
+    """Rows as the page shows them: formatted strings (the template escapes them)."""
+    return Table(
+        [label for _, label in columns],
+        [
+            [_pct(row.get(key)) if key in pct else _fmt(row.get(key)) for key, _ in columns]
+            for row in rows
+        ],
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def bar_chart(items: list[tuple[str, float]], *, width: int = 640, bar: int = 22) -> str:
+@dataclass(frozen=True)
+class BarChart:
+    width: int
+    height: int
+    label_x: int
+    bar_x: int
+    bar_height: int
+    bars: list[dict]  # y, text_y, length, colour, label, value_x, value
+
+
+def bar_chart_model(
+    items: list[tuple[str, float]], *, width: int = 640, bar: int = 22
+) -> BarChart | None:
     """Horizontal bars with labels: readable for long product-line names."""
     if not items:
-        return '<p class="empty">no data</p>'
+        return None
     label_w, gap = 200, 6
-    height = len(items) * (bar + gap) + gap
     top = max((abs(v) for _, v in items), default=0) or 1
-    parts = []
+    bars = []
     for i, (label, value) in enumerate(items):
         y = gap + i * (bar + gap)
         length = max(1.0, (width - label_w - 90) * abs(value) / top)
-        color = PALETTE[0] if value >= 0 else PALETTE[2]
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + bar * 0.7:.1f}" text-anchor="end">{escape(label[:32])}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar}" fill="{color}" rx="2"/>'
-            f'<text x="{label_w + length + 6:.1f}" y="{y + bar * 0.7:.1f}">{escape(_fmt(value))}</text>'
+        bars.append(
+            {
+                "y": y,
+                "text_y": round(y + bar * 0.7, 1),
+                "length": round(length, 1),
+                "colour": PALETTE[0] if value >= 0 else PALETTE[2],
+                "label": label[:32],
+                "value_x": round(label_w + length + 6, 1),
+                "value": _fmt(value),
+            }
         )
-    return (
-        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" class="chart">'
-        + "".join(parts)
-        + "</svg>"
-    )
+    return BarChart(width, len(items) * (bar + gap) + gap, label_w - 6, label_w, bar, bars)
 
 
-def line_chart(
-    series: dict[str, list[tuple[str, float]]], *, width: int = 720, height: int = 240
-) -> str:
-    """Lines over a shared x axis with a legend. Dates (ISO labels) are placed in real time, so
-    a gap of ten days looks like one; a series of one point is drawn as a dot."""
-    xs = sorted({x for points in series.values() for x, _ in points})
-    values = [v for points in series.values() for _, v in points if v is not None]
-    if not xs or not values:
-        return '<p class="empty">no data</p>'
-    left, right, top_pad, bottom = 70, 20, 20, 40
-    low, high = min(0.0, min(values)), max(values) or 1.0
-    positions = _time_positions(xs)
-    span_x = (max(positions.values()) - min(positions.values())) or 1
-    first = min(positions.values())
-
-    def px(x: str) -> float:
-        if len(xs) == 1:
-            return left + (width - left - right) / 2  # one day: in the middle, not on the axis
-        return left + (width - left - right) * (positions[x] - first) / span_x
-
-    def py(v: float) -> float:
-        return top_pad + (height - top_pad - bottom) * (1 - (v - low) / ((high - low) or 1))
-
-    parts = [
-        f'<line x1="{left}" y1="{py(low):.1f}" x2="{width - right}" y2="{py(low):.1f}" class="axis"/>',
-        f'<text x="{left - 6}" y="{py(high) + 4:.1f}" text-anchor="end">{escape(_fmt(high))}</text>',
-        f'<text x="{left - 6}" y="{py(low) + 4:.1f}" text-anchor="end">{escape(_fmt(low))}</text>',
-    ]
-    step = max(1, len(xs) // 8)
-    for x in xs[::step]:
-        # Labels at the edges align inwards so they are not cut off.
-        anchor = (
-            "middle"
-            if len(xs) == 1
-            else "start"
-            if x == xs[0]
-            else "end"
-            if x == xs[-1]
-            else "middle"
-        )
-        parts.append(
-            f'<text x="{px(x):.1f}" y="{height - 18}" text-anchor="{anchor}">{escape(x)}</text>'
-        )
-    for i, (name, points) in enumerate(series.items()):
-        color = PALETTE[i % len(PALETTE)]
-        drawn = [(px(x), py(v)) for x, v in sorted(points) if v is not None]
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in drawn)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
-        if len(drawn) <= 31:  # dots while they stay readable; always for a single point
-            parts.extend(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>' for x, y in drawn
-            )
-        parts.append(
-            f'<rect x="{left + i * 150}" y="{height - 12}" width="10" height="10" fill="{color}"/>'
-            f'<text x="{left + i * 150 + 14}" y="{height - 3}">{escape(name[:20])}</text>'
-        )
-    return (
-        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" class="chart">'
-        + "".join(parts)
-        + "</svg>"
-    )
+@dataclass(frozen=True)
+class LineChart:
+    width: int
+    height: int
+    left: int
+    right_x: int
+    zero_y: float
+    high_y: float
+    high: str
+    low: str
+    x_labels: list[dict]  # x, anchor, text
+    series: list[dict]  # colour, points, dots, name, legend_x
 
 
 def _time_positions(labels: list[str]) -> dict[str, float]:
@@ -256,6 +232,87 @@ def _time_positions(labels: list[str]) -> dict[str, float]:
         return {x: float(i) for i, x in enumerate(labels)}
 
 
+def line_chart_model(
+    series: dict[str, list[tuple[str, float]]], *, width: int = 720, height: int = 240
+) -> LineChart | None:
+    """Lines over a shared x axis with a legend. Dates (ISO labels) are placed in real time, so
+    a gap of ten days looks like one; a series of one point is drawn as a dot."""
+    xs = sorted({x for points in series.values() for x, _ in points})
+    values = [v for points in series.values() for _, v in points if v is not None]
+    if not xs or not values:
+        return None
+    left, right, top_pad, bottom = 70, 20, 20, 40
+    low, high = min(0.0, min(values)), max(values) or 1.0
+    positions = _time_positions(xs)
+    first = min(positions.values())
+    span_x = (max(positions.values()) - first) or 1
+
+    def px(x: str) -> float:
+        if len(xs) == 1:
+            return left + (width - left - right) / 2  # one day: in the middle, not on the axis
+        return round(left + (width - left - right) * (positions[x] - first) / span_x, 1)
+
+    def py(v: float) -> float:
+        return round(
+            top_pad + (height - top_pad - bottom) * (1 - (v - low) / ((high - low) or 1)), 1
+        )
+
+    step = max(1, len(xs) // 8)
+    x_labels = [
+        {
+            "x": px(x),
+            # Labels at the edges align inwards so they are not cut off.
+            "anchor": "middle"
+            if len(xs) == 1
+            else "start"
+            if x == xs[0]
+            else "end"
+            if x == xs[-1]
+            else "middle",
+            "text": x,
+        }
+        for x in xs[::step]
+    ]
+    lines = []
+    for i, (name, points) in enumerate(series.items()):
+        drawn = [(px(x), py(v)) for x, v in sorted(points) if v is not None]
+        lines.append(
+            {
+                "colour": PALETTE[i % len(PALETTE)],
+                "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in drawn),
+                # Dots while they stay readable; always for a single point.
+                "dots": drawn if len(drawn) <= 31 else [],
+                "name": name[:20],
+                "legend_x": left + i * 150,
+            }
+        )
+    return LineChart(
+        width,
+        height,
+        left,
+        width - right,
+        py(low),
+        py(high),
+        _fmt(high),
+        _fmt(low),
+        x_labels,
+        lines,
+    )
+
+
+def _macro(name: str, model) -> str:
+    return str(getattr(_CHARTS.module, name)(model))
+
+
+def line_chart(series: dict[str, list[tuple[str, float]]], **size) -> str:
+    """The chart's SVG (or a 'no data' line), as the page shows it."""
+    return _macro("line_chart", line_chart_model(series, **size))
+
+
+def bar_chart(items: list[tuple[str, float]], **size) -> str:
+    return _macro("bar_chart", bar_chart_model(items, **size))
+
+
 def _series(rows: list[dict], key: str, x: str, value: str) -> dict[str, list[tuple[str, float]]]:
     out: dict[str, list[tuple[str, float]]] = {}
     for row in rows:
@@ -263,141 +320,68 @@ def _series(rows: list[dict], key: str, x: str, value: str) -> dict[str, list[tu
     return out
 
 
-def _discovery_section(data: DashboardData) -> str:
+def _discovery(data: DashboardData) -> dict:
     if not data.discovery:
-        return '<p class="empty">no data (analytics.discovery_trends is empty or not built yet)</p>'
+        return {"chart": None, "table": None}
     dated = [c for c in data.discovery_columns if isinstance(data.discovery[0].get(c), dt.date)]
     numeric = [
         c for c in data.discovery_columns
         if isinstance(data.discovery[0].get(c), int | float) and not isinstance(data.discovery[0].get(c), bool)
     ]  # fmt: skip
-    chart = ""
+    chart = None
     if dated and numeric:
         x, y = dated[0], numeric[0]
         totals: dict[str, float] = {}
         for row in data.discovery:
             totals[str(row[x])[:10]] = totals.get(str(row[x])[:10], 0) + (row[y] or 0)
-        chart = line_chart({y: sorted(totals.items())})
+        chart = line_chart_model({y: sorted(totals.items())})
     columns = [(c, c) for c in data.discovery_columns[:8]]
-    return chart + _table(data.discovery[-15:], columns)
-
-
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#111827;background:#f9fafb}
-header{background:#111827;color:#fff;padding:16px 24px}header h1{margin:0;font-size:20px}
-nav a{color:#93c5fd;margin-right:14px;text-decoration:none}
-main{padding:8px 24px 40px;max-width:1100px}
-section{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:12px 18px;margin:16px 0}
-h2{font-size:17px;margin:6px 0 10px}.cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{border:1px solid #e5e7eb;border-radius:6px;padding:8px 14px;min-width:130px}
-.card b{display:block;font-size:18px}.card span{color:#6b7280;font-size:12px}
-table{border-collapse:collapse;width:100%;margin:8px 0;font-size:13px}
-th,td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left}th{background:#f3f4f6}
-.chart text{font-size:11px;fill:#374151}.axis{stroke:#9ca3af}.empty{color:#6b7280;font-style:italic}
-.sample{background:#fef3c7;border:1px solid #f59e0b;padding:6px 12px;border-radius:6px}
-.note{color:#6b7280;font-size:12px}
-"""
+    return {"chart": chart, "table": table(data.discovery[-15:], columns)}
 
 
 def render(data: DashboardData, generated_at: dt.datetime) -> str:
     total = next((r for r in data.overview if r["datasource"] == "(all)"), None)
-    cards = ""
+    cards = []
     if total:
-        figures = [
+        cards = [
             ("Revenue", _fmt(total["revenue"])), ("Profit", _fmt(total["profit"])),
             ("Margin", _pct(total["margin"])), ("Orders", _fmt(total["orders"])),
             ("Units", _fmt(total["units"])), ("Files loaded", _fmt(total["files_loaded"])),
             ("Files rejected", _fmt(total["files_rejected"])),
             ("Period", f"{total['first_date']} – {total['last_date']}"),
         ]  # fmt: skip
-        cards = (
-            '<div class="cards">'
-            + "".join(
-                f'<div class="card"><b>{escape(v)}</b><span>{escape(k)}</span></div>'
-                for k, v in figures
-            )
-            + "</div>"
-        )
-    sample_note = (
-        '<p class="sample">Sample data: these figures come from the bundled sample files,'
-        " not from real uploads.</p>"
-        if total and total.get("is_sample")
-        else ""
-    )
     per_source = [r for r in data.overview if r["datasource"] != "(all)"]
-    sections = {
-        "overview": (
-            "Overview",
-            sample_note + (cards or '<p class="empty">no data: no sales file loaded yet</p>')
-            + _table(per_source, [("datasource", "Datasource"), ("revenue", "Revenue"),
-                                  ("profit", "Profit"), ("margin", "Margin"), ("orders", "Orders"),
-                                  ("first_date", "From"), ("last_date", "To"),
-                                  ("rows_rejected", "Rows rejected")], frozenset({"margin"})),
-        ),
-        "sales": (
-            "Sales",
-            "<h3>Revenue by month</h3>" + line_chart(_series(data.monthly, "datasource", "month", "revenue"))
-            + "<h3>Daily revenue, last 60 days of data</h3>"
-            + line_chart({"revenue": [(str(r["order_date"]), r["revenue"]) for r in data.recent_daily]}),
-        ),
-        "products": (
-            "Products",
-            bar_chart([(f"{r['product_line']} ({r['datasource']})", r["revenue"]) for r in data.products])
-            + _table(data.products, [("datasource", "Datasource"), ("product_line", "Product line"),
-                                     ("revenue", "Revenue"), ("profit", "Profit"), ("margin", "Margin"),
-                                     ("units", "Units"), ("revenue_share", "Share")],
-                     frozenset({"margin", "revenue_share"})),
-        ),
-        "branches": (
-            "Branches",
-            bar_chart([(f"{r['branch']} ({r['datasource']})", r["revenue"]) for r in data.branches])
-            + _table(data.branches, [("datasource", "Datasource"), ("branch", "Branch"),
-                                     ("revenue", "Revenue"), ("margin", "Margin"), ("orders", "Orders"),
-                                     ("avg_order_value", "Avg order"), ("active_days", "Active days")],
-                     frozenset({"margin"})),
-        ),
-        "profitability": (
-            "Profitability (latest month per datasource, change on the month before)",
-            bar_chart([(f"{r['product_line']} / {r['branch']}", (r["margin"] or 0) * 100) for r in data.profitability[:15]])
-            + _table(data.profitability, [("month", "Month"), ("datasource", "Datasource"),
-                                          ("branch", "Branch"), ("product_line", "Product line"),
-                                          ("revenue", "Revenue"), ("margin", "Margin"),
-                                          ("prev_margin", "Previous"), ("margin_change", "Change")],
-                     frozenset({"margin", "prev_margin", "margin_change"})),
-        ),
-        "discovery": ("Grant discovery trends", _discovery_section(data)),
-        "email": (
-            "E-mail delivery and engagement",
-            _table([{**r, "is_sample": "sample" if r["is_sample"] else "real"} for r in data.email],
-                   [("kind", "Kind"), ("is_sample", "Data"), ("total", "E-mails"),
-                    ("delivered", "Delivered"), ("failed", "Failed"), ("opened", "Opened"),
-                    ("clicked", "Clicked"), ("open_rate", "Open rate"), ("click_rate", "Click rate")],
-                   frozenset({"open_rate", "click_rate"}))
-            + '<p class="note">Opens count loaded tracking pixels (many mail clients block'
-            " images), clicks count followed links; both are recorded by <code>pipeline serve</code>."
-            " Delivered = accepted by the SMTP server or written to the outbox.</p>",
-        ),
-    }  # fmt: skip
-    nav = "".join(
-        f'<a href="#{key}">{escape(title.split(" (")[0])}</a>'
-        for key, (title, _) in sections.items()
-    )
-    body = "".join(
-        f'<section id="{key}"><h2>{escape(title)}</h2>{content}</section>'
-        for key, (title, content) in sections.items()
-    )
-    if data.sample_sections:
-        body = (
-            '<p class="sample sample-banner" role="note"><b>SAMPLE DATA</b>: the '
-            + escape(", ".join(data.sample_sections))
-            + " shown here come from the bundled samples, not from real sources.</p>"
-            + body
-        )
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Sales dashboard</title>"
-        f"<style>{CSS}</style></head><body><header><h1>Sales dashboard</h1>"
-        f"<nav>{nav}</nav><small>generated {escape(generated_at.strftime('%Y-%m-%d %H:%M UTC'))}</small>"
-        f"</header><main>{body}</main></body></html>"
-    )
+    return _TEMPLATE.render(
+        generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        sample_sections=data.sample_sections,
+        sales_is_sample=bool(total and total.get("is_sample")),
+        cards=cards,
+        per_source=table(per_source, [("datasource", "Datasource"), ("revenue", "Revenue"),
+                                      ("profit", "Profit"), ("margin", "Margin"), ("orders", "Orders"),
+                                      ("first_date", "From"), ("last_date", "To"),
+                                      ("rows_rejected", "Rows rejected")], frozenset({"margin"})),
+        monthly=line_chart_model(_series(data.monthly, "datasource", "month", "revenue")),
+        daily=line_chart_model({"revenue": [(str(r["order_date"]), r["revenue"]) for r in data.recent_daily]}),
+        products_chart=bar_chart_model([(f"{r['product_line']} ({r['datasource']})", r["revenue"]) for r in data.products]),
+        products=table(data.products, [("datasource", "Datasource"), ("product_line", "Product line"),
+                                       ("revenue", "Revenue"), ("profit", "Profit"), ("margin", "Margin"),
+                                       ("units", "Units"), ("revenue_share", "Share")],
+                       frozenset({"margin", "revenue_share"})),
+        branches_chart=bar_chart_model([(f"{r['branch']} ({r['datasource']})", r["revenue"]) for r in data.branches]),
+        branches=table(data.branches, [("datasource", "Datasource"), ("branch", "Branch"),
+                                       ("revenue", "Revenue"), ("margin", "Margin"), ("orders", "Orders"),
+                                       ("avg_order_value", "Avg order"), ("active_days", "Active days")],
+                       frozenset({"margin"})),
+        profitability_chart=bar_chart_model([(f"{r['product_line']} / {r['branch']}", (r["margin"] or 0) * 100) for r in data.profitability[:15]]),
+        profitability=table(data.profitability, [("month", "Month"), ("datasource", "Datasource"),
+                                                 ("branch", "Branch"), ("product_line", "Product line"),
+                                                 ("revenue", "Revenue"), ("margin", "Margin"),
+                                                 ("prev_margin", "Previous"), ("margin_change", "Change")],
+                            frozenset({"margin", "prev_margin", "margin_change"})),
+        discovery=_discovery(data),
+        email=table([{**r, "is_sample": "sample" if r["is_sample"] else "real"} for r in data.email],
+                    [("kind", "Kind"), ("is_sample", "Data"), ("total", "E-mails"),
+                     ("delivered", "Delivered"), ("failed", "Failed"), ("opened", "Opened"),
+                     ("clicked", "Clicked"), ("open_rate", "Open rate"), ("click_rate", "Click rate")],
+                    frozenset({"open_rate", "click_rate"})),
+    )  # fmt: skip
