@@ -37,7 +37,7 @@ FULL_VALIDATION_ROWS = 250_000
 DEFAULT_MAX_EXCEL_BYTES = 50 * 1024 * 1024
 # Inference (date format, decimal separator) reads the whole column of a file up to this size;
 # a bigger plain CSV is sampled as evenly spaced chunks, so where a value sits does not matter.
-INFER_WHOLE_FILE_BYTES = 32 * 1024 * 1024
+INFER_WHOLE_FILE_BYTES = 8 * 1024 * 1024
 INFER_SAMPLE_CHUNKS = 64
 INFER_SAMPLE_CHUNK_BYTES = 64 * 1024
 # A number as written with a decimal point (thousands by commas) or a decimal comma
@@ -187,8 +187,10 @@ def _inference_relation(
             start, end = block.find(b"\n") + 1, block.rfind(b"\n") + 1
             if 0 < start < end:
                 sink.write(block[start:end])
+    # The sample is whole lines of the file under its header: its dialect is the file's, and
+    # sniffing 4 MB is cheaper than sniffing 500.
     sniffed = conn.execute(
-        "SELECT Delimiter, Quote, Escape FROM sniff_csv(?)", [str(csv_path)]
+        "SELECT Delimiter, Quote, Escape FROM sniff_csv(?)", [str(sample)]
     ).fetchall()[0]
     # The sniffer says "(empty)" for a file without quoting: leave those options out.
     dialect = "".join(
@@ -254,18 +256,21 @@ def _number(col: str, dtype: str, decimal: str) -> str:
 
 def decimal_evidence_sql(relation: str, column: str) -> str:
     """Counts over the non-empty values of `column`: readable only with a decimal point, only
-    with a decimal comma, and readable both ways as different numbers ("1,250", "1.250")."""
+    with a decimal comma, and readable both ways as different numbers ("1,250", "1.250"), with
+    an example of each. Each distinct value is matched once, weighted by its count."""
     cleaned = f"regexp_replace(trim(CAST({column} AS VARCHAR)), '{NUMBER_DECORATION}', '', 'g')"
     point = f"regexp_full_match(v, '{POINT_NUMBER}')"
     comma = f"regexp_full_match(v, '{COMMA_NUMBER}')"
+    kinds = (
+        f"{point} AND NOT {comma}",
+        f"{comma} AND NOT {point}",
+        f"{point} AND {comma} AND regexp_matches(v, '[.,]')",
+    )
+    counts = [f"coalesce(sum(n) FILTER (WHERE {kind}), 0)" for kind in kinds]
+    examples = [f"any_value(v) FILTER (WHERE {kind})" for kind in kinds]
     return (
-        f"SELECT count(*) FILTER (WHERE {point} AND NOT {comma}),"
-        f" count(*) FILTER (WHERE {comma} AND NOT {point}),"
-        f" count(*) FILTER (WHERE {point} AND {comma} AND regexp_matches(v, '[.,]')),"
-        f" any_value(v) FILTER (WHERE {point} AND NOT {comma}),"
-        f" any_value(v) FILTER (WHERE {comma} AND NOT {point}),"
-        f" any_value(v) FILTER (WHERE {point} AND {comma} AND regexp_matches(v, '[.,]'))"
-        f" FROM (SELECT {cleaned} AS v FROM {relation}) WHERE regexp_matches(v, '[0-9]')"
+        f"SELECT {', '.join(counts + examples)} FROM (SELECT v, count(*) AS n FROM"
+        f" (SELECT {cleaned} AS v FROM {relation}) WHERE regexp_matches(v, '[0-9]') GROUP BY v)"
     )
 
 
