@@ -1,6 +1,7 @@
-"""The local scorer: BM25 lexical similarity plus eligibility, deadline and award-size rules for
-grants; name mentions plus keyword categories for news. Needs no keys, is deterministic, and
-explains every score in a few words."""
+"""The local scorer: length-normalised tf-idf similarity plus exclusion, geography, eligibility,
+deadline and award-size rules for grants; evidence from the client's name, keywords and topics,
+word-sense, exclusion and language checks, and keyword categories for news. Needs no keys, is
+deterministic, and explains every score in a few words (docs/scoring.md)."""
 
 from __future__ import annotations
 
