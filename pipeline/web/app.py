@@ -39,8 +39,8 @@ from pipeline.lib.notify.subscriptions import (
     InvalidUnsubscribeToken,
     UnknownRecipient,
     is_unsubscribed,
-    record_unsubscribe,
     require_user,
+    unsubscribe_with_token,
     verify_unsubscribe_token,
 )
 from pipeline.lib.notify.users import WEEKDAYS, User
@@ -152,6 +152,15 @@ class App:
         return user_id
 
     @staticmethod
+    def users_file_broken(error: ValueError) -> PageError:
+        log.warning("preferences unavailable: %s", error)
+        return PageError(
+            503,
+            "Preferences are unavailable",
+            "The list of recipients cannot be read right now; please try again later.",
+        )
+
+    @staticmethod
     def not_a_user() -> PageError:
         return PageError(
             404,
@@ -169,15 +178,16 @@ class App:
                 raise self.not_a_user() from error
             return is_unsubscribed(conn, user_id, kind)
 
-    def _unsubscribe(self, user_id: str, kind: str) -> bool:
-        with self.connection() as conn:
-            try:
-                require_user(conn, user_id)
-                return record_unsubscribe(conn, user_id, kind)
-            except UnknownRecipient as error:
-                raise self.not_a_user() from error
-            except ValueError as error:  # a kind that cannot be stopped
-                raise PageError(400, "Cannot unsubscribe", str(error)) from error
+    def _unsubscribe(self, token: str) -> tuple[str, str, bool]:
+        """The same code as `pipeline unsubscribe TOKEN`."""
+        try:
+            return unsubscribe_with_token(self.config.warehouse, token, secret=self.config.secret)
+        except InvalidUnsubscribeToken as error:
+            raise INVALID_LINK from error
+        except UnknownRecipient as error:
+            raise self.not_a_user() from error
+        except ValueError as error:  # a kind that cannot be stopped
+            raise PageError(400, "Cannot unsubscribe", str(error)) from error
 
     async def unsubscribe_page(self, request: Request) -> Response:
         """Only shows the question: link scanners and previews GET links, so a GET never
@@ -198,9 +208,10 @@ class App:
     async def unsubscribe(self, request: Request) -> Response:
         """RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` to the URL of the
         header, without cookies; the confirmation page's button posts `confirmed=page`."""
-        user_id, kind = self.unsubscribe_target(request)
         form = await request.form()
-        newly = await run_in_threadpool(self._unsubscribe, user_id, kind)
+        user_id, kind, newly = await run_in_threadpool(
+            self._unsubscribe, request.query_params.get("token", "")
+        )
         log.info("unsubscribed one recipient from %s (%s)", kind, "new" if newly else "again")
         if form.get("confirmed") != "page":
             return Response("unsubscribed\n", media_type="text/plain")
@@ -218,7 +229,10 @@ class App:
 
     def load_user(self, user_id: str) -> tuple[User, User]:
         """(users.yaml entry, effective preferences) of a user; 404 page if not a user."""
-        base = preferences.yaml_user(self.config.config_dir, user_id)
+        try:
+            base = preferences.yaml_user(self.config.config_dir, user_id)
+        except ValueError as error:  # users.yaml is broken: the operator has to fix it
+            raise self.users_file_broken(error) from error
         if base is None:
             raise self.not_a_user()
         with self.connection() as conn:
@@ -305,8 +319,10 @@ class App:
             await run_in_threadpool(
                 preferences.save_preferences, self.config.warehouse, self.config.config_dir, wanted
             )
-        except ValueError as error:
+        except UnknownRecipient as error:
             raise self.not_a_user() from error
+        except ValueError as error:
+            raise self.users_file_broken(error) from error
         log.info("preferences saved for one user")
         return self.preferences_form(request, user_id, form_values(wanted), saved=True)
 

@@ -182,6 +182,14 @@ def test_a_preferences_link_of_another_kind_or_user_is_refused(world, site):
     assert response.status_code == 400 and "This link is not valid" in response.text
 
 
+def test_a_broken_users_file_gives_a_clear_503_page(world, config_dir, site):
+    (config_dir / "users.yaml").write_text("users: [", encoding="utf-8")
+    url = f"{site}/preferences?{urlencode({'token': make_preferences_token(SECRET, 'alice@example.org')})}"
+    response = httpx.get(url)
+    assert response.status_code == 503 and "Preferences are unavailable" in response.text
+    assert response.headers["retry-after"] == "60"
+
+
 def test_clicks_redirect_only_where_the_email_linked_and_opens_are_counted(instance, world, site):
     message = send_alert_to_bob(instance, world)
     found = html_links(message)

@@ -6,11 +6,12 @@ one purpose (a preferences link) is never accepted for another (an unsubscribe).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from pipeline.lib.notify.unsubscribe import make_token
 
@@ -39,9 +40,14 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@functools.lru_cache(maxsize=64)
+def _purpose_key(secret: str, purpose: str) -> bytes:
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
 def _signature(secret: str, purpose: str, *parts: str) -> str:
-    key = hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
-    return _b64(hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).digest()[:18])
+    key = _purpose_key(secret, purpose)
+    return _b64(hmac.digest(key, "\x1f".join(parts).encode(), "sha256")[:18])
 
 
 def make_preferences_token(secret: str, user_id: str) -> str:
@@ -98,10 +104,11 @@ class Links:
         return f"{self.base_url}{OPEN_PATH}?{query}"
 
     def click(self, message_id: str, url: str) -> str:
-        query = urlencode(
-            {"m": message_id, "u": url, "s": click_signature(self.secret, message_id, url)}
+        signature = click_signature(self.secret, message_id, url)
+        return (
+            f"{self.base_url}{CLICK_PATH}?m={quote(message_id, safe='')}"
+            f"&u={quote(url, safe='')}&s={signature}"
         )
-        return f"{self.base_url}{CLICK_PATH}?{query}"
 
 
 @dataclass(frozen=True)
@@ -113,19 +120,20 @@ class MessageLinks:
     user_id: str
     kind: str
 
-    @property
+    # Each is used in the headers and both parts: computed once per message.
+    @functools.cached_property
     def unsubscribe(self) -> str:
         return self.links.unsubscribe(self.user_id, self.kind)
 
-    @property
+    @functools.cached_property
     def unsubscribe_token(self) -> str:
         return make_token(self.links.secret, self.user_id, self.kind)
 
-    @property
+    @functools.cached_property
     def preferences(self) -> str:
         return self.links.preferences(self.user_id)
 
-    @property
+    @functools.cached_property
     def open_pixel(self) -> str:
         return self.links.open_pixel(self.message_id)
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from pipeline.lib import warehouse
 from pipeline.lib.notify import directory
+from pipeline.lib.notify.subscriptions import UnknownRecipient
 from pipeline.lib.notify.users import User, UsersFile, load_users_file
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ def save_preferences(
     users_file = load_users_file(config_dir)
     base = next((u for u in users_file.users if u.user_id == wanted.user_id), None)
     if base is None:
-        raise ValueError(f"{wanted.user_id} is not in users.yaml")
+        raise UnknownRecipient(f"{wanted.user_id} is not in users.yaml")
     changes = diff(base, wanted)
     values = {
         column: (json.dumps(changes[column]) if column == "watchlists" else changes.get(column))
