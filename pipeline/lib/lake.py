@@ -14,9 +14,12 @@ So, on this backend only:
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -330,13 +333,28 @@ def translate_dml(sql: str, table_columns) -> str:
     return merged + returning
 
 
+# Another writer changed the same data since we began; or, with a SQLite catalog, held its lock.
+_CONFLICTS = ("transaction conflict", "database is locked")
+MAX_REPLAYS = 8
+
+
+def is_conflict(error: BaseException) -> bool:
+    """DuckLake refused a commit because of another writer; doing it again can succeed."""
+    return isinstance(error, duckdb.Error) and any(c in str(error).lower() for c in _CONFLICTS)
+
+
 class LakeConnection:
-    """A DuckDB connection attached to the lake, rewriting upserts (see the module docstring).
-    Everything else is the underlying DuckDBPyConnection's."""
+    """A DuckDB connection attached to the lake. It rewrites upserts (see the module docstring)
+    and resolves write conflicts between processes optimistically: DuckLake refuses a commit
+    when another writer deleted from the same data file meanwhile, so the statements of the
+    refused transaction are replayed on the new snapshot and committed again. (They are SQL, so
+    they re-read what they depend on; callers do not decide on data read inside a transaction
+    and then write it back from Python.) Everything else is the DuckDBPyConnection's."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection):
         self._conn = conn
         self._columns: dict[str, list[str]] = {}
+        self._transaction: list[tuple] | None = None
 
     def _table_columns(self, table: str) -> list[str]:
         if table not in self._columns:
@@ -353,12 +371,58 @@ class LakeConnection:
     def _translate(self, sql):
         return translate_dml(sql, self._table_columns) if isinstance(sql, str) else sql
 
+    def _replay(self, statements: list[tuple], attempt: int) -> None:
+        with contextlib.suppress(duckdb.Error):
+            self._conn.execute("ROLLBACK")
+        time.sleep(0.05 * 2**attempt * (0.5 + random.random()))
+        self._conn.execute("BEGIN TRANSACTION")
+        for method, query, parameters in statements:
+            getattr(self._conn, method)(query, parameters)
+
+    def _commit(self) -> None:
+        statements, self._transaction = self._transaction or [], None
+        for attempt in range(MAX_REPLAYS + 1):
+            try:
+                self._conn.execute("COMMIT")
+                return
+            except duckdb.Error as error:
+                if not is_conflict(error) or attempt == MAX_REPLAYS:
+                    raise
+                self._replay(statements, attempt)
+
+    def _run(self, method: str, query, parameters) -> None:
+        keyword = query.lstrip()[:8].upper() if isinstance(query, str) else ""
+        if keyword.startswith("BEGIN"):
+            self._transaction = []
+        elif keyword.startswith("COMMIT"):
+            self._commit()
+            return
+        elif keyword.startswith(("ROLLBACK", "ABORT")):
+            self._transaction = None
+        else:
+            query = self._translate(query)
+            if self._transaction is not None:
+                self._transaction.append((method, query, parameters))
+            else:
+                # One statement in autocommit: its own transaction, replayed the same way.
+                for attempt in range(MAX_REPLAYS + 1):
+                    try:
+                        getattr(self._conn, method)(query, parameters)
+                        return
+                    except duckdb.Error as error:
+                        if not is_conflict(error) or attempt == MAX_REPLAYS:
+                            raise
+                        with contextlib.suppress(duckdb.Error):
+                            self._conn.execute("ROLLBACK")
+                        time.sleep(0.05 * 2**attempt * (0.5 + random.random()))
+        getattr(self._conn, method)(query, parameters)
+
     def execute(self, query, parameters=None):
-        self._conn.execute(self._translate(query), parameters)
+        self._run("execute", query, parameters)
         return self
 
     def executemany(self, query, parameters=None):
-        self._conn.executemany(self._translate(query), parameters)
+        self._run("executemany", query, parameters)
         return self
 
     def sql(self, query, *args, **kwargs):

@@ -143,16 +143,17 @@ def main() -> None:
             database = _database()
             try:
                 run = tmp / f"many{workers}"
-                env = _env(
-                    base,
-                    run,
-                    f"ducklake:postgres:dbname={database} host=127.0.0.1 user=postgres",
-                    str(run / "lake_data"),
-                )
+                lake_url = f"ducklake:postgres:dbname={database} host=127.0.0.1 user=postgres"
+                # Each worker has its own instance and landing folder: they share only the lake.
+                envs = [
+                    _env(base, run / f"worker{i}", lake_url, str(run / "lake_data"))
+                    for i in range(workers)
+                ]
+                env = envs[0]
                 shares = [parts[i::workers] for i in range(workers)]
                 started = time.perf_counter()
                 with ThreadPoolExecutor(workers) as pool:
-                    list(pool.map(_ingest, shares, [env] * workers, ["bench"] * workers))
+                    list(pool.map(_ingest, shares, envs, ["bench"] * workers))
                 elapsed = time.perf_counter() - started
                 assert _rows(env) == 4 * args.files_rows
             finally:

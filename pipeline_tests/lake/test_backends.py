@@ -215,3 +215,29 @@ def test_backup_of_the_file_restores_into_the_lake_and_back(
     with warehouse.connection(restored_file) as conn:
         conn.execute(UPSERTS[3][0])
         assert warehouse.scalar(conn, "SELECT count(*) FROM ai.score_cache") == 2
+
+
+@pytest.mark.server
+def test_a_transaction_refused_for_a_conflicting_writer_is_replayed(postgres_lake):
+    resource = warehouse_resource()
+    with resource.get_connection() as setup:
+        setup.execute(
+            "INSERT INTO sales.dirty_days SELECT 'ds' || (i % 2), DATE '2024-01-01' + i::INTEGER"
+            " FROM range(20) t(i)"
+        )
+    first = warehouse.open_connection(resource.location)
+    second = warehouse.open_connection(resource.location)
+    try:
+        first.execute("BEGIN TRANSACTION")
+        first.execute("DELETE FROM sales.dirty_days WHERE datasource = 'ds0'")
+        first.execute("INSERT INTO sales.dirty_days VALUES ('ds0', DATE '2030-01-01')")
+        second.execute("BEGIN TRANSACTION")
+        second.execute("DELETE FROM sales.dirty_days WHERE datasource = 'ds1'")
+        second.execute("COMMIT")
+        first.execute("COMMIT")  # both deleted from the same data file: replayed, not failed
+    finally:
+        first.close()
+        second.close()
+    with resource.get_connection(read_only=True) as conn:
+        rows = conn.execute("SELECT * FROM sales.dirty_days").fetchall()
+    assert rows == [("ds0", dt.date(2030, 1, 1))]
