@@ -268,10 +268,7 @@ def email_counts(resource, since: dt.datetime | None = None) -> dict[str, int]:
     if not resource.exists():
         return {}
     with resource.get_connection(read_only=True) as conn:
-        if not warehouse.scalar(
-            conn,
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'notify' AND table_name = 'email_log'",
-        ):
+        if not warehouse.table_exists(conn, "notify.email_log"):
             return {}
         where, params = ("WHERE updated_at >= ?", [since]) if since else ("", [])
         return dict(

@@ -33,18 +33,6 @@ def _identifier(name: str) -> str:
     return name
 
 
-def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, _, name = _identifier(table).rpartition(".")
-    return bool(
-        warehouse.scalar(
-            conn,
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema or "main", name],
-        )
-    )
-
-
 def _missing(table: str) -> Verdict:
     return Verdict(False, f"table {table} does not exist yet", {"table": table}, False)
 
@@ -100,7 +88,7 @@ def uniqueness(
     on a 64-bit hash of the key first (a third of the time of grouping on the columns over
     millions of rows): distinct hashes mean distinct keys, and only rows whose hash repeats
     are compared on the key itself."""
-    if not table_exists(conn, table):
+    if not warehouse.table_exists(conn, _identifier(table)):
         return _missing(table)
     key = ", ".join(_identifier(c) for c in columns)
     where = _where(where_sql)
@@ -140,7 +128,7 @@ def value_range(
     where_sql: str | None = None,
 ) -> Verdict:
     """Every value of `column` lies within [minimum, maximum] (either bound may be open)."""
-    if not table_exists(conn, table):
+    if not warehouse.table_exists(conn, _identifier(table)):
         return _missing(table)
     column = _identifier(column)
     outside = []
@@ -179,7 +167,7 @@ def share(
 ) -> Verdict:
     """The share of rows matching `condition_sql` (among rows matching `where_sql`) stays at or
     below `max_share`. Fewer than `min_rows` rows: too little to judge, pass."""
-    if not table_exists(conn, table):
+    if not warehouse.table_exists(conn, _identifier(table)):
         return _missing(table)
     rows, matching = conn.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {condition_sql}) FROM {table}{_where(where_sql)}"

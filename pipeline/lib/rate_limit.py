@@ -37,5 +37,5 @@ class SlidingWindowLimit:
         return recent[len(recent) - self.max_runs] + self.window
 
 
-# The old platform's limit on discovery: at most 5 runs in any 5 minutes.
+# Discovery providers' limit: at most 5 runs in any 5 minutes.
 DISCOVERY_RATE_LIMIT = SlidingWindowLimit(max_runs=5, window=dt.timedelta(minutes=5))

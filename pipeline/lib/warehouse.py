@@ -178,12 +178,18 @@ def available_migrations() -> list[Migration]:
     return migrations
 
 
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.table` exists (a name without a schema is looked up in `main`)."""
+    schema, _, name = table.rpartition(".")
+    rows = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema or "main", name],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
 def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[int]:
-    exists = conn.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'meta' AND table_name = 'schema_migrations'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(conn, "meta.schema_migrations"):
         return set()
     return {row[0] for row in conn.execute("SELECT version FROM meta.schema_migrations").fetchall()}
 

@@ -282,7 +282,7 @@ def test_every_source_failing_fails_the_run_and_records_why(instance, warehouse_
     assert {s for _, s in statuses} == {"error"} and len(statuses) == 4
 
 
-def test_profile_edit_rematches_that_organisation_over_every_partition(
+def test_profile_edit_rematches_that_organization_over_every_partition(
     instance, warehouse_path, tmp_path, monkeypatch
 ):
     from pipeline.defs.scoring.sensors import organization_profile_sensor

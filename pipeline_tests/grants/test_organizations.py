@@ -70,5 +70,5 @@ def test_bad_files_are_clear_errors(tmp_path, text, message):
         load_organizations(write(tmp_path, text))
 
 
-def test_missing_file_means_no_organisations(tmp_path):
+def test_missing_file_means_no_organizations(tmp_path):
     assert load_organizations(tmp_path).organizations == []

@@ -80,7 +80,7 @@ def test_samples_overlap_across_sources(samples: Path):
     assert ids[GRANT_FEED] <= extract and "360101" in ids[GRANT_FEED]
 
 
-def test_samples_match_the_sample_organisations(samples: Path):
+def test_samples_match_the_sample_organizations(samples: Path):
     """Some sample grants fit each matchable sample organisation; some fit none."""
     extract = [
         NORMALISERS[GRANTS_GOV_EXTRACT](p) for p in sample_payloads(samples)[GRANTS_GOV_EXTRACT]

@@ -10,9 +10,10 @@ import pytest
 
 from pipeline.lib import warehouse
 from pipeline.lib.notify.mailer import MailSettings
-from pipeline.lib.notify.outbox import deliver_pending, record, utcnow
+from pipeline.lib.notify.outbox import deliver_pending, record
 from pipeline.lib.notify.render import Email, Item, Section
 from pipeline.lib.notify.transport import OutboxTransport, SmtpSettings, SmtpTransport
+from pipeline.lib.raw_events import utc_now
 from pipeline_tests.fakes.smtp_server import FakeSMTPServer, free_port
 
 
@@ -31,7 +32,7 @@ def _message(mail: MailSettings, n: int = 1):
 
 def _record(warehouse_path, *messages):
     with warehouse.connection(warehouse_path) as conn:
-        return record(conn, list(messages), utcnow())
+        return record(conn, list(messages), utc_now())
 
 
 def _status(warehouse_path):
@@ -82,7 +83,7 @@ def test_refused_connection_then_success_next_run(warehouse_path, pipeline_env):
 
     server = FakeSMTPServer(port).start()
     try:
-        later = utcnow() + dt.timedelta(hours=2)  # past the next-run backoff
+        later = utc_now() + dt.timedelta(hours=2)  # past the next-run backoff
         report = deliver_pending(warehouse_path, mail.transport(), now=lambda: later)
     finally:
         server.stop()

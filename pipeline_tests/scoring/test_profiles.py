@@ -35,7 +35,7 @@ def write_orgs(config_dir: Path, *entries: dict) -> Path:
     return config_dir
 
 
-def test_organisation_profile_fields_are_read(tmp_path):
+def test_organization_profile_fields_are_read(tmp_path):
     entry = {
         **ORG,
         "not_interested_in": ["military programmes"],
@@ -58,7 +58,7 @@ def test_organisation_profile_fields_are_read(tmp_path):
         ("languages", ["English"], "languages: 'english': languages are two-letter ISO codes"),
     ],
 )
-def test_bad_organisation_fields_are_refused_naming_the_org_and_field(
+def test_bad_organization_fields_are_refused_naming_the_org_and_field(
     tmp_path, field, value, message
 ):
     with pytest.raises(OrganizationsConfigError, match=message) as raised:

@@ -1,8 +1,6 @@
-"""Checks health adds where a domain left a gap (found reviewing main at the end of the build).
-
-ai_score_distribution has no primary key and no checks of its own: a duplicated bucket or a
-mean outside 0..1 would mislead the charts built on it. ERROR (the numbers are wrong) but not
-blocking: nothing downstream acts on it automatically.
+"""Checks for an asset no domain checks: ai_score_distribution has no primary key, and a
+duplicated bucket or a mean outside 0..1 would mislead the charts built on it. ERROR (the
+numbers are wrong) but not blocking: nothing downstream acts on it automatically.
 """
 
 from pipeline.defs.health.builders import range_check, unique_check

@@ -159,11 +159,7 @@ def source_health(location, now: float | None = None) -> list[health.SourceHealt
     now = time.time() if now is None else now
     since = dt.datetime.fromtimestamp(now, dt.UTC) - SOURCE_WINDOW
     with warehouse.connection(location, read_only=True, timeout_s=60) as conn:
-        if not warehouse.scalar(
-            conn,
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'raw' AND table_name = 'source_fetches'",
-        ):
+        if not warehouse.table_exists(conn, "raw.source_fetches"):
             return []
         rows = conn.execute(
             """

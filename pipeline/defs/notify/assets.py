@@ -16,6 +16,7 @@ import datetime as dt
 import dagster as dg
 from pydantic import Field
 
+from pipeline.defs.shared.automation import AFTER_ANY_UPDATE
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.notify import digests, directory, outbox, preferences
@@ -38,13 +39,6 @@ GRANTS = dg.AssetKey("grants")
 CLIENT_NEWS = dg.AssetKey("client_news")
 CRM_CLIENTS = dg.AssetKey("crm_clients")
 GRANT_CHANGES = dg.AssetKey("grant_changes")
-
-# Eager, but not held back by upstream partitions never materialised (scores are daily
-# partitions; most days of the range are missing on a young deployment) or by a message
-# asset that has not run yet.
-AFTER_ANY_UPDATE = dg.AutomationCondition.eager().without(
-    ~dg.AutomationCondition.any_deps_missing()
-)
 
 
 def _now(as_of: str) -> dt.datetime:

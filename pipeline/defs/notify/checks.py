@@ -28,14 +28,14 @@ WARN = dg.AssetCheckSeverity.WARN
 )
 def users_org_in_own_tenant(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
-        organisations = wh.scalar(conn, "SELECT count(*) FROM core.organizations")
+        organizations = wh.scalar(conn, "SELECT count(*) FROM core.organizations")
         wrong = conn.execute(
             "SELECT u.user_id, u.org_id, o.tenant_id FROM notify.users u"
             " LEFT JOIN core.organizations o USING (org_id)"
             " WHERE u.org_id IS NOT NULL AND o.tenant_id IS DISTINCT FROM u.tenant_id"
             " ORDER BY u.user_id"
         ).fetchall()
-    if not organisations:
+    if not organizations:
         return dg.AssetCheckResult(
             passed=True, severity=WARN, description="no organisations loaded yet"
         )

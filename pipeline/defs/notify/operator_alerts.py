@@ -14,9 +14,10 @@ import logging
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import alerting
 from pipeline.lib.notify.mailer import MailSettings
-from pipeline.lib.notify.outbox import deliver_pending, record, utcnow
+from pipeline.lib.notify.outbox import deliver_pending, record
 from pipeline.lib.notify.render import Email
 from pipeline.lib.notify.users import operator_emails
+from pipeline.lib.raw_events import utc_now
 from pipeline.lib.settings import settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
         log.warning("operator alert %r not sent: no operators configured", key)
         return False
     mail = MailSettings.from_env(paths.outbox)
-    now = utcnow()
+    now = utc_now()
     severity = severity if severity in SEVERITY_URGENCY else "high"
     with warehouse_resource().get_connection() as conn:
         last = conn.execute(

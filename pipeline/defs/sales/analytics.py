@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from pipeline.defs.sales.assets import TRANSACTIONS, UPLOADS
+from pipeline.defs.shared.automation import AFTER_ANY_UPDATE
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.sales import analytics
@@ -12,15 +13,11 @@ from pipeline.lib.sales import dashboard as dashboard_page
 from pipeline.lib.sales.staging import configure
 from pipeline.lib.settings import settings
 
-# Eager, but not held back by a file partition that is still missing (registered by the
-# sensor, run pending or failed): one broken upload must not freeze the analytics of all others.
-AFTER_ANY_FILE = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
-
 
 @dg.asset(
     group_name="sales",
     deps=[TRANSACTIONS],
-    automation_condition=AFTER_ANY_FILE,
+    automation_condition=AFTER_ANY_UPDATE,
     kinds={"duckdb"},
     description="analytics.sales_daily: date x datasource x branch x product line (revenue,"
     " cost, profit, orders, units). Incremental: recomputes exactly the days loads touched.",
@@ -46,7 +43,7 @@ def _summary_asset(name: str, table: str, refresh, deps, description: str, order
         name=name,
         group_name="sales",
         deps=deps,
-        automation_condition=AFTER_ANY_FILE,
+        automation_condition=AFTER_ANY_UPDATE,
         kinds={"duckdb"},
         description=description,
     )
@@ -104,10 +101,7 @@ profitability = _summary_asset(
         "discovery_trends",
         "notification_stats",
     ],
-    # Not held back while an input was never built (no e-mail yet, no grant trends yet).
-    automation_condition=dg.AutomationCondition.eager().without(
-        ~dg.AutomationCondition.any_deps_missing()
-    ),
+    automation_condition=AFTER_ANY_UPDATE,
     kinds={"html"},
     description="One self-contained offline HTML page (inline SVG charts) under"
     " PIPELINE_DATA_DIR: overview, sales, products, branches, profitability, grant"

@@ -10,7 +10,6 @@ from pipeline.defs.health.builders import to_result
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import health_checks
 from pipeline.lib import warehouse as wh
-from pipeline.lib.scoring import store
 
 FALLBACK_WARN_SHARE = 0.2
 
@@ -34,7 +33,7 @@ def _unique_check(warehouse: WarehouseResource, table: str, key: tuple[str, ...]
 
 def _tenant_check(warehouse: WarehouseResource, table: str, subject: str, profiles: str):
     with warehouse.get_connection() as conn:
-        if not store.table_exists(conn, profiles):
+        if not wh.table_exists(conn, profiles):
             return dg.AssetCheckResult(
                 passed=True, description=f"{profiles} not created yet: nothing to compare"
             )

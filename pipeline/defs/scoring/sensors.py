@@ -20,8 +20,9 @@ from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import warehouse
 from pipeline.lib.hashing import content_hash
 from pipeline.lib.scoring.profiles import changed_profiles, profile_hashes
-from pipeline.lib.scoring.store import CLIENT_PROFILE_COLUMNS, select_list, table_exists
+from pipeline.lib.scoring.store import CLIENT_PROFILE_COLUMNS, select_list
 from pipeline.lib.settings import settings
+from pipeline.lib.warehouse import table_exists
 
 GRANT_MATCHES = dg.AssetKey("grant_matches")
 GRANTS = dg.AssetKey("grants")

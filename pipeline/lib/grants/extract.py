@@ -146,14 +146,6 @@ def meaningful(value: Any) -> str | None:
     return text
 
 
-def as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return [v.strip() if isinstance(v, str) else str(v) for v in value]
-    return [value.strip() if isinstance(value, str) else str(value)]
-
-
 def split_codes(value: Any) -> list[str]:
     """Codes from a repeated field; a value holding several codes ('12 25', '93.1,93.2') is
     split. Order kept, duplicates and 'Not Available' dropped."""

@@ -95,8 +95,8 @@ class OrganizationEntry(BaseModel):
     @field_validator("eligibility_type")
     @classmethod
     def _known_applicant_type(cls, value: str | None) -> str | None:
-        # An unknown type used to be matched against nothing and silently penalised as
-        # "likely ineligible"; refuse it at load instead.
+        # An unknown type would match nothing and silently count as "likely ineligible":
+        # refuse it at load.
         if value is None or not value.strip():
             return None
         kind = normalise_applicant_type(value)

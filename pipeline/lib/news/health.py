@@ -6,8 +6,9 @@ import datetime as dt
 
 import duckdb
 
-from pipeline.lib.health_checks import Verdict, table_exists
+from pipeline.lib.health_checks import Verdict
 from pipeline.lib.news.monitoring import MonitoringConfig
+from pipeline.lib.warehouse import table_exists
 
 
 def source_freshness(

@@ -34,6 +34,7 @@ import polars as pl
 
 from pipeline.lib import warehouse
 from pipeline.lib.notify.transport import Transport
+from pipeline.lib.raw_events import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,6 @@ class DeliveryReport:
             "uncertain": len(self.uncertain),
             "cancelled": self.cancelled,
         }
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 MESSAGE_SCHEMA = {
@@ -221,7 +218,7 @@ def recover_interrupted(
     now: dt.datetime | None = None,
 ) -> list[str]:
     """Resolve rows a crashed run left in `sending` (see the module docstring)."""
-    now = now or utcnow()
+    now = now or utc_now()
     where, params = _kind_filter(kinds, None)
     with warehouse.connection(warehouse_path) as conn:
         rows = conn.execute(
@@ -284,7 +281,7 @@ def deliver_pending(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     batch_size: int = 20,
     stale_after_s: float = STALE_SENDING_S,
-    now: Callable[[], dt.datetime] = utcnow,
+    now: Callable[[], dt.datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
     after_send: Callable[[str], None] | None = None,
 ) -> DeliveryReport:

@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from pipeline.lib import warehouse
+
 
 def page_path(data_dir: Path) -> Path:
     """Where the page is written: $PIPELINE_DATA_DIR/dashboard/sales_dashboard.html."""
@@ -55,16 +57,6 @@ def _rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
 
 
-def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT count(*) FROM information_schema.tables"
-            " WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 def collect(conn: duckdb.DuckDBPyConnection) -> DashboardData:
     data = DashboardData(
         overview=_rows(
@@ -98,7 +90,7 @@ def collect(conn: duckdb.DuckDBPyConnection) -> DashboardData:
             " ORDER BY datasource, revenue DESC LIMIT 40",
         ),
     )
-    if _table_exists(conn, "analytics", "discovery_trends"):
+    if warehouse.table_exists(conn, "analytics.discovery_trends"):
         # The last 90 days, oldest first: the chart and the table read them in that order.
         relation = conn.execute(
             "SELECT day, provider, discovered, discovered_7d, discovered_30d, records_seen"
@@ -117,7 +109,7 @@ def collect(conn: duckdb.DuckDBPyConnection) -> DashboardData:
             data.sample_sections.append("grant discovery trends")
     if any(r.get("is_sample") for r in data.overview):
         data.sample_sections.insert(0, "sales")
-    if _table_exists(conn, "notify", "notification_stats"):
+    if warehouse.table_exists(conn, "notify.notification_stats"):
         data.email = _rows(
             conn,
             "SELECT kind, is_sample, sum(total) AS total, sum(sent + written) AS delivered,"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import duckdb
 
 from pipeline.lib.scoring.bm25 import BM25Index
-from pipeline.lib.scoring.store import table_exists
+from pipeline.lib.warehouse import table_exists
 
 
 @dataclass(frozen=True)

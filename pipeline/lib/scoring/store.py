@@ -23,17 +23,6 @@ from pipeline.lib.scoring.models import (
 )
 
 
-def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, _, name = table.partition(".")
-    return bool(
-        warehouse.scalar(
-            conn,
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        )
-    )
-
-
 def _tuple(value) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -131,7 +120,9 @@ def load_grant_inputs(
     """Matchable organisations (optionally only `org_ids`) and the grants of partitions
     start..end inclusive."""
     inputs = GrantInputs()
-    missing = [t for t in ("core.organizations", "core.grants") if not table_exists(conn, t)]
+    missing = [
+        t for t in ("core.organizations", "core.grants") if not warehouse.table_exists(conn, t)
+    ]
     if missing:
         inputs.notes.append(f"upstream table(s) not created yet: {', '.join(missing)}")
         return inputs
@@ -207,7 +198,9 @@ def load_news_inputs(
     """(client, article) pairs of partitions start..end. An article row whose tenant is not
     its client's tenant is never paired (counted in `cross_tenant_skipped`)."""
     inputs = NewsInputs()
-    missing = [t for t in ("core.crm_clients", "core.client_news") if not table_exists(conn, t)]
+    missing = [
+        t for t in ("core.crm_clients", "core.client_news") if not warehouse.table_exists(conn, t)
+    ]
     if missing:
         inputs.notes.append(f"upstream table(s) not created yet: {', '.join(missing)}")
         return inputs
@@ -370,7 +363,7 @@ def write_grant_matches(
     where = (
         "(partition_date BETWEEN ? AND ? OR grant_id IN"
         " (SELECT grant_id FROM core.grants WHERE partition_date BETWEEN ? AND ?))"
-        if table_exists(conn, "core.grants")
+        if warehouse.table_exists(conn, "core.grants")
         else "partition_date BETWEEN ? AND ?"
     )
     params: list = [start, end, start, end] if "core.grants" in where else [start, end]
