@@ -241,3 +241,21 @@ def test_a_transaction_refused_for_a_conflicting_writer_is_replayed(postgres_lak
     with resource.get_connection(read_only=True) as conn:
         rows = conn.execute("SELECT * FROM sales.dirty_days").fetchall()
     assert rows == [("ds0", dt.date(2030, 1, 1))]
+
+
+def test_no_code_uses_sql_ducklake_lacks():
+    """RETURNING and sequences fail on the DuckLake backend: the code must not rely on them
+    (read the row count of UPDATE/DELETE instead). lake.py itself only names them."""
+    import re
+
+    from pipeline.lib.settings import REPO_ROOT
+
+    offenders = []
+    for path in sorted((REPO_ROOT / "pipeline").rglob("*")):
+        if path.suffix not in (".py", ".sql") or path.name == "lake.py":
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#")[0] if path.suffix == ".py" else line.split("--")[0]
+            if re.search(r"\bRETURNING\b|\bCREATE\s+SEQUENCE\b|\bnextval\(", code):
+                offenders.append(f"{path.relative_to(REPO_ROOT)}:{number}")
+    assert not offenders, offenders

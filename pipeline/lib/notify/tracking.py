@@ -17,7 +17,7 @@ def record_event(
     count, first = _COLUMNS[event]
     updated = conn.execute(
         f"UPDATE notify.email_log SET {count} = coalesce({count}, 0) + 1,"
-        f" {first} = coalesce({first}, ?) WHERE message_id = ? RETURNING message_id",
+        f" {first} = coalesce({first}, ?) WHERE message_id = ?",
         [now, message_id],
-    ).fetchall()
-    return bool(updated)
+    ).fetchall()[0][0]  # the row count (DuckLake has no RETURNING)
+    return updated > 0
