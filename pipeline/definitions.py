@@ -6,7 +6,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.defs.shared.run_limits import DISCOVERY_TAGS, POOL_TAG
 from pipeline.lib.logs import install_redaction
 
 # Code servers and run workers import this module: from here on no log record carries a secret.
@@ -35,32 +34,35 @@ FRESHNESS_BY_GROUP: dict[str, dg.FreshnessPolicy] = {
 }
 
 
-def with_default_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """Give an asset its group's freshness policy unless it declares its own."""
-    policy = FRESHNESS_BY_GROUP.get(spec.group_name or "")
-    if spec.freshness_policy is not None or policy is None:
-        return spec
-    return spec.replace_attributes(freshness_policy=policy)
+# Who answers for each domain's assets (shown in the UI's owner column and filter).
+OWNERS_BY_GROUP: dict[str, list[str]] = {
+    "grants": ["team:grants"],
+    "news": ["team:news"],
+    "scoring": ["team:scoring"],
+    "sales": ["team:sales"],
+    "notify": ["team:notify"],
+    "health": ["team:operations"],
+}
 
 
-# Assets that call outside discovery providers carry the tag pipeline/pool=discovery. Their
-# automated runs get the same run tag, so dagster.yaml's queue limit for discovery runs and the
-# rate limit in run_limits count them.
-discovery_assets = dg.AssetSelection.tag(POOL_TAG, DISCOVERY_TAGS[POOL_TAG])
+def with_group_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Give an asset its group's freshness policy and owners unless it declares its own."""
+    group = spec.group_name or ""
+    changes = {}
+    if spec.freshness_policy is None and group in FRESHNESS_BY_GROUP:
+        changes["freshness_policy"] = FRESHNESS_BY_GROUP[group]
+    if not spec.owners and group in OWNERS_BY_GROUP:
+        changes["owners"] = OWNERS_BY_GROUP[group]
+    return spec.replace_attributes(**changes) if changes else spec
 
-# Two sensors evaluate every asset's AutomationCondition (eager, on_cron); they run by default
-# so analytics follow their inputs without anyone switching them on. An asset may belong to
-# one automation sensor only, hence the difference.
+
+# Evaluates every asset's AutomationCondition (eager, on_cron); it runs by default so analytics
+# follow their inputs without anyone switching it on. Discovery assets (tag
+# pipeline/pool=discovery) have no condition: their schedules and jobs run them with the
+# discovery run tag the rate limit counts.
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "automation_sensor",
-    target=dg.AssetSelection.all() - discovery_assets,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-)
-discovery_automation_sensor = dg.AutomationConditionSensorDefinition(
-    "discovery_automation_sensor",
-    target=discovery_assets,
-    run_tags=DISCOVERY_TAGS,
+    target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
 )
@@ -69,14 +71,12 @@ discovery_automation_sensor = dg.AutomationConditionSensorDefinition(
 @dg.definitions
 def defs() -> dg.Definitions:
     loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
-    merged = dg.Definitions.merge(
-        loaded, dg.Definitions(sensors=[automation_sensor, discovery_automation_sensor])
-    )
+    merged = dg.Definitions.merge(loaded, dg.Definitions(sensors=[automation_sensor]))
     with warnings.catch_warnings():
         # map_resolved_asset_specs is marked preview in 1.13; it is the documented way to apply
         # a project-wide policy, and the warning would repeat on every code-location load.
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        with_policies = merged.map_resolved_asset_specs(func=with_default_freshness)
+        with_policies = merged.map_resolved_asset_specs(func=with_group_policies)
     # Schema-change, volume and share checks for every asset no domain covered itself.
     from pipeline.defs.health.coverage import cross_cutting_checks
 

@@ -5,6 +5,79 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+# What the columns of the tables outside tools rely on mean (README "Warehouse"), shown in the
+# UI's column schema of the asset that writes them.
+CONTRACT_COLUMNS: dict[str, dict[str, str]] = {
+    "raw.events": {
+        "event_id": "sha256 of kind, provider, scope and content hash: one row per payload",
+        "kind": "grant or news",
+        "provider": "the source that returned the payload (grants_gov_extract, newsapi, ...)",
+        "is_sample": "true when the payload came from the bundled samples, not a live provider",
+        "content_hash": "hash of the payload's content: the same item fetched again is one row",
+        "payload": "the provider's record as fetched (JSON)",
+        "fetched_at": "when the payload was fetched (UTC)",
+    },
+    "core.grants": {
+        "grant_id": "one grant across its sources (entity-resolved)",
+        "title": "the grant's title",
+        "agency": "the funding agency",
+        "close_date": "application deadline (null when open-ended)",
+        "url": "where to read and apply",
+    },
+    "core.client_news": {
+        "client_id": "the CRM client the article is about",
+        "article_id": "hash of the canonical URL",
+        "url": "the article as the provider linked it",
+        "title": "headline",
+        "published_at": "publication time (UTC; null when the provider gave none)",
+        "near_duplicate_of": "the group's first article_id for a syndicated copy, else null",
+    },
+    "ai.grant_matches": {
+        "org_id": "the organization profile",
+        "grant_id": "the grant",
+        "score": "fit of the grant for the organization, 0 to 1",
+        "scorer": "openai or local (the offline scorer)",
+    },
+    "ai.news_scores": {
+        "client_id": "the CRM client",
+        "article_id": "the article",
+        "relevance": "relevance of the article to the client, 0 to 1",
+        "category": "news category the scorer chose",
+        "scorer": "openai or local (the offline scorer)",
+    },
+    "sales.transactions": {
+        "datasource": "the landing-zone folder the file came from",
+        "order_id": "the order, as the file names it",
+        "order_date": "day of the order",
+        "branch": "branch or store",
+        "product_line": "product line",
+        "quantity": "units sold",
+        "unit_price": "net price per unit (line net revenue = quantity x unit_price)",
+        "source_file": "the landing-zone file the line came from",
+    },
+    "sales.rejects": {
+        "source_file": "the file the rejected row came from",
+        "row_number": "the row in that file (1 = first data row)",
+        "column": "the column at fault",
+        "reason": "why the row was rejected",
+    },
+    "analytics.sales_daily": {
+        "order_date": "day",
+        "branch": "branch or store",
+        "product_line": "product line",
+        "revenue": "net revenue of the day's lines",
+        "profit": "revenue minus cost, where the file gives a cost",
+        "orders": "distinct orders",
+    },
+    "notify.email_log": {
+        "message_id": "the e-mail's Message-ID",
+        "recipient": "address it was sent to",
+        "kind": "what the e-mail is: daily_digest, instant_alert, operator_alert, ...",
+        "status": "pending, sending, sent, written (to the outbox), failed or uncertain",
+        "created_at": "when the e-mail was composed (UTC)",
+    },
+}
+
 
 def table_metadata(
     conn: duckdb.DuckDBPyConnection,
@@ -33,11 +106,15 @@ def table_metadata(
         "WHERE table_schema || '.' || table_name = ? ORDER BY ordinal_position",
         [table],
     ).fetchall()
+    described = CONTRACT_COLUMNS.get(table, {})
     metadata: dict[str, Any] = {
         "dagster/row_count": dg.MetadataValue.int(total),
         "table": dg.MetadataValue.text(table),
         "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, dtype) for name, dtype in schema_rows]
+            columns=[
+                dg.TableColumn(name, dtype, description=described.get(name))
+                for name, dtype in schema_rows
+            ]
         ),
         "preview": dg.MetadataValue.md(_markdown_table(columns, preview_rows_data)),
     }
