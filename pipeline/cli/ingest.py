@@ -1,11 +1,8 @@
 """`pipeline ingest FILE --datasource NAME [--wait]`: land a sales file for the sensor, or with
 --wait also process it and its analytics here; exit 1 if the file was rejected."""
 
-import atexit
-import gc
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -32,36 +29,16 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
         raise click.BadParameter(
             f"{file.name}: expected one of {', '.join(FORMATS)}", param_hint="FILE"
         )
-    # This process ends holding Dagster's whole object graph; the garbage collection before
-    # exit would walk all of it (0.6 s). Frozen at exit (after the other atexit handlers, which
-    # still run), it is skipped; the operating system frees the memory anyway.
-    atexit.register(gc.freeze)
-    from pipeline.lib.sales.landing import receive
-    from pipeline.lib.settings import settings
+    ensure_dagster_home()
+    import dagster as dg
 
-    # Read the file (hash it, and copy it into a local zone) while Dagster and the definitions
-    # load: the read releases the GIL, so the two overlap on a 2-core box.
-    loaded = None
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        receiving = pool.submit(receive, settings().landing, file)
-        try:
-            ensure_dagster_home()
-            import dagster as dg
+    from pipeline.definitions import defs
+    from pipeline.defs.sales.operations import land_file, process_now
+    from pipeline.defs.shared.resources import warehouse_resource
+    from pipeline.lib.sales.process import registered_file
 
-            from pipeline.definitions import defs
-            from pipeline.defs.sales.operations import land_file, process_now
-            from pipeline.defs.shared.resources import warehouse_resource
-            from pipeline.lib.sales.process import registered_file
-
-            instance = dg.DagsterInstance.get()
-            if wait and not receiving.done():  # still reading a big file: use the time
-                loaded = defs()
-        except BaseException:
-            receiving.add_done_callback(lambda done: done.exception() or done.result().discard())
-            raise
-        received = receiving.result()
-    with instance:
-        landed = land_file(file, datasource, instance=instance if wait else None, received=received)
+    with dg.DagsterInstance.get() as instance:
+        landed = land_file(file, datasource, instance=instance if wait else None)
         known = landed.already_known
         if known and known["status"] != "landed":
             row = known
@@ -81,7 +58,7 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
             return
         if known:  # landed earlier (the sensor saw it) but not processed yet
             instance.add_dynamic_partitions("sales_files", [landed.file_hash])
-        results = process_now(loaded or defs(), instance, landed.file_hash)
+        results = process_now(defs(), instance, landed.file_hash)
     with warehouse_resource().get_connection(read_only=True) as conn:
         row = registered_file(conn, landed.file_hash)
     failed = [r.run_id for r in results if not r.success]

@@ -14,7 +14,6 @@ from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib.sales.formats import format_of
 from pipeline.lib.sales.landing import (
     LandedFile,
-    Received,
     receive,
     upload_key,
     with_hash_suffix,
@@ -37,17 +36,14 @@ def land_file(
     *,
     is_sample: bool = False,
     instance=None,
-    received: Received | None = None,
 ) -> LandResult:
     """Copy `source` to sales/<datasource>/ (never over a different file), record it under its
     content hash and, given an instance, add its sales_files partition. The same bytes twice:
-    nothing is landed or recorded again. `received`: the file already read in by
-    `lib.sales.landing.receive` (hashed, and copied into a local zone), e.g. by the CLI while
-    it was importing Dagster."""
+    nothing is landed or recorded again. The file is read once: hashed while it is copied into
+    a local zone (`lib.sales.landing.receive`)."""
     resource = SalesLandingResource()
     landing = resource.zone()
-    if received is None:
-        received = receive(resource.resolved_location(), source)
+    received = receive(resource.resolved_location(), source)
     digest = received.file_hash
     try:
         with warehouse_resource().get_connection() as conn:

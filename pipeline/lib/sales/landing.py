@@ -27,9 +27,7 @@ SALES_DIR = "sales"
 REJECTED_DIR = "rejected"
 # Files being copied in by `pipeline ingest`, outside sales/ so the sensor never sees them.
 INCOMING_DIR = ".incoming"
-# Big chunks: the CLI copies in a thread while the main thread imports Dagster, and every chunk
-# has to win the GIL back three times (read, hash, write); with 4 MB chunks that convoy made
-# the copy 4x slower than alone, with 64 MB it costs next to nothing.
+# Big chunks: every chunk is read, hashed and written, each releasing and retaking the GIL.
 _COPY_CHUNK = 1 << 26
 PARTIAL_SUFFIX = ".partial"
 # Names of .incoming copies: `<owner>__<random>.partial`, the owner a process identity with
