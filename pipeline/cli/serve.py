@@ -3,11 +3,12 @@ open and click tracking)."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
-from pipeline.lib.notify.links import DEFAULT_HOST, DEFAULT_PORT
+from pipeline.lib.notify.links import DEFAULT_HOST, DEFAULT_PORT, PUBLIC_URL_VARIABLE
 
 
 @click.command()
@@ -31,6 +32,12 @@ def serve(host: str, port: int) -> None:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
     config = WebSettings.from_env()
+    if not os.environ.get(PUBLIC_URL_VARIABLE) and (host, port) != (DEFAULT_HOST, DEFAULT_PORT):
+        click.echo(
+            f"warning: {PUBLIC_URL_VARIABLE} is unset, so e-mails link to {config.public_url},"
+            " not to this server",
+            err=True,
+        )
     click.echo(
         f"pipeline serve on http://{host}:{port}; links in e-mails point at {config.public_url}"
         " (PIPELINE_PUBLIC_URL)"

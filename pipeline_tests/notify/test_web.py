@@ -243,3 +243,20 @@ def test_serve_refuses_to_start_with_the_development_secret(pipeline_env, monkey
     assert result.exit_code == 2
     assert "refusing to start `pipeline serve`" in result.output
     assert "PIPELINE_UNSUBSCRIBE_SECRET" in result.output
+
+
+def test_serve_runs_uvicorn_without_access_log_and_warns_about_the_public_url(
+    pipeline_env, monkeypatch
+):
+    import uvicorn
+
+    from pipeline.cli import main
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options))
+    monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", SECRET)
+    monkeypatch.delenv("PIPELINE_PUBLIC_URL", raising=False)
+    result = CliRunner().invoke(main, ["serve", "--port", "9999"])
+    assert result.exit_code == 0, result.output
+    assert started["port"] == 9999 and started["access_log"] is False  # request lines hold tokens
+    assert "PIPELINE_PUBLIC_URL is unset, so e-mails link to http://127.0.0.1:8080" in result.output
