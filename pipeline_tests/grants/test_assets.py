@@ -110,10 +110,10 @@ def test_samples_flow_into_grants_changes_trends_and_matches(instance, warehouse
         "SELECT org_id, arg_max(grant_id, lexical_score) FROM ai.grant_matches"
         " GROUP BY ALL ORDER BY 1",
     )
-    titles = dict(query(warehouse_path, "SELECT grant_id, title FROM core.grants"))
-    assert "Oyster" in titles[best[0][1]] or "Coastal" in titles[best[0][1]]
-    assert "Opioid" in titles[best[1][1]] or "Health" in titles[best[1][1]]
-    assert "STEM" in titles[best[2][1]] or "Youth" in titles[best[2][1]]
+    titles = dict(query(warehouse_path, "SELECT grant_id, lower(title) FROM core.grants"))
+    assert "oyster" in titles[best[0][1]] or "coastal" in titles[best[0][1]]
+    assert "opioid" in titles[best[1][1]] or "health" in titles[best[1][1]]  # e.g. Telehealth
+    assert "stem" in titles[best[2][1]] or "youth" in titles[best[2][1]]
 
 
 def test_rerunning_a_partition_adds_nothing(instance, warehouse_path):
