@@ -170,6 +170,10 @@ def configure_logging(level: int = logging.WARNING, log_format: str = "text") ->
         raise ValueError(f"log format must be one of {LOG_FORMATS}, not {log_format!r}")
     install_redaction()
     handler = StderrHandler()
+    # The level on the handler too: Dagster lowers the level of the loggers it manages (INFO in
+    # dagster.yaml) and prints their records itself, so a record that reached this handler only
+    # through propagation would be printed a second time.
+    handler.setLevel(level)
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else RedactingTextFormatter(TEXT_FORMAT)
     )

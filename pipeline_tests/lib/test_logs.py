@@ -127,3 +127,21 @@ def test_json_mode_turns_dagster_run_logs_into_json_lines(secrets, pipeline_env)
     assert SECRET not in result.stderr and PG_PASSWORD not in result.stderr
     # Text again afterwards: the JSON logger class does not outlive the command.
     assert logging.getLoggerClass() is logging.Logger
+
+
+def test_an_info_line_of_a_logger_dagster_manages_is_not_printed_twice(capsys):
+    """Dagster sets the loggers it manages to INFO and prints their records itself; the CLI's
+    WARNING handler must not print the same records again (the doubled lock-wait lines)."""
+    restore = configure_logging(logging.WARNING)
+    managed = logging.getLogger("pipeline.lib.warehouse")
+    previous = managed.level
+    managed.setLevel(logging.INFO)
+    try:
+        managed.info("warehouse x is locked by another process; waiting up to 120s")
+        managed.warning("a warning still shows")
+    finally:
+        managed.setLevel(previous)
+        restore()
+    err = capsys.readouterr().err
+    assert "is locked by another process" not in err
+    assert err.count("a warning still shows") == 1
