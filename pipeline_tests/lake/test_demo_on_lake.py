@@ -4,8 +4,12 @@ as the same demo on the embedded DuckDB file."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import warehouse
 from pipeline_tests.test_demo import COUNTED_TABLES, demo
@@ -37,6 +41,10 @@ def test_demo_on_the_lake_matches_the_embedded_warehouse(
     assert on_lake["ok"], on_lake["failed_runs"] or on_lake["failed_error_checks"]
     assert warehouse_resource().describe().startswith("ducklake:postgres:")
     assert _counts() == embedded
+    # `pipeline health` reads the lake's source fetches through the same resource.
+    health = CliRunner().invoke(main, ["health", "--json"])
+    assert health.exit_code in (0, 1), health.output
+    assert json.loads(health.stdout)["sources"]
     # Data files really went to S3.
     listed = s3_server.client().list_objects_v2(Bucket="lake", Prefix="data/")
     assert listed.get("KeyCount", 0) > 0
