@@ -8,11 +8,13 @@ B. 4 generated files (default 1,000,000 rows each) into one DuckLake: one after 
 
     .venv/bin/python pipeline_tests/benchmarks/bench_lake.py [--rows N] [--files-rows N] [--repeat N]
 
-Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust). Measured on the shared 2-core VM
-(load average 8-12), --rows 2000000 --files-rows 250000:
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust). Measured on the shared 2-core VM,
+two sessions:
 
-    A. file 59.0s, lake 60.6s: lake/file 1.03x
-    B. one after another 115.8s, 2 workers at once 134.9s (no spare core for the second worker)
+    --rows 2000000 --files-rows 250000 (load ~8):  A. file 59.0s, lake 60.6s (1.03x)
+        B. one after another 115.8s, 2 workers at once 134.9s (no spare core)
+    --rows 6000000 --files-rows 250000 (load ~15): A. file 133.6s, lake 190.0s (1.42x)
+        B. one after another 273.0s, 2 workers at once 147.2s (1.85x faster)
 
 Discussion in docs/operations.md, "Scaling out".
 """
