@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -39,12 +39,22 @@ COUNTED = {
 BIN = Path(sys.executable).parent
 
 
-def _rabbitmq_available() -> bool:
+def _redis_db() -> int | None:
+    """A Redis database of its own for this test's broker: other Celery tests running at the
+    same time (another checkout's suite) must not take our steps, nor we theirs. None without
+    Redis on 127.0.0.1:6379."""
     try:
-        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
-        return True
-    except OSError:
-        return False
+        import redis
+
+        for db in random.sample(range(1, 16), 15):
+            client = redis.Redis(host="127.0.0.1", port=6379, db=db, socket_timeout=2)
+            if client.set("pipeline-test-celery-lock", "1", nx=True, ex=900):
+                client.flushdb()  # stale messages of an earlier, killed run
+                client.set("pipeline-test-celery-lock", "1", ex=900)
+                return db
+    except Exception:
+        return None
+    return None
 
 
 def _counts(location) -> dict[str, tuple[int, int]]:
@@ -99,9 +109,8 @@ def _embedded_reference(pipeline_env: Path, today: str) -> dict:
 def test_two_celery_workers_run_sales_and_grants_concurrently_on_the_lake(
     pipeline_env, tmp_path, postgres_url, s3_server, monkeypatch
 ):
-    require(
-        _rabbitmq_available(), "RabbitMQ is not reachable on 127.0.0.1:5672 (the Celery broker)"
-    )
+    db = _redis_db()
+    require(db is not None, "Redis (the Celery broker here) is not reachable on 127.0.0.1:6379")
     today = dt.datetime.now(dt.UTC).date().isoformat()
     expected = _embedded_reference(pipeline_env, today)
     assert expected["sales.transactions"][0] > 10_000 and expected["core.grants"][0] > 0
@@ -116,6 +125,8 @@ def test_two_celery_workers_run_sales_and_grants_concurrently_on_the_lake(
     monkeypatch.setenv("PIPELINE_WAREHOUSE", f"ducklake:postgres:{postgres_url}")
     monkeypatch.setenv("PIPELINE_LAKE_DATA", "s3://lake/data/")
     monkeypatch.setenv("PIPELINE_LANDING", str(tmp_path / "landing2"))
+    monkeypatch.setenv("PIPELINE_CELERY_BROKER", f"redis://127.0.0.1:6379/{db}")
+    monkeypatch.setenv("PIPELINE_CELERY_BACKEND", f"redis://127.0.0.1:6379/{db}")
     queue = f"pipeline-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -195,6 +206,9 @@ def test_two_celery_workers_run_sales_and_grants_concurrently_on_the_lake(
             == expected
         )
     finally:
+        import redis
+
+        redis.Redis(host="127.0.0.1", port=6379, db=db).delete("pipeline-test-celery-lock")
         files.close()
         for worker in workers:
             worker.terminate()
