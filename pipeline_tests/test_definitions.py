@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import dagster as dg
+import pytest
 
 from pipeline.lib.settings import REPO_ROOT
 
@@ -18,6 +19,7 @@ def test_definitions_load():
     assert loaded.resolve_sensor_def("automation_sensor")
 
 
+@pytest.mark.slow
 def test_dagster_definitions_validate(pipeline_env):
     result = subprocess.run(
         [

@@ -161,6 +161,7 @@ def test_code_location_loads_with_a_broken_file(pipeline_env, tmp_path, monkeypa
     assert loaded.resolve_job_def("news_fetch_job")
 
 
+@pytest.mark.slow
 def test_dagster_validates_with_a_broken_file(pipeline_env, tmp_path, monkeypatch):
     _config_dir(tmp_path, monkeypatch, BROKEN)
     result = subprocess.run(
@@ -250,6 +251,7 @@ def test_manual_run_for_one_client_through_the_job(instance, news_warehouse):
     assert clients == [("globex-quarry",)]
 
 
+@pytest.mark.slow
 def test_cli_news_for_one_client(pipeline_env):
     env_dir = pipeline_env
     result = subprocess.run(
