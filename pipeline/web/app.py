@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -46,6 +45,7 @@ from pipeline.lib.notify.subscriptions import (
 from pipeline.lib.notify.users import WEEKDAYS, User
 from pipeline.lib.scoring.categories import CATEGORY_LABELS, NEWS_CATEGORIES
 from pipeline.lib.settings import settings
+from pipeline.lib.templates import template_environment
 
 log = logging.getLogger("pipeline.web")
 
@@ -68,13 +68,7 @@ SECURITY_HEADERS = {
 }
 TIMEZONES = sorted(zoneinfo.available_timezones())
 
-_templates = Environment(
-    loader=PackageLoader("pipeline.web", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_templates = template_environment("pipeline.web")
 
 
 @dataclass(frozen=True)

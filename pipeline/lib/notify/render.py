@@ -13,25 +13,12 @@ from email.header import Header
 from email.utils import format_datetime, formataddr
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
 from pipeline.lib.notify.links import Links, MessageLinks
+from pipeline.lib.templates import template_environment
 
-_env = Environment(
-    loader=PackageLoader("pipeline.lib.notify", "templates"),
-    # Titles and summaries come from feeds and APIs: every value in the HTML is escaped.
-    autoescape=select_autoescape(["html"], default_for_string=True, default=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_text_env = Environment(
-    loader=PackageLoader("pipeline.lib.notify", "templates"),
-    autoescape=False,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+# Titles and summaries come from feeds and APIs: every value in the HTML is escaped.
+_env = template_environment("pipeline.lib.notify")
+_text_env = template_environment("pipeline.lib.notify", escape=False)
 
 
 def http_url(url: str | None) -> str | None:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from pipeline.lib import warehouse
+from pipeline.lib.templates import template_environment
 
 
 def page_path(data_dir: Path) -> Path:
@@ -137,13 +137,7 @@ def _pct(value) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-_env = Environment(
-    loader=PackageLoader("pipeline.lib.sales", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_env = template_environment("pipeline.lib.sales")
 _TEMPLATE = _env.get_template("dashboard.html")
 _CHARTS = _env.get_template("charts.html")
 
