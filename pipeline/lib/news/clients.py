@@ -11,23 +11,8 @@ import polars as pl
 
 from pipeline.lib.news.urls import domain_of
 
-CSV_COLUMNS = (
-    "client_id",
-    "tenant_id",
-    "name",
-    "aliases",
-    "domain",
-    "owner_email",
-    "feeds",
-    # What matters to the client beyond its name (all optional; lists are | separated).
-    "keywords",
-    "topics",
-    "not_interested_in",
-    "industry",
-    "geography",
-    "languages",
-)
-# The profile fields every CRM loader can fill, and whether each is a list.
+# The profile fields every CRM loader can fill (all optional), and whether each is a list
+# (| separated in a CSV).
 PROFILE_FIELDS = {
     "keywords": True,
     "topics": True,
