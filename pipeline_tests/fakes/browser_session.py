@@ -4,8 +4,11 @@ document. For tests of pages a person uses (browser.py only dumps a page's DOM).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -28,7 +31,10 @@ class BrowserSession:
         browser = chromium_path()
         if browser is None:
             raise RuntimeError("no chromium on this machine")
-        self._profile = tempfile.TemporaryDirectory(prefix="chromium-session-")
+        # Chromium's helper processes may still be writing the profile as the browser exits.
+        self._profile = tempfile.TemporaryDirectory(
+            prefix="chromium-session-", ignore_cleanup_errors=True
+        )
         self._process = subprocess.Popen(
             [
                 browser,
@@ -43,6 +49,7 @@ class BrowserSession:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so __exit__ stops every helper
         )
         active = Path(self._profile.name) / "DevToolsActivePort"
         deadline = time.monotonic() + self.timeout_s
@@ -63,13 +70,17 @@ class BrowserSession:
         socket = getattr(self, "_socket", None)
         if socket is not None:
             socket.close()
-        self._process.terminate()
+        self._signal_group(signal.SIGTERM)
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self._process.kill()
+            self._signal_group(signal.SIGKILL)
             self._process.wait()
         self._profile.cleanup()
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):  # every process of it has exited
+            os.killpg(self._process.pid, signum)
 
     # --- protocol ------------------------------------------------------------------------
 
