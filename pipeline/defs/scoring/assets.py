@@ -2,8 +2,10 @@
 time (or a range, when the profile-change sensor re-matches one organisation)."""
 
 import datetime as dt
+from collections.abc import Callable
 
 import dagster as dg
+import duckdb
 from pydantic import Field
 
 from pipeline.defs.scoring.ai_resource import ScoringAIResource
@@ -33,25 +35,50 @@ def _partition_bounds(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.da
     return start, end, label
 
 
-def _stats_metadata(stats: ScoringStats, notes: list[str]) -> dict:
-    metadata = {
-        "configured_scorer": stats.configured_scorer,
+def _save(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    stats: ScoringStats,
+    failures: list[dict],
+    write: Callable[[duckdb.DuckDBPyConnection], object],
+    *,
+    partitions: tuple[dt.date, dt.date, str],
+    notes: list[str],
+    started_at: dt.datetime,
+    order_by: str,
+) -> dict:
+    """Write the scores, the refused answers and the usage row; return the asset's metadata
+    (the table's preview for these partitions and the scoring figures)."""
+    asset = context.asset_key.path[-1]
+    start, end, label = partitions
+    with warehouse.get_connection() as conn:
+        write(conn)
+        store.record_failures(conn, context.run_id, failures, started_at)
+        store.record_usage(
+            conn,
+            run_id=context.run_id,
+            asset=asset,
+            partition_key=label,
+            stats=stats,
+            started_at=started_at,
+            finished_at=dt.datetime.now(dt.UTC),
+        )
+        metadata = table_metadata(
+            conn,
+            f"ai.{asset}",
+            where_sql="partition_date BETWEEN ? AND ?",
+            params=[start, end],
+            order_by=order_by,
+        )
+    for note in notes:
+        context.log.info(note)
+    metadata |= stats.as_record()
+    metadata |= {
         "model": stats.model or "",
-        "pairs": stats.pairs,
-        "ai_candidates": stats.ai_candidates,
-        "cache_hits": stats.cache_hits,
-        "api_calls": stats.api_calls,
-        "ai_scored": stats.ai_scored,
-        "failures": stats.failures,
-        "fallbacks": stats.fallbacks,
+        "prompt_version": stats.prompt_version or "",
         "fallback_share": round(stats.fallback_share, 4),
-        "prompt_tokens": stats.prompt_tokens,
-        "completion_tokens": stats.completion_tokens,
-        "estimated_cost_usd": round(stats.estimated_cost_usd, 6),
-        "budget_exhausted": stats.budget_exhausted,
     }
-    messages = [*notes, *stats.messages]
-    if messages:
+    if messages := [*notes, *stats.messages]:
         metadata["notes"] = dg.MetadataValue.md("\n".join(f"- {m}" for m in messages))
     return metadata
 
@@ -82,28 +109,17 @@ def grant_matches(
     with scoring_ai.scorer(context, warehouse.location) as scorer:
         scores = scorer.score_grants(pairs, today=started_at.date())
     frame = store.grant_match_frame(inputs, pairs, scores, started_at)
-    with warehouse.get_connection() as conn:
-        store.write_grant_matches(conn, frame, start, end, config.org_ids)
-        store.record_failures(conn, context.run_id, scorer.failures, started_at)
-        store.record_usage(
-            conn,
-            run_id=context.run_id,
-            asset="grant_matches",
-            partition_key=label,
-            stats=scorer.stats,
-            started_at=started_at,
-            finished_at=dt.datetime.now(dt.UTC),
-        )
-        metadata = table_metadata(
-            conn,
-            "ai.grant_matches",
-            where_sql="partition_date BETWEEN ? AND ?",
-            params=[start, end],
-            order_by="score DESC",
-        )
-    for note in inputs.notes:
-        context.log.info(note)
-    metadata.update(_stats_metadata(scorer.stats, inputs.notes))
+    metadata = _save(
+        context,
+        warehouse,
+        scorer.stats,
+        scorer.failures,
+        lambda conn: store.write_grant_matches(conn, frame, start, end, config.org_ids),
+        partitions=(start, end, label),
+        notes=inputs.notes,
+        started_at=started_at,
+        order_by="score DESC",
+    )
     metadata["organizations"] = len(inputs.orgs)
     metadata["grants"] = len(inputs.grants)
     return dg.MaterializeResult(metadata=metadata)
@@ -133,28 +149,17 @@ def news_scores(
     with scoring_ai.scorer(context, warehouse.location) as scorer:
         scores = scorer.score_news(inputs.pairs)
     frame = store.news_score_frame(inputs, scores, started_at)
-    with warehouse.get_connection() as conn:
-        store.write_news_scores(conn, frame, start, end, config.client_ids)
-        store.record_failures(conn, context.run_id, scorer.failures, started_at)
-        store.record_usage(
-            conn,
-            run_id=context.run_id,
-            asset="news_scores",
-            partition_key=label,
-            stats=scorer.stats,
-            started_at=started_at,
-            finished_at=dt.datetime.now(dt.UTC),
-        )
-        metadata = table_metadata(
-            conn,
-            "ai.news_scores",
-            where_sql="partition_date BETWEEN ? AND ?",
-            params=[start, end],
-            order_by="relevance DESC",
-        )
-    for note in inputs.notes:
-        context.log.info(note)
-    metadata.update(_stats_metadata(scorer.stats, inputs.notes))
+    metadata = _save(
+        context,
+        warehouse,
+        scorer.stats,
+        scorer.failures,
+        lambda conn: store.write_news_scores(conn, frame, start, end, config.client_ids),
+        partitions=(start, end, label),
+        notes=inputs.notes,
+        started_at=started_at,
+        order_by="relevance DESC",
+    )
     metadata["cross_tenant_skipped"] = inputs.cross_tenant_skipped
     return dg.MaterializeResult(metadata=metadata)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Protocol
 
 from pipeline.lib.hashing import content_hash
@@ -169,6 +169,20 @@ class NewsScore:
     cache_key: str | None = None
 
 
+COUNTERS = (
+    "pairs",
+    "ai_candidates",
+    "cache_hits",
+    "api_calls",
+    "ai_scored",
+    "failures",
+    "fallbacks",
+    "prompt_tokens",
+    "completion_tokens",
+    "estimated_cost_usd",
+)
+
+
 @dataclass
 class ScoringStats:
     """What one scoring call cost and how it went; becomes asset metadata and an ai.usage row."""
@@ -195,22 +209,17 @@ class ScoringStats:
         return self.fallbacks / self.ai_candidates if self.ai_candidates else 0.0
 
     def merge(self, other: ScoringStats) -> None:
-        for name in (
-            "pairs",
-            "ai_candidates",
-            "cache_hits",
-            "api_calls",
-            "ai_scored",
-            "failures",
-            "fallbacks",
-            "prompt_tokens",
-            "completion_tokens",
-            "estimated_cost_usd",
-        ):
+        for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.budget_exhausted |= other.budget_exhausted
         self.api_unavailable |= other.api_unavailable
         self.messages.extend(other.messages)
+
+    def as_record(self) -> dict:
+        """The figures as one flat record: an ai.usage row and the scoring assets' metadata."""
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "messages"}
+        record["estimated_cost_usd"] = round(self.estimated_cost_usd, 6)
+        return record
 
 
 GrantPair = tuple[OrgProfile, Grant]

@@ -14,17 +14,7 @@ from pipeline.lib.scoring.models import Article, ClientProfile, Grant, OrgProfil
 PROMPT_VERSION = "2026-12-04.1"
 MAX_ITEM_CHARS = 2500
 
-NewsCategory = Literal[
-    "m_and_a",
-    "funding",
-    "leadership_change",
-    "legal_regulatory",
-    "financial_results",
-    "risk",
-    "product",
-    "other",
-]
-assert set(NewsCategory.__args__) == set(NEWS_CATEGORIES)
+NewsCategory = Literal[NEWS_CATEGORIES]
 
 
 class GrantMatchOutput(BaseModel):
@@ -122,6 +112,13 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_ITEM_CHARS else text[:MAX_ITEM_CHARS] + "…"
 
 
+def _messages(system: str, payload: dict) -> list[dict]:
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": json.dumps(payload, ensure_ascii=False)},
+    ]
+
+
 def grant_messages(org: OrgProfile, grant: Grant) -> list[dict]:
     profile = {
         "name": org.name,
@@ -145,13 +142,7 @@ def grant_messages(org: OrgProfile, grant: Grant) -> list[dict]:
         "award_floor": grant.award_floor,
         "award_ceiling": grant.award_ceiling,
     }
-    return [
-        {"role": "system", "content": GRANT_SYSTEM},
-        {
-            "role": "user",
-            "content": json.dumps({"organisation": profile, "grant": item}, ensure_ascii=False),
-        },
-    ]
+    return _messages(GRANT_SYSTEM, {"organisation": profile, "grant": item})
 
 
 def news_messages(client: ClientProfile, article: Article) -> list[dict]:
@@ -172,10 +163,4 @@ def news_messages(client: ClientProfile, article: Article) -> list[dict]:
         "source": article.source_name,
         "url": article.url,
     }
-    return [
-        {"role": "system", "content": NEWS_SYSTEM},
-        {
-            "role": "user",
-            "content": json.dumps({"client": who, "article": item}, ensure_ascii=False),
-        },
-    ]
+    return _messages(NEWS_SYSTEM, {"client": who, "article": item})

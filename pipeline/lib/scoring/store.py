@@ -101,6 +101,15 @@ def select_list(
     return ", ".join(f'"{c}"' if c in present else f'{columns[c]} AS "{c}"' for c in columns)
 
 
+def _upstream_missing(
+    conn: duckdb.DuckDBPyConnection, tables: Sequence[str], notes: list[str]
+) -> bool:
+    missing = [t for t in tables if not warehouse.table_exists(conn, t)]
+    if missing:
+        notes.append(f"upstream table(s) not created yet: {', '.join(missing)}")
+    return bool(missing)
+
+
 @dataclass
 class GrantInputs:
     orgs: list[OrgProfile] = field(default_factory=list)
@@ -120,11 +129,7 @@ def load_grant_inputs(
     """Matchable organisations (optionally only `org_ids`) and the grants of partitions
     start..end inclusive."""
     inputs = GrantInputs()
-    missing = [
-        t for t in ("core.organizations", "core.grants") if not warehouse.table_exists(conn, t)
-    ]
-    if missing:
-        inputs.notes.append(f"upstream table(s) not created yet: {', '.join(missing)}")
+    if _upstream_missing(conn, ("core.organizations", "core.grants"), inputs.notes):
         return inputs
     org_filter = " AND org_id IN (SELECT unnest(?::VARCHAR[]))" if org_ids else ""
     org_columns = select_list(conn, "core.organizations", ORG_COLUMNS, inputs.notes)
@@ -198,11 +203,7 @@ def load_news_inputs(
     """(client, article) pairs of partitions start..end. An article row whose tenant is not
     its client's tenant is never paired (counted in `cross_tenant_skipped`)."""
     inputs = NewsInputs()
-    missing = [
-        t for t in ("core.crm_clients", "core.client_news") if not warehouse.table_exists(conn, t)
-    ]
-    if missing:
-        inputs.notes.append(f"upstream table(s) not created yet: {', '.join(missing)}")
+    if _upstream_missing(conn, ("core.crm_clients", "core.client_news"), inputs.notes):
         return inputs
     client_filter = " AND n.client_id IN (SELECT unnest(?::VARCHAR[]))" if client_ids else ""
     profile_columns = select_list(conn, "core.crm_clients", CLIENT_PROFILE_COLUMNS, inputs.notes)
@@ -404,21 +405,7 @@ def record_usage(
                 "run_id": run_id,
                 "asset": asset,
                 "partition_key": partition_key,
-                "configured_scorer": stats.configured_scorer,
-                "model": stats.model,
-                "prompt_version": stats.prompt_version,
-                "pairs": stats.pairs,
-                "ai_candidates": stats.ai_candidates,
-                "cache_hits": stats.cache_hits,
-                "api_calls": stats.api_calls,
-                "ai_scored": stats.ai_scored,
-                "failures": stats.failures,
-                "fallbacks": stats.fallbacks,
-                "prompt_tokens": stats.prompt_tokens,
-                "completion_tokens": stats.completion_tokens,
-                "estimated_cost_usd": round(stats.estimated_cost_usd, 6),
-                "budget_exhausted": stats.budget_exhausted,
-                "api_unavailable": stats.api_unavailable,
+                **stats.as_record(),
                 "message": "; ".join(stats.messages) or None,
                 "started_at": started_at,
                 "finished_at": finished_at,
