@@ -20,7 +20,7 @@ from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import warehouse
 from pipeline.lib.hashing import content_hash
 from pipeline.lib.scoring.profiles import changed_profiles, profile_hashes
-from pipeline.lib.scoring.store import CLIENT_PROFILE_COLUMNS, select_list
+from pipeline.lib.scoring.store import load_client_profiles
 from pipeline.lib.settings import settings
 from pipeline.lib.warehouse import table_exists
 
@@ -124,25 +124,12 @@ def client_profile_hashes(timeout_s: float = 5.0) -> dict[str, str] | None:
         with warehouse.connection(location, read_only=True, timeout_s=timeout_s) as conn:
             if not table_exists(conn, "core.crm_clients"):
                 return {}
-            profile_columns = select_list(conn, "core.crm_clients", CLIENT_PROFILE_COLUMNS, [])
-            rows = conn.execute(
-                f"SELECT client_id, tenant_id, name, aliases, domain, {profile_columns}"
-                " FROM core.crm_clients"
-            ).fetchall()
+            clients = load_client_profiles(conn)
     except warehouse.WarehouseLockedError:
         return None
-    hashes = {}
-    for client_id, tenant, name, aliases, domain, *profile in rows:
-        fields = {
-            "tenant_id": tenant,
-            "name": name,
-            "aliases": sorted(aliases or []),
-            "domain": domain,
-        }
-        # Profile fields join only when set, so a client that does not use them keeps its hash.
-        fields |= {k: v for k, v in zip(CLIENT_PROFILE_COLUMNS, profile, strict=True) if v}
-        hashes[str(client_id)] = content_hash(fields)
-    return hashes
+    return {
+        c.client_id: content_hash({"tenant_id": c.tenant_id, **c.profile_fields()}) for c in clients
+    }
 
 
 @dg.sensor(

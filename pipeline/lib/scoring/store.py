@@ -194,6 +194,36 @@ class NewsInputs:
     notes: list[str] = field(default_factory=list)
 
 
+def load_client_profiles(
+    conn: duckdb.DuckDBPyConnection, client_ids: Sequence[str] = (), notes: list[str] | None = None
+) -> list[ClientProfile]:
+    """The CRM clients (optionally only `client_ids`) as the scorers read them."""
+    notes = [] if notes is None else notes
+    profile_columns = select_list(conn, "core.crm_clients", CLIENT_PROFILE_COLUMNS, notes)
+    client_filter = " WHERE client_id IN (SELECT unnest(?::VARCHAR[]))" if client_ids else ""
+    rows = conn.execute(
+        f"SELECT client_id, tenant_id, name, aliases, domain, {profile_columns}"
+        f" FROM core.crm_clients{client_filter} ORDER BY client_id",
+        [list(client_ids)] if client_ids else [],
+    ).fetchall()
+    return [
+        ClientProfile(
+            client_id=str(row[0]),
+            tenant_id=str(row[1] or "default"),
+            name=row[2] or "",
+            aliases=_tuple(row[3]),
+            domain=row[4],
+            keywords=_tuple(row[5]),
+            topics=_tuple(row[6]),
+            not_interested_in=_tuple(row[7]),
+            industry=row[8],
+            geography=row[9],
+            languages=_tuple(row[10]),
+        )
+        for row in rows
+    ]
+
+
 def load_news_inputs(
     conn: duckdb.DuckDBPyConnection,
     start: dt.date,
@@ -205,53 +235,35 @@ def load_news_inputs(
     inputs = NewsInputs()
     if _upstream_missing(conn, ("core.crm_clients", "core.client_news"), inputs.notes):
         return inputs
+    clients = {c.client_id: c for c in load_client_profiles(conn, client_ids, inputs.notes)}
     client_filter = " AND n.client_id IN (SELECT unnest(?::VARCHAR[]))" if client_ids else ""
-    profile_columns = select_list(conn, "core.crm_clients", CLIENT_PROFILE_COLUMNS, inputs.notes)
     rows = conn.execute(
-        "SELECT c.client_id, c.tenant_id, c.name, c.aliases, c.domain,"
-        " n.article_id, n.title, n.description, n.source_name, n.url, n.content_hash,"
+        "SELECT n.client_id, n.tenant_id IS NOT DISTINCT FROM c.tenant_id AS same_tenant,"
         " n.partition_date, n.is_sample OR coalesce(c.is_sample, false),"
-        " n.tenant_id IS NOT DISTINCT FROM c.tenant_id AS same_tenant,"
-        f" p.* FROM core.client_news n JOIN core.crm_clients c USING (client_id)"
-        f" JOIN (SELECT client_id AS profile_client_id, {profile_columns} FROM core.crm_clients) p"
-        " ON p.profile_client_id = c.client_id"
+        " n.article_id, n.title, n.description, n.source_name, n.url, n.content_hash"
+        " FROM core.client_news n JOIN core.crm_clients c USING (client_id)"
         # A near-duplicate repeats its group's original: scoring it again would only cost
         # another call and a second alert.
         f" WHERE n.partition_date BETWEEN ? AND ? AND n.near_duplicate_of IS NULL{client_filter}"
-        " ORDER BY c.client_id, n.article_id",
+        " ORDER BY n.client_id, n.article_id",
         [start, end, *([list(client_ids)] if client_ids else [])],
     ).fetchall()
-    clients: dict[str, ClientProfile] = {}
-    for row in rows:
-        if not row[13]:
+    for client_id, same_tenant, partition, is_sample, *article_fields in rows:
+        if not same_tenant:
             inputs.cross_tenant_skipped += 1
             continue
-        client = clients.get(row[0])
-        if client is None:
-            client = clients[row[0]] = ClientProfile(
-                client_id=str(row[0]),
-                tenant_id=str(row[1] or "default"),
-                name=row[2] or "",
-                aliases=_tuple(row[3]),
-                domain=row[4],
-                keywords=_tuple(row[15]),
-                topics=_tuple(row[16]),
-                not_interested_in=_tuple(row[17]),
-                industry=row[18],
-                geography=row[19],
-                languages=_tuple(row[20]),
-            )
+        article_id, title, description, source_name, url, article_hash = article_fields
         article = Article(
-            article_id=str(row[5]),
-            title=row[6] or "",
-            description=row[7] or "",
-            source_name=row[8] or "",
-            url=row[9] or "",
-            content_hash=row[10] or "",
+            article_id=str(article_id),
+            title=title or "",
+            description=description or "",
+            source_name=source_name or "",
+            url=url or "",
+            content_hash=article_hash or "",
         )
-        inputs.pairs.append((client, article))
-        inputs.partition.append(row[11])
-        inputs.is_sample.append(bool(row[12]))
+        inputs.pairs.append((clients[str(client_id)], article))
+        inputs.partition.append(partition)
+        inputs.is_sample.append(bool(is_sample))
     if inputs.cross_tenant_skipped:
         inputs.notes.append(
             f"{inputs.cross_tenant_skipped} article row(s) skipped: tenant differs from the client's"
