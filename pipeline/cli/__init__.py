@@ -50,9 +50,22 @@ def _register_commands() -> None:
     from pipeline.cli.news import news
     from pipeline.cli.search import search
     from pipeline.cli.serve import serve
-    from pipeline.cli.unsubscribe import unsubscribe
+    from pipeline.cli.unsubscribe import resubscribe, unsubscribe
 
-    commands = (demo, check, health, backup, restore, ingest, env, search, news, unsubscribe, serve)
+    commands = (
+        demo,
+        check,
+        health,
+        backup,
+        restore,
+        ingest,
+        env,
+        search,
+        news,
+        unsubscribe,
+        resubscribe,
+        serve,
+    )
     for command in commands:
         main.add_command(command)
 

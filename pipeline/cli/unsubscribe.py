@@ -1,4 +1,5 @@
-"""`pipeline unsubscribe TOKEN`: record the unsubscribe an e-mail's link stands for."""
+"""`pipeline unsubscribe TOKEN`: record the unsubscribe an e-mail's link stands for;
+`pipeline resubscribe USER_ID KIND`: undo one, when the user asks for the e-mails again."""
 
 from __future__ import annotations
 
@@ -21,3 +22,32 @@ def unsubscribe(token: str) -> None:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
     click.echo(f"{user_id} unsubscribed from {kind}" + ("" if newly else " (already)"))
+
+
+@click.command()
+@click.argument("user_id")
+@click.argument("kind")
+def resubscribe(user_id: str, kind: str) -> None:
+    """Send KIND of e-mail to USER_ID again after an unsubscribe (an operator's decision, made
+    when the user asks: e-mails carry no resubscribe link)."""
+    from pipeline.defs.shared.resources import warehouse_resource
+    from pipeline.lib import warehouse
+    from pipeline.lib.notify.subscriptions import require_user
+    from pipeline.lib.notify.subscriptions import resubscribe as undo_unsubscribe
+    from pipeline.lib.notify.users import USER_KINDS
+
+    if kind not in USER_KINDS:
+        click.echo(f"error: unknown kind {kind!r}; kinds: {', '.join(USER_KINDS)}", err=True)
+        sys.exit(2)
+    with warehouse.connection(warehouse_resource().location) as conn:
+        try:
+            require_user(conn, user_id)
+        except ValueError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+        removed = undo_unsubscribe(conn, user_id, kind)
+    click.echo(
+        f"{user_id} receives {kind} again"
+        if removed
+        else f"{user_id} was not unsubscribed from {kind}"
+    )
