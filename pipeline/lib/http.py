@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import random
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -15,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tenacity import RetryCallState, retry_if_exception_type, retry_if_result
+
+from pipeline.lib import retries
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +51,20 @@ def redact(text: str) -> str:
     return _OPENAI_KEY.sub("sk-***", text)
 
 
-def retry_after_seconds(response: httpx.Response, default: float) -> float:
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The wait a 429/5xx response asks for (Retry-After in seconds or as a date), if any."""
     value = response.headers.get("retry-after")
     if not value:
-        return default
+        return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        if parsed is None:
-            return default
-        return max(0.0, parsed.timestamp() - time.time())
+    except (TypeError, ValueError):  # unreadable: back off as if there were none
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def body_snippet(response: httpx.Response, limit: int = 200) -> str:
@@ -107,11 +112,6 @@ class ProviderHTTP:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _delay(self, attempt: int) -> float:
-        return min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1))) * (
-            0.5 + random.random() / 2
-        )
-
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send a request, retrying timeouts, connection errors, 429 and 5xx; raise
         ProviderError once attempts run out or on any other 4xx."""
@@ -141,55 +141,52 @@ class ProviderHTTP:
         return self._with_retries(attempt)
 
     def _with_retries(self, send: Callable[[], httpx.Response]) -> httpx.Response:
-        for attempt in range(1, self.max_attempts + 1):
-            last = attempt == self.max_attempts
-            try:
-                response = send()
-            except httpx.TimeoutException as error:
-                if last:
-                    raise ProviderError(
-                        self.provider,
-                        f"timed out after {self.max_attempts} attempts",
-                        retryable=True,
-                    ) from error
-                wait = self._delay(attempt)
-                log.warning(
-                    "%s: timeout (attempt %d), retrying in %.1fs", self.provider, attempt, wait
-                )
-            except httpx.TransportError as error:
-                if last:
-                    raise ProviderError(
-                        self.provider, f"connection failed: {redact(str(error))}", retryable=True
-                    ) from error
-                wait = self._delay(attempt)
-                log.warning(
-                    "%s: %s (attempt %d), retrying in %.1fs",
-                    self.provider,
-                    type(error).__name__,
-                    attempt,
-                    wait,
-                )
-            else:
-                if response.status_code < 400:
-                    return response
-                retryable = response.status_code in RETRYABLE_STATUS
-                if not retryable or last:
-                    raise ProviderError(
-                        self.provider,
-                        f"HTTP {response.status_code}: {body_snippet(response)}",
-                        status=response.status_code,
-                        retryable=retryable,
-                    )
-                wait = min(self.max_backoff_s, retry_after_seconds(response, self._delay(attempt)))
-                log.warning(
-                    "%s: HTTP %d (attempt %d), retrying in %.1fs",
-                    self.provider,
-                    response.status_code,
-                    attempt,
-                    wait,
-                )
-            self._sleep(wait)
-        raise AssertionError("unreachable")
+        attempts = retries.retrying(
+            retry=retry_if_exception_type(httpx.TransportError)
+            | retry_if_result(lambda response: response.status_code in RETRYABLE_STATUS),
+            attempts=self.max_attempts,
+            first_s=self.backoff_s,
+            max_s=self.max_backoff_s,
+            wait_hint=lambda outcome: (
+                retry_after_seconds(outcome) if isinstance(outcome, httpx.Response) else None
+            ),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+        )
+        try:
+            response = attempts(send)
+        except httpx.TimeoutException as error:
+            raise ProviderError(
+                self.provider, f"timed out after {self.max_attempts} attempts", retryable=True
+            ) from error
+        except httpx.TransportError as error:
+            raise ProviderError(
+                self.provider, f"connection failed: {redact(str(error))}", retryable=True
+            ) from error
+        if response.status_code >= 400:
+            raise ProviderError(
+                self.provider,
+                f"HTTP {response.status_code}: {body_snippet(response)}",
+                status=response.status_code,
+                retryable=response.status_code in RETRYABLE_STATUS,
+            )
+        return response
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        outcome = state.outcome
+        if not outcome.failed:
+            problem = f"HTTP {outcome.result().status_code}"
+        elif isinstance(outcome.exception(), httpx.TimeoutException):
+            problem = "timeout"
+        else:
+            problem = type(outcome.exception()).__name__
+        log.warning(
+            "%s: %s (attempt %d), retrying in %.1fs",
+            self.provider,
+            problem,
+            state.attempt_number,
+            state.upcoming_sleep,
+        )
 
     def json(self, method: str, url: str, **kwargs: Any) -> Any:
         """Like request(), and the body must be JSON (an HTML error page or empty body is an error)."""

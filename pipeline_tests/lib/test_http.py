@@ -100,3 +100,13 @@ def test_failed_download_leaves_no_file(http_server, tmp_path):
     with client(http_server) as http, pytest.raises(ProviderError, match=r"HTTP 404.*Not Found"):
         http.download("/missing.zip", target)
     assert not target.exists() and not list(tmp_path.iterdir())
+
+
+def test_an_unreadable_retry_after_falls_back_to_the_backoff(http_server):
+    http_server.add(
+        "GET", "/x", Reply(503, "busy", {"Retry-After": "soon"}), Reply(200, {"ok": True})
+    )
+    waits = []
+    with client(http_server, backoff_s=0.5, sleep=waits.append) as http:
+        assert http.json("GET", "/x") == {"ok": True}
+    assert len(waits) == 1 and 0.25 <= waits[0] <= 0.5

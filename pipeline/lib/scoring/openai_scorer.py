@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +22,9 @@ from typing import Any, Protocol
 
 import openai
 from pydantic import BaseModel, ValidationError
+from tenacity import retry_if_exception_type
 
+from pipeline.lib import retries
 from pipeline.lib.hashing import sha256_text
 from pipeline.lib.http import redact, retry_after_seconds
 from pipeline.lib.scoring import prompts
@@ -50,6 +51,15 @@ PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
     "gpt-5-nano": (0.05, 0.40),
 }
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+# Retried: a status above that `_request` lets through, a timeout or a connection failure.
+TRANSIENT_ERRORS = (openai.APIStatusError, openai.APIConnectionError)
+
+
+def _problem(error: BaseException) -> str:
+    """A transient API error for logs and messages, without its body."""
+    if isinstance(error, openai.APIStatusError):
+        return f"HTTP {error.status_code}"
+    return type(error).__name__
 
 
 def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
@@ -431,7 +441,8 @@ class OpenAIScorer:
 
     def _request(self, messages: list[dict], response_format: dict, outcome: CallOutcome):
         estimate = self._estimate_tokens(messages)
-        for attempt in range(self.max_attempts):
+
+        def attempt():
             if self._down.is_set():
                 raise ApiUnavailable(f"AI API unavailable: {self._down_reason}")
             if not self.budget.reserve(estimate):
@@ -446,9 +457,9 @@ class OpenAIScorer:
                     max_tokens=self.max_completion_tokens,
                 )
             except openai.APIStatusError as error:
-                detail = f"HTTP {error.status_code}: {redact(str(error))[:200]}"
                 if error.status_code in (400, 413, 422):
                     # This request is wrong (too long, rejected content); others may be fine.
+                    detail = f"HTTP {error.status_code}: {redact(str(error))[:200]}"
                     raise RequestRejected(detail) from None
                 if error.status_code not in RETRYABLE_STATUS:
                     # 401/403/404: every request will fail the same way; the API is unusable.
@@ -457,24 +468,36 @@ class OpenAIScorer:
                     raise ApiUnavailable(
                         f"AI API refused the request (HTTP {error.status_code})"
                     ) from None
-                delay = retry_after_seconds(error.response, self._backoff(attempt))
-                problem = f"HTTP {error.status_code}"
-            except (openai.APIConnectionError, openai.APITimeoutError) as error:
-                delay = self._backoff(attempt)
-                problem = type(error).__name__
-            else:
-                self._mark_up()
-                usage = getattr(response, "usage", None)
-                self.budget.spend_tokens(getattr(usage, "total_tokens", 0) or 0)
-                return response
-            if attempt + 1 < self.max_attempts:
-                log.info("AI API %s; retrying in %.2fs", problem, delay)
-                self.sleep(min(delay, self.max_backoff_s))
-        self._note_unavailable(f"{problem} after {self.max_attempts} attempts")
-        raise ApiUnavailable(f"AI API unavailable ({problem} after {self.max_attempts} attempts)")
+                raise
+            self._mark_up()
+            usage = getattr(response, "usage", None)
+            self.budget.spend_tokens(getattr(usage, "total_tokens", 0) or 0)
+            return response
 
-    def _backoff(self, attempt: int) -> float:
-        return min(self.max_backoff_s, self.backoff_s * 2**attempt) * (0.75 + random.random() / 4)
+        attempts = retries.retrying(
+            retry=retry_if_exception_type(TRANSIENT_ERRORS),
+            attempts=self.max_attempts,
+            first_s=self.backoff_s,
+            max_s=self.max_backoff_s,
+            jitter=(0.75, 1.0),
+            wait_hint=lambda error: (
+                retry_after_seconds(error.response)
+                if isinstance(error, openai.APIStatusError)
+                else None
+            ),
+            sleep=self.sleep,
+            before_sleep=lambda state: log.info(
+                "AI API %s; retrying in %.2fs",
+                _problem(state.outcome.exception()),
+                state.upcoming_sleep,
+            ),
+        )
+        try:
+            return attempts(attempt)
+        except TRANSIENT_ERRORS as error:
+            problem = f"{_problem(error)} after {self.max_attempts} attempts"
+            self._note_unavailable(problem)
+            raise ApiUnavailable(f"AI API unavailable ({problem})") from None
 
     def _mark_up(self) -> None:
         with self._down_lock:
