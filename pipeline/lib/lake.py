@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import re
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import duckdb
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from pipeline.lib import duckdb_extensions
+from pipeline.lib import duckdb_extensions, retries
 
 CATALOG_ALIAS = "lake"
 
@@ -371,24 +370,29 @@ class LakeConnection:
     def _translate(self, sql):
         return translate_dml(sql, self._table_columns) if isinstance(sql, str) else sql
 
-    def _replay(self, statements: list[tuple], attempt: int) -> None:
+    def _conflict_replays(self) -> Retrying:
+        """Tries again after a conflict, rolling the refused transaction back before the wait."""
+        return retries.retrying(
+            retry=retry_if_exception(is_conflict),
+            attempts=MAX_REPLAYS + 1,
+            first_s=0.05,
+            jitter=(0.5, 1.5),
+            before_sleep=self._roll_back,
+        )
+
+    def _roll_back(self, _state: RetryCallState) -> None:
         with contextlib.suppress(duckdb.Error):
             self._conn.execute("ROLLBACK")
-        time.sleep(0.05 * 2**attempt * (0.5 + random.random()))
-        self._conn.execute("BEGIN TRANSACTION")
-        for method, query, parameters in statements:
-            getattr(self._conn, method)(query, parameters)
 
     def _commit(self) -> None:
         statements, self._transaction = self._transaction or [], None
-        for attempt in range(MAX_REPLAYS + 1):
-            try:
+        for attempt in self._conflict_replays():
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:  # replay on the new snapshot
+                    self._conn.execute("BEGIN TRANSACTION")
+                    for method, query, parameters in statements:
+                        getattr(self._conn, method)(query, parameters)
                 self._conn.execute("COMMIT")
-                return
-            except duckdb.Error as error:
-                if not is_conflict(error) or attempt == MAX_REPLAYS:
-                    raise
-                self._replay(statements, attempt)
 
     def _run(self, method: str, query, parameters) -> None:
         keyword = query.lstrip()[:8].upper() if isinstance(query, str) else ""
@@ -405,16 +409,10 @@ class LakeConnection:
                 self._transaction.append((method, query, parameters))
             else:
                 # One statement in autocommit: its own transaction, replayed the same way.
-                for attempt in range(MAX_REPLAYS + 1):
-                    try:
+                for attempt in self._conflict_replays():
+                    with attempt:
                         getattr(self._conn, method)(query, parameters)
-                        return
-                    except duckdb.Error as error:
-                        if not is_conflict(error) or attempt == MAX_REPLAYS:
-                            raise
-                        with contextlib.suppress(duckdb.Error):
-                            self._conn.execute("ROLLBACK")
-                        time.sleep(0.05 * 2**attempt * (0.5 + random.random()))
+                return
         getattr(self._conn, method)(query, parameters)
 
     def execute(self, query, parameters=None):

@@ -13,7 +13,6 @@ Callers write the same SQL for both; `location` is whatever `settings().warehous
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -23,8 +22,9 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+from tenacity import RetryCallState, retry_if_exception, retry_if_exception_type
 
-from pipeline.lib import duckdb_extensions, lake
+from pipeline.lib import duckdb_extensions, lake, retries
 
 log = logging.getLogger(__name__)
 
@@ -107,33 +107,35 @@ def open_connection(
     holds its lock (logged once per wait, not per attempt). Raises WarehouseLockedError naming
     the warehouse after `timeout_s`."""
     started = time.monotonic()
-    deadline = started + timeout_s
-    delay = 0.05
-    waited = False
-    while True:
-        try:
-            conn = _connect(location, read_only, config)
-        except duckdb.Error as error:
-            if not is_lock_error(error):
-                raise
-            if time.monotonic() + delay > deadline:
-                raise WarehouseLockedError(
-                    f"warehouse {describe(location)} stayed locked by another process for "
-                    f"{timeout_s:.0f}s: {error}"
-                ) from error
-            if not waited:
-                log.info(
-                    "warehouse %s is locked by another process; waiting up to %.0fs",
-                    describe(location),
-                    timeout_s,
-                )
-                waited = True
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 2.0)
-            continue
-        if waited:
-            log.info("warehouse lock acquired after %.1fs", time.monotonic() - started)
-        return conn
+
+    def log_first_wait(state: RetryCallState) -> None:
+        if state.attempt_number == 1:
+            log.info(
+                "warehouse %s is locked by another process; waiting up to %.0fs",
+                describe(location),
+                timeout_s,
+            )
+
+    lock_waits = retries.retrying(
+        retry=retry_if_exception(is_lock_error),
+        within_s=timeout_s,
+        first_s=0.05,
+        max_s=2.0,
+        jitter=(0.5, 1.5),
+        before_sleep=log_first_wait,
+    )
+    try:
+        conn = lock_waits(_connect, location, read_only, config)
+    except duckdb.Error as error:
+        if not is_lock_error(error):
+            raise
+        raise WarehouseLockedError(
+            f"warehouse {describe(location)} stayed locked by another process for "
+            f"{timeout_s:.0f}s: {error}"
+        ) from error
+    if lock_waits.statistics["attempt_number"] > 1:
+        log.info("warehouse lock acquired after %.1fs", time.monotonic() - started)
+    return conn
 
 
 @contextmanager
@@ -243,16 +245,19 @@ def ensure_schema(location, *, timeout_s: float = 120.0) -> None:
     with _migrate_lock:
         if key in _migrated:
             return
-        attempts = 5 if is_lake(location) else 1
-        for attempt in range(attempts):
+        migration_races = retries.retrying(
+            retry=retry_if_exception_type(RuntimeError),
+            attempts=5 if is_lake(location) else 1,
+            first_s=0.2,
+            max_s=0.8,
+            jitter=(0.5, 1.5),
+        )
+        for attempt in migration_races:
+            # Outside the attempt: a lock wait that timed out is not retried again.
             conn = open_connection(location, timeout_s=timeout_s)
             try:
-                migrate(conn)
-                break
-            except RuntimeError:
-                if attempt == attempts - 1:
-                    raise
-                time.sleep(0.2 * (attempt + 1) * (0.5 + random.random()))
+                with attempt:
+                    migrate(conn)
             finally:
                 conn.close()
         _migrated.add(key)
