@@ -290,7 +290,9 @@ class Routed:
 
 
 def _query(conn: duckdb.DuckDBPyConnection, sql: str, kind: str) -> pl.DataFrame:
-    return conn.sql(_not_delivered(sql), params={"kind": kind}).pl()
+    # execute(), not sql(..., params=): DuckDB 1.5's parameterised relation hands its result
+    # to Polars ~15x slower (10 s instead of 0.7 s for 1.3 M routed grant rows).
+    return conn.execute(_not_delivered(sql), {"kind": kind}).pl()
 
 
 class Audience:
