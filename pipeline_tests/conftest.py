@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.lib.settings import REPO_ROOT
 from pipeline_tests.fakes.http_server import FakeHTTPServer
+from pipeline_tests.fakes.s3_server import FakeS3Server
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REALDATA = Path(os.environ.get("PIPELINE_REALDATA", REPO_ROOT.parent / "shared" / "realdata"))
@@ -91,6 +92,15 @@ def instance(pipeline_env: Path):
 @pytest.fixture
 def http_server() -> Iterator[FakeHTTPServer]:
     with FakeHTTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeS3Server]:
+    """moto's S3 API on loopback, with AWS_ENDPOINT_URL and test credentials in the environment."""
+    with FakeS3Server() as server:
+        for name, value in server.environment().items():
+            monkeypatch.setenv(name, value)
         yield server
 
 

@@ -3,8 +3,6 @@ boto3 / dagster-aws S3Resource with AWS_ENDPOINT_URL."""
 
 from __future__ import annotations
 
-import socket
-
 import boto3
 
 
@@ -12,18 +10,14 @@ class FakeS3Server:
     """`with FakeS3Server() as s3:` then point AWS_ENDPOINT_URL at `s3.endpoint_url` (see
     `environment()`), and create buckets with `s3.client().create_bucket(Bucket=...)`."""
 
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        self._server = None
-
     def __enter__(self) -> FakeS3Server:
         from moto.server import ThreadedMotoServer
 
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        # Port 0: the kernel picks a free port as the server binds, so none can be taken meanwhile.
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
         return self
 
     def __exit__(self, *exc: object) -> None:

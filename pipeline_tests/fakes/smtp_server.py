@@ -12,12 +12,6 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class ReceivedMessage:
     sender: str
@@ -45,19 +39,45 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
+class _SocketController(Controller):
+    """Serves on a socket the test bound itself, so no other process can take the port."""
+
+    def __init__(self, handler: _Handler, sock: socket.socket) -> None:
+        host, port = sock.getsockname()
+        # aiosmtpd's 5 s start-up budget is too short on a busy CI machine; a fixed server
+        # name spares the DNS lookup of socket.getfqdn().
+        super().__init__(
+            handler, hostname=host, port=port, ready_timeout=60, server_hostname="localhost"
+        )
+        self._sock = sock
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self._sock)
+
+
 class FakeSMTPServer:
-    def __init__(self, port: int | None = None) -> None:
-        self.host = "127.0.0.1"
-        self.port = port or free_port()
+    """Bound to a port of its own on creation; it refuses connections until `start()`, so a
+    test can point a client at it before it listens."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.host, self.port = self._socket.getsockname()
         self.handler = _Handler()
-        self._controller = Controller(self.handler, hostname=self.host, port=self.port)
+        self._controller = _SocketController(self.handler, self._socket)
+        self._started = False
 
     def start(self) -> FakeSMTPServer:
         self._controller.start()
+        self._started = True
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._started:
+            self._controller.stop()
+        else:
+            self._controller.loop.close()
+        self._socket.close()
 
     @property
     def received(self) -> list[ReceivedMessage]:

@@ -3,7 +3,6 @@ on moto's S3 server; and a one-host variant (SQLite catalog, data in a folder)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,10 @@ BUCKET = "lake"
 
 
 @pytest.fixture
-def s3_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeS3Server]:
-    with FakeS3Server() as server:
-        for name, value in server.environment().items():
-            monkeypatch.setenv(name, value)
-        server.client().create_bucket(Bucket=BUCKET)
-        yield server
+def s3_server(s3_server: FakeS3Server) -> FakeS3Server:
+    """The shared S3 server, with the lake's bucket."""
+    s3_server.client().create_bucket(Bucket=BUCKET)
+    return s3_server
 
 
 @pytest.fixture

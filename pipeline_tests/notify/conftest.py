@@ -27,6 +27,16 @@ def smtp_server() -> Iterator[FakeSMTPServer]:
 
 
 @pytest.fixture
+def idle_smtp_server() -> Iterator[FakeSMTPServer]:
+    """Bound but not listening: connections are refused until the test starts it."""
+    server = FakeSMTPServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def smtp_env(smtp_server: FakeSMTPServer, pipeline_env, monkeypatch) -> FakeSMTPServer:
     for name, value in smtp_server.env().items():
         monkeypatch.setenv(name, value)

@@ -12,7 +12,6 @@ import pytest
 from pipeline.lib import warehouse
 from pipeline.lib.notify import digests, outbox
 from pipeline.lib.notify.mailer import MailSettings
-from pipeline_tests.fakes.smtp_server import FakeSMTPServer, free_port
 from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
 
 pytestmark = pytest.mark.server
@@ -62,9 +61,10 @@ def test_451_then_success_in_the_same_run(instance, world, smtp_env):
     assert len(smtp_env.received) == 1
 
 
-def test_refused_connection_then_success_in_the_next_run(instance, world, monkeypatch):
-    port = free_port()  # nothing listens there yet
-    for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+def test_refused_connection_then_success_in_the_next_run(
+    instance, world, monkeypatch, idle_smtp_server
+):
+    for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(idle_smtp_server.port),
                         "SMTP_SECURITY": "none",
                         "PIPELINE_UNSUBSCRIBE_SECRET": "test-secret"}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
@@ -72,15 +72,12 @@ def test_refused_connection_then_success_in_the_next_run(instance, world, monkey
     assert alert_run(instance).success
     [(_, state, attempts, error)] = status(world)
     assert (state, attempts) == ("pending", 2) and "Refused" in error
-    server = FakeSMTPServer(port).start()
-    try:
-        with warehouse.connection(world) as conn:  # the backoff has passed
-            conn.execute("UPDATE notify.email_log SET next_attempt_at = now() - INTERVAL 1 MINUTE")
-        assert materialize(["email_log"], instance, {"ops": NO_WAIT}).success
-    finally:
-        server.stop()
+    idle_smtp_server.start()
+    with warehouse.connection(world) as conn:  # the backoff has passed
+        conn.execute("UPDATE notify.email_log SET next_attempt_at = now() - INTERVAL 1 MINUTE")
+    assert materialize(["email_log"], instance, {"ops": NO_WAIT}).success
     assert [r[1:3] for r in status(world)] == [("sent", 3)]
-    assert len(server.received) == 1
+    assert len(idle_smtp_server.received) == 1
 
 
 def test_5xx_is_failed_with_the_reason(instance, world, smtp_env):

@@ -14,7 +14,6 @@ from pipeline.lib.notify.outbox import deliver_pending, record
 from pipeline.lib.notify.render import Email, Item, Section
 from pipeline.lib.notify.transport import OutboxTransport, SmtpSettings, SmtpTransport
 from pipeline.lib.raw_events import utc_now
-from pipeline_tests.fakes.smtp_server import FakeSMTPServer, free_port
 
 
 def _message(mail: MailSettings, n: int = 1):
@@ -64,13 +63,12 @@ def test_451_then_success_in_the_same_run(warehouse_path, mail, smtp_server):
     assert len(smtp_server.received) == 1
 
 
-def test_refused_connection_then_success_next_run(warehouse_path, pipeline_env):
-    port = free_port()  # nothing listens here yet
+def test_refused_connection_then_success_next_run(warehouse_path, pipeline_env, idle_smtp_server):
     mail = MailSettings.from_env(
         pipeline_env / "outbox",
         {
             "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(port),
+            "SMTP_PORT": str(idle_smtp_server.port),
             "SMTP_SECURITY": "none",
             "PIPELINE_UNSUBSCRIBE_SECRET": "test-secret",
         },
@@ -81,13 +79,10 @@ def test_refused_connection_then_success_next_run(warehouse_path, pipeline_env):
     [(status, attempts, error)] = _status(warehouse_path)
     assert (status, attempts) == ("pending", 2) and "Refused" in error
 
-    server = FakeSMTPServer(port).start()
-    try:
-        later = utc_now() + dt.timedelta(hours=2)  # past the next-run backoff
-        report = deliver_pending(warehouse_path, mail.transport(), now=lambda: later)
-    finally:
-        server.stop()
-    assert len(report.delivered) == 1 and len(server.received) == 1
+    idle_smtp_server.start()
+    later = utc_now() + dt.timedelta(hours=2)  # past the next-run backoff
+    report = deliver_pending(warehouse_path, mail.transport(), now=lambda: later)
+    assert len(report.delivered) == 1 and len(idle_smtp_server.received) == 1
     assert _status(warehouse_path)[0][0] == "sent"
 
 

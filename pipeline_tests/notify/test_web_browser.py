@@ -19,7 +19,7 @@ from pipeline.lib.notify.links import Links
 from pipeline_tests.conftest import require
 from pipeline_tests.fakes.browser import chromium_path
 from pipeline_tests.fakes.browser_session import BrowserSession
-from pipeline_tests.fakes.smtp_server import free_port
+from pipeline_tests.fakes.ports import reserved_port
 from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -30,7 +30,7 @@ SECRET = "browser-test-secret-0123456789"
 def served(world: Path, config_dir: Path, monkeypatch, tmp_path: Path) -> str:
     """`pipeline serve` on a free port, serving the test world; e-mails link to it."""
     require(chromium_path() is not None, "headless Chromium is not installed (make browser)")
-    port = free_port()
+    port = reserved_port()
     base_url = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", SECRET)
     monkeypatch.setenv("PIPELINE_PUBLIC_URL", base_url)

@@ -203,14 +203,9 @@ def test_restore_waits_for_another_process_to_release_the_warehouse(filled_wareh
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    from pipeline_tests.fakes.s3_server import FakeS3Server
-
-    with FakeS3Server() as server:
-        for name, value in server.environment().items():
-            monkeypatch.setenv(name, value)
-        server.client().create_bucket(Bucket="exports")
-        yield server
+def s3(s3_server):
+    s3_server.client().create_bucket(Bucket="exports")
+    return s3_server
 
 
 def test_backup_to_s3_and_restore_from_it(filled_warehouse, tmp_path, monkeypatch, s3):

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pipeline.graph_runner import run_graph
 from pipeline.lib.settings import REPO_ROOT
 from pipeline_tests.conftest import PROVIDER_VARIABLES, require
 from pipeline_tests.fakes.browser import chromium_path, dump_dom, screenshot
+from pipeline_tests.fakes.ports import reserved_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -39,12 +39,6 @@ class RunningUI:
     data_dir: Path
     home: Path
     asset_parents: dict[str, list[str]]  # materialisable asset -> its materialisable parents
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def graphql(base_url: str, query: str) -> dict:
@@ -130,7 +124,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningUI]:
             for key in materializable
         }
 
-        port = free_port()
+        port = reserved_port()
         base_url = f"http://127.0.0.1:{port}"
         process = start(
             [
@@ -206,7 +200,7 @@ def test_sales_dashboard_renders(ui: RunningUI):
 
 
 def test_read_only_webserver_refuses_to_launch_runs(ui: RunningUI, tmp_path: Path):
-    port = free_port()
+    port = reserved_port()
     base_url = f"http://127.0.0.1:{port}"
     process = start(
         [

@@ -9,20 +9,17 @@ import dagster as dg
 import pytest
 
 from pipeline.definitions import defs
-from pipeline_tests.fakes.s3_server import FakeS3Server
 from pipeline_tests.sales.conftest import connect
 
 pytestmark = pytest.mark.server
 
 
 @pytest.fixture
-def s3(pipeline_env, monkeypatch):
-    with FakeS3Server() as server:
-        for name, value in server.environment().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("PIPELINE_LANDING", "s3://sales-bucket/inbox")
-        server.client().create_bucket(Bucket="sales-bucket")
-        yield server.client()
+def s3(pipeline_env, s3_server, monkeypatch):
+    monkeypatch.setenv("PIPELINE_LANDING", "s3://sales-bucket/inbox")
+    client = s3_server.client()
+    client.create_bucket(Bucket="sales-bucket")
+    return client
 
 
 def keys(client):
