@@ -51,18 +51,28 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
             sys.exit(1 if wait and row["status"] == "rejected" else 0)
         if not wait:
             _print(
-                {"status": "landed", "file_hash": landed.file_hash, "location": landed.location},
+                {
+                    "status": "landed",
+                    "file_hash": landed.file_hash,
+                    "partition": landed.partition_key,
+                    "location": landed.location,
+                },
                 as_json,
                 f"landed {landed.location}; the sales_landing_sensor will ingest it",
             )
             return
         if known:  # landed earlier (the sensor saw it) but not processed yet
-            instance.add_dynamic_partitions("sales_files", [landed.file_hash])
-        results = process_now(defs(), instance, landed.file_hash)
+            instance.add_dynamic_partitions("sales_files", [landed.partition_key])
+        results = process_now(defs(), instance, landed.partition_key)
     with warehouse_resource().get_connection(read_only=True) as conn:
         row = registered_file(conn, landed.file_hash)
     failed = [r.run_id for r in results if not r.success]
-    report = {**_summary(row), "runs": [r.run_id for r in results], "failed_runs": failed}
+    report = {
+        **_summary(row),
+        "partition": landed.partition_key,
+        "runs": [r.run_id for r in results],
+        "failed_runs": failed,
+    }
     if row["status"] == "loaded":
         message = f"loaded {row['rows_loaded']:,} rows from {row['file_name']}"
         if row["rows_rejected"]:

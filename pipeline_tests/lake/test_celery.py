@@ -75,7 +75,9 @@ def _counts(location) -> dict[str, tuple[int, int]]:
 def _land_files(instance) -> list[str]:
     from pipeline.defs.sales.operations import land_file
 
-    return [land_file(path, datasource, instance=instance).file_hash for path, datasource in FILES]
+    return [
+        land_file(path, datasource, instance=instance).partition_key for path, datasource in FILES
+    ]
 
 
 def _embedded_reference(pipeline_env: Path, today: str) -> dict:
@@ -86,11 +88,11 @@ def _embedded_reference(pipeline_env: Path, today: str) -> dict:
 
     loaded = defs()
     with dg.instance_for_test() as instance:
-        for digest in _land_files(instance):
+        for key in _land_files(instance):
             assert dg.materialize(
                 list(loaded.assets),
                 selection=SALES_ASSETS.split(","),
-                partition_key=digest,
+                partition_key=key,
                 instance=instance,
                 resources=loaded.resources,
             ).success
@@ -164,7 +166,7 @@ def test_two_celery_workers_run_sales_and_grants_concurrently_on_the_lake(
         import dagster as dg
 
         with dg.DagsterInstance.get() as instance:
-            digests = _land_files(instance)
+            keys = _land_files(instance)
         runs = [
             subprocess.Popen(
                 [
@@ -184,7 +186,7 @@ def test_two_celery_workers_run_sales_and_grants_concurrently_on_the_lake(
                 stderr=subprocess.STDOUT,
             )
             for i, (select, partition) in enumerate(
-                [(SALES_ASSETS, digests[0]), (SALES_ASSETS, digests[1]), (GRANT_ASSETS, today)]
+                [(SALES_ASSETS, keys[0]), (SALES_ASSETS, keys[1]), (GRANT_ASSETS, today)]
             )
         ]
         deadline = time.monotonic() + 480

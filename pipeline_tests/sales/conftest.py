@@ -37,7 +37,7 @@ def connect():
 
 @pytest.fixture
 def land(landing):
-    """Put a file into the landing zone and register it; returns its content hash."""
+    """Put a file into the landing zone and register it; returns its partition key."""
 
     def _land(source: Path, datasource: str, name: str | None = None, instance=None) -> str:
         key = upload_key(datasource, name or source.name)
@@ -45,9 +45,9 @@ def land(landing):
         digest = file_hash(landing.root / key)
         [landed] = [f for f in landing.list_files() if f.key == key]
         with connect() as conn:
-            register_file(conn, file_hash=digest, landed=landed)
+            partition = register_file(conn, file_hash=digest, landed=landed)
         if instance is not None:
-            instance.add_dynamic_partitions("sales_files", [digest])
-        return digest
+            instance.add_dynamic_partitions("sales_files", [partition])
+        return partition
 
     return _land

@@ -43,7 +43,8 @@ def test_ingest_wait_is_one_recorded_run_with_the_analytics(pipeline_env, superm
     with dg.DagsterInstance.get() as instance:
         [run] = instance.get_runs()
         assert run.run_id == report["runs"][0] and run.tags["pipeline/trigger"] == "ingest"
-        assert run.tags["dagster/partition"] == report["file_hash"]
+        assert run.tags["dagster/partition"] == report["partition"]
+        assert report["partition"] == f"supermarket_sales.csv-{report['file_hash'][:12]}"
         records = instance.get_records_for_run(
             run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
         ).records
@@ -72,6 +73,21 @@ def test_ingest_without_wait_only_lands(pipeline_env, superstore_csv):
     result = ingest(superstore_csv, "--datasource", "store")
     assert result.exit_code == 0 and "sales_landing_sensor" in result.output
     assert (settings().data_dir / "landing/sales/store/sample_superstore.csv").exists()
+
+
+def test_the_same_bytes_landed_twice_under_another_name_are_one_partition(
+    pipeline_env, superstore_csv, tmp_path
+):
+    assert ingest(superstore_csv, "--datasource", "store").exit_code == 0
+    renamed = tmp_path / "store_export.csv"
+    renamed.write_bytes(superstore_csv.read_bytes())
+    result = ingest(renamed, "--datasource", "store", "--wait", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    # The first name the bytes landed under names the partition.
+    assert report["partition"].startswith("sample_superstore.csv-")
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions("sales_files") == [report["partition"]]
 
 
 def test_ingest_refuses_unknown_types(pipeline_env, tmp_path):

@@ -95,7 +95,8 @@ def test_a_killed_ingest_is_reported_failed_retried_and_cleaned(pipeline_env, tm
     with dg.DagsterInstance.get() as instance:
         [run] = instance.get_runs()
         assert run.status == dg.DagsterRunStatus.STARTED
-        digest = run.tags["dagster/partition"]
+        key = run.tags["dagster/partition"]
+        assert key.startswith("big.csv-")
     with connect() as conn:
         assert conn.execute("SELECT status FROM sales.files").fetchall() == [("landed",)]
         assert conn.execute("SELECT count(*) FROM sales.transactions").fetchall() == [(0,)]
@@ -115,7 +116,7 @@ def test_a_killed_ingest_is_reported_failed_retried_and_cleaned(pipeline_env, tm
     code, report = health_report()
     assert code >= 1
     [stuck] = report["stuck_files"]
-    assert stuck["file_hash"] == digest and "died" in stuck["reason"]
+    assert stuck["partition_key"] == key and "died" in stuck["reason"]
 
     # One sensor tick: the run is marked failed, scratch and abandoned copies are gone, and
     # the file is run again.
@@ -131,7 +132,7 @@ def test_a_killed_ingest_is_reported_failed_retried_and_cleaned(pipeline_env, tm
     assert list(scratch_root().iterdir()) == []
     assert not orphan.exists() and not old.exists() and mine.exists()
     [retry] = result.run_requests
-    assert retry.partition_key == digest and retry.run_key == f"{digest}:retry-1"
+    assert retry.partition_key == key and retry.run_key == f"{key}:retry-1"
 
     # The re-run (as the daemon would launch it) loads the file; nothing is stuck any more.
     with dg.DagsterInstance.get() as instance:
@@ -165,7 +166,7 @@ def nothing_job():
 
 
 def test_retries_stop_after_max_attempts_and_health_fails(pipeline_env, instance, land):
-    digest = land(Path(__file__).parents[1] / "fixtures/sales/supermarket_sales.csv", "market")
+    key = land(Path(__file__).parents[1] / "fixtures/sales/supermarket_sales.csv", "market")
     with connect() as conn:
         [row] = conn.execute(
             "SELECT file_hash, datasource, file_name, landed_at FROM sales.files"
@@ -178,7 +179,7 @@ def test_retries_stop_after_max_attempts_and_health_fails(pipeline_env, instance
     [late] = file_states(instance, files, now + GRACE_SECONDS + 1)
     assert late.stuck and late.retry_due and not late.gave_up
     for attempt in range(MAX_ATTEMPTS):
-        run = instance.create_run_for_job(nothing_job, tags={"dagster/partition": digest})
+        run = instance.create_run_for_job(nothing_job, tags={"dagster/partition": key})
         instance.report_run_failed(run, "boom")
         [state] = file_states(instance, files, now)
         assert state.attempts == attempt + 1
@@ -210,7 +211,7 @@ def test_partials_in_use_are_kept(tmp_path):
 
 
 def test_the_stuck_check_warns_then_fails(pipeline_env, instance, land):
-    digest = land(Path(__file__).parents[1] / "fixtures/sales/supermarket_sales.csv", "market")
+    key = land(Path(__file__).parents[1] / "fixtures/sales/supermarket_sales.csv", "market")
     from pipeline.defs.sales.checks import sales_uploads_not_stuck
     from pipeline.defs.shared.resources import warehouse_resource
 
@@ -221,13 +222,13 @@ def test_the_stuck_check_warns_then_fails(pipeline_env, instance, land):
         return sales_uploads_not_stuck(context)
 
     assert evaluate().passed
-    run = instance.create_run_for_job(nothing_job, tags={"dagster/partition": digest})
+    run = instance.create_run_for_job(nothing_job, tags={"dagster/partition": key})
     instance.report_run_failed(run, "boom")
     warned = evaluate()
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
     assert "1 run(s) failed" in warned.description
     for _ in range(MAX_ATTEMPTS - 1):
-        run = instance.create_run_for_job(nothing_job, tags={"dagster/partition": digest})
+        run = instance.create_run_for_job(nothing_job, tags={"dagster/partition": key})
         instance.report_run_failed(run, "boom")
     failed = evaluate()
     assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR

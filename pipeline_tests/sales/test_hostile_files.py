@@ -222,13 +222,14 @@ def test_a_broken_spec_rejects_the_file_naming_spec_and_field(
     spec_path = config / "sales" / "shop.yaml"
     spec_path.write_text(spec_text)
     rows = [["Order ID", "Order Date", "Qty", "Unit price"], ["O1", "2024-05-01", "1", "2.5"]]
-    digest = land(write_rows(tmp_path / "orders.csv", rows), "shop")
-    outcome = run(digest, landing, config)
+    outcome = run(land(write_rows(tmp_path / "orders.csv", rows), "shop"), landing, config)
     assert outcome.status == "rejected"
     assert str(spec_path) in outcome.reason and expected in outcome.reason
     report = json.loads((landing.root / "rejected/shop/orders.csv.errors.json").read_text())
     assert report["reason"] == outcome.reason
-    assert query("SELECT status FROM sales.files WHERE file_hash = ?", [digest]) == [("rejected",)]
+    assert query("SELECT status FROM sales.files WHERE file_hash = ?", [outcome.file_hash]) == [
+        ("rejected",)
+    ]
 
 
 def test_ingest_wait_with_a_broken_spec_says_why_and_where_the_report_is(pipeline_env, tmp_path):

@@ -11,6 +11,7 @@ from pipeline.cli import main
 from pipeline.definitions import defs
 from pipeline.lib.hashing import file_hash
 from pipeline.lib.sales.landing import DATASOURCE_RULE, upload_key
+from pipeline.lib.sales.partition_keys import partition_key
 from pipeline_tests.sales.test_sensor import settle, tick
 
 
@@ -26,7 +27,9 @@ def test_a_file_in_a_badly_named_folder_is_quarantined_with_a_reason(
     result = tick(instance, defs())
 
     # The good folder is ingested as usual; the bad ones get no partition and no run.
-    assert {r.partition_key for r in result.run_requests} == {file_hash(superstore_csv)}
+    assert {r.partition_key for r in result.run_requests} == {
+        partition_key(superstore_csv.name, file_hash(superstore_csv))
+    }
     for folder in ("my shop", "-dash"):
         assert not (landing.root / upload_key(folder, "orders.csv")).exists()
         moved = landing.root / "rejected" / folder / "orders.csv"

@@ -1,4 +1,4 @@
-"""Per-file ingestion: one run per landed file (partition = content hash)."""
+"""Per-file ingestion: one run per landed file (partition = file name + short content hash)."""
 
 import dagster as dg
 
@@ -46,10 +46,9 @@ def sales_file_ingest(
     warehouse: WarehouseResource,
     sales_landing: SalesLandingResource,
 ):
-    file_hash = context.partition_key
     landing = sales_landing.zone()
     outcome = process_file(
-        file_hash,
+        context.partition_key,
         connect=warehouse.get_connection,
         landing=landing,
         config_dir=settings().config_dir,
@@ -60,7 +59,7 @@ def sales_file_ingest(
         context.log.warning(
             f"{outcome.file_name} rejected: {outcome.reason}; see {outcome.errors_key}"
         )
-    where, params = "file_hash = ?", [file_hash]
+    where, params = "file_hash = ?", [outcome.file_hash]
     with warehouse.get_connection() as conn:
         upload_meta = table_metadata(conn, "sales.files", where, params)
         lines_meta = table_metadata(conn, "sales.transactions", where, params)

@@ -18,6 +18,7 @@ from pipeline.lib.sales.landing import (
     upload_key,
     with_hash_suffix,
 )
+from pipeline.lib.sales.partition_keys import partition_key
 from pipeline.lib.sales.process import register_file, registered_file
 from pipeline.lib.settings import settings
 
@@ -25,6 +26,7 @@ from pipeline.lib.settings import settings
 @dataclass(frozen=True)
 class LandResult:
     file_hash: str
+    partition_key: str
     key: str
     location: str
     already_known: dict | None  # the sales.files row when these bytes were landed before
@@ -38,7 +40,8 @@ def land_file(
     instance=None,
 ) -> LandResult:
     """Copy `source` to sales/<datasource>/ (never over a different file), record it under its
-    content hash and, given an instance, add its sales_files partition. The same bytes twice:
+    content hash and, given an instance, add its sales_files partition (name + short hash of
+    the first landing of these bytes; `pipeline.lib.sales.partition_keys`). The same bytes twice:
     nothing is landed or recorded again. The file is read once: hashed while it is copied into
     a local zone (`lib.sales.landing.receive`)."""
     resource = SalesLandingResource()
@@ -51,7 +54,11 @@ def land_file(
         if known:
             received.discard()
             return LandResult(
-                digest, known["landing_key"], landing.location(known["landing_key"]), known
+                digest,
+                partition_key(known["file_name"], digest),
+                known["landing_key"],
+                landing.location(known["landing_key"]),
+                known,
             )
         key = upload_key(datasource, source.name)
         if landing.exists(key) and landing.hash_of(key) != digest:
@@ -62,10 +69,10 @@ def land_file(
         raise
     landed = LandedFile(key, datasource, Path(key).name, source.stat().st_size, "")
     with warehouse_resource().get_connection() as conn:
-        register_file(conn, file_hash=digest, landed=landed, is_sample=is_sample)
+        partition = register_file(conn, file_hash=digest, landed=landed, is_sample=is_sample)
     if instance is not None:
-        instance.add_dynamic_partitions(sales_files.name, [digest])
-    return LandResult(digest, key, landing.location(key), None)
+        instance.add_dynamic_partitions(sales_files.name, [partition])
+    return LandResult(digest, partition, key, landing.location(key), None)
 
 
 def analytics_selection(defs: dg.Definitions) -> dg.AssetSelection:
@@ -74,7 +81,7 @@ def analytics_selection(defs: dg.Definitions) -> dg.AssetSelection:
     return per_file.downstream(include_self=False)
 
 
-def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, digest: str) -> list:
+def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, partition: str) -> list:
     """Run the file's partition and its downstream analytics and dashboard in this process, as
     one run recorded in the instance like any other (the analytics are unpartitioned, so they
     materialise unpartitioned in it). The file's checks run before anything downstream, and a
@@ -85,7 +92,7 @@ def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, digest: str)
         dg.materialize(
             everything,
             selection=dg.AssetSelection.assets(UPLOADS, TRANSACTIONS, REJECTS, *downstream),
-            partition_key=digest,
+            partition_key=partition,
             instance=instance,
             resources=defs.resources,
             raise_on_error=False,
@@ -107,6 +114,6 @@ def seed_sample_uploads(instance: dg.DagsterInstance) -> list[str]:
     for path in sorted(samples.glob("*/*")):
         if path.is_file() and format_of(path.name):
             added.append(
-                land_file(path, path.parent.name, is_sample=True, instance=instance).file_hash
+                land_file(path, path.parent.name, is_sample=True, instance=instance).partition_key
             )
     return added

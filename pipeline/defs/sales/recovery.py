@@ -24,6 +24,7 @@ import dagster as dg
 from pipeline.lib import warehouse
 from pipeline.lib.processes import is_alive, process_identity
 from pipeline.lib.sales.landing import abandoned_partials
+from pipeline.lib.sales.partition_keys import hash_prefix, partition_key
 from pipeline.lib.settings import settings
 
 PROCESS_TAG = "pipeline/process"
@@ -45,7 +46,7 @@ FAILED = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
 def scratch_root() -> Path:
-    """Where per-file scratch directories (`<hash12>-*`) are made."""
+    """Where per-file scratch directories (`<hash prefix>-*`) are made."""
     return settings().data_dir / "tmp" / "sales"
 
 
@@ -80,6 +81,7 @@ class FileState:
     """What recovery makes of one landed, unprocessed file."""
 
     file_hash: str
+    partition_key: str  # its latest run's (maybe the older full-hash form), else the readable one
     datasource: str
     file_name: str
     landed_at: float
@@ -107,7 +109,7 @@ class FileState:
             why = f"{self.attempts} run(s) failed; retried automatically"
         else:
             why = f"no run within {GRACE_SECONDS}s of landing; started automatically"
-        return f"sales file {self.datasource}/{self.file_name} ({self.file_hash[:12]}) stuck: {why}"
+        return f"sales file {self.datasource}/{self.file_name} ({self.partition_key}) stuck: {why}"
 
 
 def landed_files(conn) -> list[dict]:
@@ -126,13 +128,17 @@ def file_states(
     now = time.time() if now is None else now
     if not files:
         return []
-    runs: dict[str, list[dg.RunRecord]] = {}
-    keys = [f["file_hash"] for f in files]
-    for record in instance.get_run_records(dg.RunsFilter(tags={PARTITION_TAG: keys})):
-        runs.setdefault(record.dagster_run.tags[PARTITION_TAG], []).append(record)
+    # Runs under either form of a file's key (readable, or the full hash of older instances).
+    file_of_key = {}
+    for index, row in enumerate(files):
+        file_of_key[row["file_hash"]] = index
+        file_of_key[partition_key(row["file_name"], row["file_hash"])] = index
+    runs: dict[int, list[dg.RunRecord]] = {}
+    for record in instance.get_run_records(dg.RunsFilter(tags={PARTITION_TAG: list(file_of_key)})):
+        runs.setdefault(file_of_key[record.dagster_run.tags[PARTITION_TAG]], []).append(record)
     states = []
-    for row in files:
-        records = runs.get(row["file_hash"], [])  # newest first
+    for index, row in enumerate(files):
+        records = runs.get(index, [])  # newest first
         landed_at = _timestamp(row["landed_at"])
         unfinished = [r for r in records if not r.dagster_run.is_finished]
         dead = next((r.dagster_run.run_id for r in unfinished if is_dead(r.dagster_run)), None)
@@ -157,6 +163,9 @@ def file_states(
         states.append(
             FileState(
                 row["file_hash"],
+                records[0].dagster_run.tags[PARTITION_TAG]
+                if records
+                else partition_key(row["file_name"], row["file_hash"]),
                 row["datasource"],
                 row["file_name"],
                 landed_at,
@@ -201,7 +210,7 @@ def clean_scratch(
     now = time.time() if now is None else now
     root = scratch_root() if root is None else root
     live = {
-        run.tags[PARTITION_TAG][:12]
+        hash_prefix(run.tags[PARTITION_TAG])
         for record in instance.get_run_records(dg.RunsFilter(statuses=UNFINISHED))
         if PARTITION_TAG in (run := record.dagster_run).tags and not is_dead(run)
     }
@@ -223,13 +232,14 @@ def clean_scratch(
     return removed
 
 
-def _owner_finished(instance: dg.DagsterInstance, hash_prefix: str) -> bool:
-    """True when a run of the file with this hash prefix exists and none is live: its scratch
+def _owner_finished(instance: dg.DagsterInstance, owner: str) -> bool:
+    """True when a failed run of the file whose hash starts with `owner` exists: its scratch
     can go at once."""
     records = [
         r
         for r in instance.get_run_records(dg.RunsFilter(statuses=[*FAILED]), limit=200)
-        if r.dagster_run.tags.get(PARTITION_TAG, "").startswith(hash_prefix)
+        if PARTITION_TAG in r.dagster_run.tags
+        and hash_prefix(r.dagster_run.tags[PARTITION_TAG]) == owner
     ]
     return bool(records)
 

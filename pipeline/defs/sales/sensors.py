@@ -16,7 +16,8 @@ from pipeline.defs.sales.recovery import (
 )
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import warehouse as warehouse_db
-from pipeline.lib.sales.landing import LocalLanding, quarantine_bad_folder
+from pipeline.lib.sales.landing import LandedFile, LocalLanding, quarantine_bad_folder
+from pipeline.lib.sales.partition_keys import partition_key
 from pipeline.lib.sales.process import register_file
 
 # A local file modified this recently may still be being copied in; look again next tick.
@@ -29,7 +30,8 @@ RECOVERY_LOCK_WAIT_S = 10.0
 @dg.sensor(
     name="sales_landing_sensor",
     description="Lists sales/<datasource>/<file> in the landing zone; each new file content"
-    " (sha256; a renamed copy is not new) becomes a sales_files partition and a run. Also"
+    " (sha256; a renamed copy is not new) becomes a sales_files partition (file name + short"
+    " hash) and a run. Also"
     " recovers from crashes: runs whose process died are marked failed, a file still landed"
     " after a failed or missing run is run again (up to 3 times), scratch is cleaned.",
     asset_selection=[UPLOADS, TRANSACTIONS, REJECTS],
@@ -49,7 +51,7 @@ def sales_landing_sensor(
     seen = json.loads(context.cursor)["files"] if context.cursor else {}
     landing = sales_landing.zone()
     current: dict[str, dict] = {}
-    new: dict[str, object] = {}
+    unknown: dict[str, LandedFile] = {}  # content hash -> the first file seen with it
     for landed in landing.list_files():
         if quarantined := quarantine_bad_folder(landing, landed):
             context.log.warning(
@@ -68,17 +70,19 @@ def sales_landing_sensor(
                 continue
         digest = landing.hash_of(landed.key)
         current[landed.key] = {"signature": signature, "hash": digest}
-        if digest not in new and not context.instance.has_dynamic_partition(
-            sales_files.name, digest
-        ):
-            new[digest] = landed
-    if new:
+        if not _has_partition(context.instance, partition_key(landed.name, digest), digest):
+            unknown.setdefault(digest, landed)
+    new: dict[str, LandedFile] = {}  # partition key -> file
+    if unknown:
         with warehouse.get_connection() as conn:
-            for digest, landed in new.items():
-                register_file(conn, file_hash=digest, landed=landed)
+            for digest, landed in unknown.items():
+                # A renamed copy of known content gets the key of its first name: not new.
+                key = register_file(conn, file_hash=digest, landed=landed)
+                if not _has_partition(context.instance, key, digest):
+                    new[key] = landed
     cursor = json.dumps({"files": current}, sort_keys=True)
     retries = [
-        s for s in _stuck_states(context, warehouse) if s.retry_due and s.file_hash not in new
+        s for s in _stuck_states(context, warehouse) if s.retry_due and s.partition_key not in new
     ]
     if not new and not retries:
         return dg.SensorResult(skip_reason="no new sales files", cursor=cursor)
@@ -89,16 +93,16 @@ def sales_landing_sensor(
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
-                partition_key=digest,
-                run_key=digest,
+                partition_key=key,
+                run_key=key,
                 tags={"sales/datasource": landed.datasource, "sales/file": landed.name},
             )
-            for digest, landed in new.items()
+            for key, landed in new.items()
         ]
         + [
             dg.RunRequest(
-                partition_key=state.file_hash,
-                run_key=f"{state.file_hash}:retry-{state.attempts}",
+                partition_key=state.partition_key,
+                run_key=f"{state.partition_key}:retry-{state.attempts}",
                 tags={
                     "sales/datasource": state.datasource,
                     "sales/file": state.file_name,
@@ -107,9 +111,19 @@ def sales_landing_sensor(
             )
             for state in retries
         ],
-        dynamic_partitions_requests=[sales_files.build_add_request(list(new))] if new else [],
+        # Adding a key that exists changes nothing; a retried file's key may not exist yet
+        # (a file never run on an instance from before readable keys).
+        dynamic_partitions_requests=[
+            sales_files.build_add_request([*new, *(s.partition_key for s in retries)])
+        ],
         cursor=cursor,
     )
+
+
+def _has_partition(instance: dg.DagsterInstance, key: str, digest: str) -> bool:
+    """Whether the content has its partition: the readable key, or the full hash that
+    instances from before readable keys used."""
+    return any(instance.has_dynamic_partition(sales_files.name, k) for k in (key, digest))
 
 
 def _stuck_states(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> list:

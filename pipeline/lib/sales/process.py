@@ -23,6 +23,7 @@ from pipeline.lib.sales.landing import (
     rejected_key,
     with_hash_suffix,
 )
+from pipeline.lib.sales.partition_keys import HASH_CHARS, hash_prefix, names_file, partition_key
 from pipeline.lib.sales.spec import SpecError, load_spec
 from pipeline.lib.sales.staging import (
     DEFAULT_MAX_EXCEL_BYTES,
@@ -66,10 +67,10 @@ def register_file(
     file_hash: str,
     landed: LandedFile,
     is_sample: bool = False,
-) -> bool:
-    """Record a landed file under its content hash; False if that content was already known
-    (a renamed or re-dropped copy)."""
-    inserted = conn.execute(
+) -> str:
+    """Record a landed file under its content hash (a renamed or re-dropped copy of known
+    content keeps the first record) and return the content's partition key."""
+    conn.execute(
         "INSERT INTO sales.files (file_hash, datasource, file_name, landing_key, size_bytes,"
         " format, status, is_sample, landed_at) VALUES (?, ?, ?, ?, ?, ?, 'landed', ?, ?)"
         " ON CONFLICT DO NOTHING",
@@ -83,8 +84,11 @@ def register_file(
             is_sample,
             dt.datetime.now(dt.UTC),
         ],
-    ).fetchall()[0][0]
-    return bool(inserted)
+    )
+    [(first_name,)] = conn.execute(
+        "SELECT file_name FROM sales.files WHERE file_hash = ?", [file_hash]
+    ).fetchall()
+    return partition_key(first_name, file_hash)
 
 
 def registered_file(conn: duckdb.DuckDBPyConnection, file_hash: str) -> dict | None:
@@ -94,18 +98,32 @@ def registered_file(conn: duckdb.DuckDBPyConnection, file_hash: str) -> dict | N
     return dict(zip(names, rows[0], strict=True)) if rows else None
 
 
-def _locate(connect: Connect, landing: Landing, file_hash: str) -> dict:
+def registered_partition(conn: duckdb.DuckDBPyConnection, key: str) -> dict | None:
+    """The sales.files row a partition key names (readable or full-hash form), or None."""
+    relation = conn.execute(
+        "SELECT * FROM sales.files WHERE starts_with(file_hash, ?)", [hash_prefix(key)]
+    )
+    names = [d[0] for d in relation.description]
+    rows = [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
+    matches = [row for row in rows if names_file(key, row["file_name"], row["file_hash"])]
+    if len(matches) > 1:
+        raise LookupError(f"partition {key} names {len(matches)} files; process them by hash")
+    return matches[0] if matches else None
+
+
+def _locate(connect: Connect, landing: Landing, key: str) -> dict:
     """A partition nobody registered (added by hand in the UI): find its file by hashing."""
     for landed in landing.list_files():
-        if landing.hash_of(landed.key) == file_hash:
+        digest = landing.hash_of(landed.key)
+        if names_file(key, landed.name, digest):
             with connect() as conn:
-                register_file(conn, file_hash=file_hash, landed=landed)
-                return registered_file(conn, file_hash)
-    raise LookupError(f"no file with content hash {file_hash} in the landing zone")
+                register_file(conn, file_hash=digest, landed=landed)
+                return registered_file(conn, digest)
+    raise LookupError(f"no file for partition {key} in the landing zone")
 
 
 def process_file(
-    file_hash: str,
+    key: str,
     *,
     connect: Connect,
     landing: Landing,
@@ -113,11 +131,12 @@ def process_file(
     work_root: Path,
     max_excel_bytes: int = DEFAULT_MAX_EXCEL_BYTES,
 ) -> IngestOutcome:
-    """Stage, validate and load (or reject) the file registered under `file_hash`."""
+    """Stage, validate and load (or reject) the file partition `key` names."""
     with connect() as conn:
-        row = registered_file(conn, file_hash)
+        row = registered_partition(conn, key)
     if row is None:
-        row = _locate(connect, landing, file_hash)
+        row = _locate(connect, landing, key)
+    file_hash = row["file_hash"]
     outcome = IngestOutcome(
         file_hash=file_hash,
         datasource=row["datasource"],
@@ -137,7 +156,7 @@ def process_file(
 
     ident = FileIdentity(file_hash, row["datasource"], row["file_name"], bool(row["is_sample"]))
     work_root.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix=f"{file_hash[:12]}-", dir=work_root))
+    work_dir = Path(tempfile.mkdtemp(prefix=f"{file_hash[:HASH_CHARS]}-", dir=work_root))
     try:
         return _process(outcome, ident, connect, landing, config_dir, work_dir, max_excel_bytes)
     finally:
