@@ -51,9 +51,13 @@ def redact(text: str) -> str:
     return _OPENAI_KEY.sub("sk-***", text)
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The wait a 429/5xx response asks for (Retry-After in seconds or as a date), if any."""
-    value = response.headers.get("retry-after")
+def retry_after_seconds(outcome: object) -> float | None:
+    """The wait a 429/5xx response asks for in Retry-After (seconds or a date), if any: the
+    `wait_hint` of retries.retrying. `outcome` is the response, or an error carrying it
+    (openai.APIStatusError, whose response is an httpx2.Response); anything else asks
+    for nothing."""
+    headers = getattr(getattr(outcome, "response", outcome), "headers", None)
+    value = headers.get("retry-after") if headers is not None else None
     if not value:
         return None
     try:
@@ -147,9 +151,7 @@ class ProviderHTTP:
             attempts=self.max_attempts,
             first_s=self.backoff_s,
             max_s=self.max_backoff_s,
-            wait_hint=lambda outcome: (
-                retry_after_seconds(outcome) if isinstance(outcome, httpx.Response) else None
-            ),
+            wait_hint=retry_after_seconds,
             sleep=self._sleep,
             before_sleep=self._log_retry,
         )

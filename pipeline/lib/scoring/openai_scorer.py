@@ -480,11 +480,7 @@ class OpenAIScorer:
             first_s=self.backoff_s,
             max_s=self.max_backoff_s,
             jitter=(0.75, 1.0),
-            wait_hint=lambda error: (
-                retry_after_seconds(error.response)
-                if isinstance(error, openai.APIStatusError)
-                else None
-            ),
+            wait_hint=retry_after_seconds,
             sleep=self.sleep,
             before_sleep=lambda state: log.info(
                 "AI API %s; retrying in %.2fs",
