@@ -64,7 +64,9 @@ def test_ingest_wait_exits_non_zero_on_a_rejected_file(pipeline_env, tmp_path):
     junk.write_bytes(bytes(range(256)) * 40)
     result = ingest(junk, "--datasource", "market", "--wait")
     assert result.exit_code == 1
-    assert "REJECTED junk.csv" in result.output and "binary" in result.output
+    [verdict] = [line for line in result.stdout.splitlines() if line.startswith("REJECTED")]
+    # The file is named once, then the reason.
+    assert verdict.startswith("REJECTED junk.csv: binary content") and verdict.count("junk") == 1
     rejected = settings().data_dir / "landing/rejected/market"
     assert (rejected / "junk.csv").exists() and (rejected / "junk.csv.errors.json").exists()
 

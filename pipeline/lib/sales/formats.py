@@ -38,26 +38,26 @@ def detect_format(path: Path, name: str | None = None) -> str:
     name = name or path.name
     fmt = format_of(name)
     if fmt is None:
-        raise FileRejected(f"{name}: unsupported file type (expected one of {', '.join(FORMATS)})")
+        raise FileRejected(f"unsupported file type (expected one of {', '.join(FORMATS)})")
     size = path.stat().st_size
     if size == 0:
-        raise FileRejected(f"{name}: the file is empty")
+        raise FileRejected("the file is empty")
     with open(path, "rb") as handle:
         head = handle.read(8192)
     if fmt in _MAGIC and not head.startswith(_MAGIC[fmt]):
-        raise FileRejected(f"{name}: not a valid {fmt} file (its first bytes do not match)")
+        raise FileRejected(f"not a valid {fmt} file (its first bytes do not match)")
     if fmt == "csv":
-        _check_text(head, name)
+        _check_text(head)
     return fmt
 
 
-def _check_text(head: bytes, name: str) -> None:
+def _check_text(head: bytes) -> None:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return
     if b"\x00" in head:
-        raise FileRejected(f"{name}: binary content, not a text CSV (NUL bytes in the first 8 KB)")
+        raise FileRejected("binary content, not a text CSV (NUL bytes in the first 8 KB)")
     if not head.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise FileRejected(f"{name}: the file is empty (only whitespace)")
+        raise FileRejected("the file is empty (only whitespace)")
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def prepare_csv(path: Path, fmt: str, work_dir: Path) -> PreparedCsv:
             if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                 return _transcode_utf16(path, fmt, work_dir)
             if fmt == "csv.gz":
-                _check_text(head + handle.read(8188), path.name)
+                _check_text(head + handle.read(8188))
                 handle.seek(0)
                 head = handle.read(4)
             decoder = codecs.getincrementaldecoder("utf-8")()
@@ -93,7 +93,7 @@ def prepare_csv(path: Path, fmt: str, work_dir: Path) -> PreparedCsv:
     except UnicodeDecodeError:
         return _transcode_lines(path, fmt, work_dir)
     except (OSError, EOFError) as error:
-        raise FileRejected(f"{path.name}: cannot be decompressed or read: {error}") from error
+        raise FileRejected(f"cannot be decompressed or read: {error}") from error
 
 
 def _transcode_lines(path: Path, fmt: str, work_dir: Path) -> PreparedCsv:

@@ -127,10 +127,10 @@ def _open_source(
         size = path.stat().st_size
         if size > max_excel_bytes:
             raise FileRejected(
-                f"{name}: {size / 1e6:.1f} MB is over the {max_excel_bytes / 1e6:.0f} MB limit for"
+                f"{size / 1e6:.1f} MB is over the {max_excel_bytes / 1e6:.0f} MB limit for"
                 " Excel files (a workbook is unpacked in memory); export it as CSV or Parquet"
             )
-        frame = _read_excel(path, name, spec.sheet if spec else None)
+        frame = _read_excel(path, spec.sheet if spec else None)
         conn.register("source_frame", frame.to_arrow())
         conn.execute("CREATE TABLE source AS SELECT * FROM source_frame")
         conn.unregister("source_frame")
@@ -206,13 +206,13 @@ def _inference_relation(
     return "inference_source"
 
 
-def _read_excel(path: Path, name: str, sheet: str | None) -> pl.DataFrame:
+def _read_excel(path: Path, sheet: str | None) -> pl.DataFrame:
     try:
         if sheet:
             return pl.read_excel(path, sheet_name=sheet, engine="calamine")
         return pl.read_excel(path, sheet_id=1, engine="calamine")
     except Exception as error:
-        raise FileRejected(f"{name}: cannot read the workbook: {error}") from error
+        raise FileRejected(f"cannot read the workbook: {error}") from error
 
 
 def _text(col: str) -> str:
@@ -279,7 +279,6 @@ def infer_decimals(
     relation: str,
     spec: IngestionSpec,
     types: dict[str, str],
-    name: str,
 ) -> list[str]:
     """Decide each text number column's decimal separator into `spec.decimals`; returns notes.
     A column follows the convention more of its values can only be read in (the others become
@@ -304,7 +303,7 @@ def infer_decimals(
             spec.decimals[field_name] = ","
         elif point:  # as many values only readable one way as the other
             raise FileRejected(
-                f"{name}: column {header!r} mixes a decimal point ({point_eg!r}) and a decimal"
+                f"column {header!r} mixes a decimal point ({point_eg!r}) and a decimal"
                 f' comma ({comma_eg!r}) equally often; set decimal: "." or "," in the'
                 f" datasource's spec"
             )
@@ -315,7 +314,7 @@ def infer_decimals(
         if len(decided) != 1:
             header = spec.columns[field_name]
             raise FileRejected(
-                f"{name}: column {header!r} cannot be read safely: values like {example!r} are"
+                f"column {header!r} cannot be read safely: values like {example!r} are"
                 " a decimal comma or a thousands separator, and no other column settles it;"
                 f' set decimal: "." or "," in the datasource\'s spec'
             )
@@ -513,11 +512,11 @@ def stage_file(
                 conn, path, name, fmt, spec, work_dir, max_excel_bytes, notes
             )
         except (duckdb.InvalidInputException, duckdb.IOException) as error:
-            raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
+            raise FileRejected(f"cannot be read as {fmt}: {error}") from error
         try:
             described = conn.execute("DESCRIBE SELECT * FROM source").fetchall()
         except duckdb.Error as error:
-            raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
+            raise FileRejected(f"cannot be read as {fmt}: {error}") from error
         types = {row[0]: row[1] for row in described}
         headers = list(types)
         if spec is None:
@@ -531,15 +530,15 @@ def stage_file(
                 date_format_counts_sql(relation, _quote_ident(date_column))
             ).fetchall()[0]
             spec.date_format = choose_date_format(counts)
-        notes.extend(infer_decimals(conn, relation, spec, types, name))
+        notes.extend(infer_decimals(conn, relation, spec, types))
         plan = typed_select(spec, types)
         try:
             conn.execute(f"CREATE TABLE typed AS {plan.sql}")
         except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
-            raise FileRejected(f"{name}: cannot be read as {fmt}: {error}") from error
+            raise FileRejected(f"cannot be read as {fmt}: {error}") from error
         result = StageResult(scratch, fmt, spec, encoding, notes=notes)
         _number_lines(conn)
-        _validate(conn, result, plan, name)
+        _validate(conn, result, plan)
         _good_days(conn, has_rejects=result.rows_bad > 0)
         return result
     finally:
@@ -578,9 +577,7 @@ def _good_days(conn: duckdb.DuckDBPyConnection, *, has_rejects: bool) -> None:
     conn.execute(f"CREATE TABLE good_days AS SELECT DISTINCT order_date FROM numbered{only_good}")
 
 
-def _validate(
-    conn: duckdb.DuckDBPyConnection, result: StageResult, plan: TypedPlan, name: str
-) -> None:
+def _validate(conn: duckdb.DuckDBPyConnection, result: StageResult, plan: TypedPlan) -> None:
     conn.execute(
         'CREATE TABLE rejects (row_number BIGINT, "column" VARCHAR, reason VARCHAR, value VARCHAR)'
     )
@@ -631,7 +628,7 @@ def _validate(
     result.rows_total = typed_rows + malformed
     result.rows_bad = bad_typed + malformed
     if result.rows_total == 0:
-        raise FileRejected(f"{name}: no data rows (only a header, or nothing readable)")
+        raise FileRejected("no data rows (only a header, or nothing readable)")
 
 
 def _rows_to_validate(conn: duckdb.DuckDBPyConnection, typed_rows: int):
