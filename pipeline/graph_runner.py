@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from pipeline.defs.health.assets import ASSET_GRAPH_RESOURCE
 from pipeline.defs.sales.operations import seed_sample_uploads
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import health, warehouse
@@ -175,7 +176,8 @@ def execute(
     run_defs = dg.Definitions(
         assets=defs.assets,
         asset_checks=defs.asset_checks,
-        resources=defs.resources,
+        # An in-process run has no repository: health_report judges the graph handed over here.
+        resources={**(defs.resources or {}), ASSET_GRAPH_RESOURCE: defs.resolve_asset_graph()},
         jobs=[dg.define_asset_job(job_name, selection=selection)],
     )
     return run_defs.resolve_job_def(job_name).execute_in_process(

@@ -55,8 +55,8 @@ def health(as_json: bool) -> None:
             "exit_code": code,
             "score": score,
             "assets_by_status": rules.status_counts(a.status for a in assets),
-            "assets": [a.as_dict() for a in assets],
-            "sources": [s.as_dict() for s in sources],
+            "assets": [asdict(a) for a in assets],
+            "sources": [asdict(s) for s in sources],
             "failing_ticks": [asdict(t) for t in failing_ticks],
             "stuck_files": [{**asdict(f), "reason": f.describe()} for f in stuck],
         }
@@ -64,24 +64,21 @@ def health(as_json: bool) -> None:
         sys.exit(code)
     names = [a.asset for a in assets] + [f"source {s.kind}/{s.provider}" for s in sources]
     width = max((len(n) for n in names), default=10)
-    for item in assets:
-        why = "; ".join(item.reasons)
+
+    def echo(status, name: str, group, last: float | None, counts: str, reasons) -> None:
+        why = f"  {'; '.join(reasons)}" if reasons else ""
         click.echo(
-            f"{item.status.upper():<10} {item.asset:<{width}}  {item.group or '-':<8} "
-            f"last {_when(item.last_materialized_at)}, "
-            f"checks {item.checks_passed} ok/{item.checks_failed} failed"
-            + (f"  {why}" if why else "")
+            f"{status.upper():<10} {name:<{width}}  {group or '-':<8} last {_when(last)}, {counts}{why}"
         )
+
+    for a in assets:
+        counts = f"checks {a.checks_passed} ok/{a.checks_failed} failed"
+        echo(a.status, a.asset, a.group, a.last_materialized_at, counts, a.reasons)
     if sources:
         click.echo("")
-        for source in sources:
-            why = "; ".join(source.reasons)
-            name = f"source {source.kind}/{source.provider}"
-            click.echo(
-                f"{source.status.upper():<10} {name:<{width}}  {source.kind:<8} "
-                f"last {_when(source.last_fetch_at)}, {source.errors}/{source.fetches} failed"
-                + (f"  {why}" if why else "")
-            )
+    for s in sources:
+        name, counts = f"source {s.kind}/{s.provider}", f"{s.errors}/{s.fetches} failed"
+        echo(s.status, name, s.kind, s.last_fetch_at, counts, s.reasons)
     if failing_ticks:
         click.echo("")
         for tick in failing_ticks:

@@ -64,6 +64,10 @@ class Alert:
     severity: str
 
 
+# The subject of an alert starts with what happened to the failure it is about.
+SUBJECT_PREFIX = {"firing": "Failing", "reminder": "Still failing", "resolved": "Resolved"}
+
+
 def decide(
     firing: dict[str, float], observations: Iterable[Observation], now: float
 ) -> tuple[dict[str, float], list[Alert]]:
@@ -74,41 +78,26 @@ def decide(
     for obs in observations:
         since = firing.get(obs.key)
         if obs.failing and since is None:
-            firing[obs.key] = now
-            alerts.append(
-                Alert(
-                    f"{obs.key}@{now:.0f}",
-                    obs.key,
-                    "firing",
-                    f"Failing: {obs.subject}",
-                    obs.body,
-                    obs.severity,
-                )
-            )
+            firing[obs.key] = since = now
+            kind, note = "firing", ""
         elif obs.failing:
-            alerts.append(
-                Alert(
-                    f"{obs.key}@{since:.0f}",
-                    obs.key,
-                    "reminder",
-                    f"Still failing: {obs.subject}",
-                    obs.body + f"\n\nFailing since {_iso(since)}.",
-                    obs.severity,
-                )
-            )
+            kind, note = "reminder", f"\n\nFailing since {_iso(since)}."
         elif since is not None:
             del firing[obs.key]
-            alerts.append(
-                Alert(
-                    f"{obs.key}@{since:.0f}:resolved",
-                    obs.key,
-                    "resolved",
-                    f"Resolved: {obs.subject}",
-                    obs.body + f"\n\nFailing since {_iso(since)}, recovered {_iso(now)}.",
-                    # A recovery is good news: never page anyone for it.
-                    "low",
-                )
+            kind, note = "resolved", f"\n\nFailing since {_iso(since)}, recovered {_iso(now)}."
+        else:
+            continue
+        alerts.append(
+            Alert(
+                key=f"{obs.key}@{since:.0f}" + (":resolved" if kind == "resolved" else ""),
+                watch_key=obs.key,
+                kind=kind,
+                subject=f"{SUBJECT_PREFIX[kind]}: {obs.subject}",
+                body=obs.body + note,
+                # A recovery is good news: never page anyone for it.
+                severity="low" if kind == "resolved" else obs.severity,
             )
+        )
     return firing, alerts
 
 
@@ -117,10 +106,8 @@ def _iso(timestamp: float) -> str:
 
 
 def load_state(cursor: str | None) -> dict[str, float]:
-    if not cursor:
-        return {}
     try:
-        loaded = json.loads(cursor)
+        loaded = json.loads(cursor or "{}")
     except json.JSONDecodeError:
         return {}
     if not isinstance(loaded, dict):

@@ -1,10 +1,10 @@
-"""Health of assets and sources, derived from facts (check results, run history, freshness,
-fetch statuses). Pure logic: the Dagster side gathers the facts, this module judges them.
+"""Health of assets and sources: statuses, scores and exit codes judged from what the instance
+and the warehouse recorded. Pure logic: pipeline.defs.health.state gathers what it judges.
 
 Statuses, worst last:
 - healthy: materialised, fresh, every check that ran passed.
-- unknown: never materialised and no check ever ran (a warning, not a failure: a new
-  deployment has not run everything yet).
+- unknown: never materialised and nothing failing (a warning, not a failure: a new deployment
+  has not run everything yet).
 - degraded: a WARN check fails, the warn window of its freshness policy has passed, a check
   could not execute, or the last run failed while the data it left is still fresh.
 - unhealthy: an ERROR check fails or the fail window of its freshness policy has passed.
@@ -14,7 +14,7 @@ Statuses, worst last:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -45,6 +45,8 @@ STATUS_SCORE = {
 # Criticality (asset tag or metadata `criticality`) weighs an asset in the overall score.
 CRITICALITY_WEIGHT = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 DEFAULT_CRITICALITY = "medium"
+# A source whose recent fetches fail this often is unhealthy; any failure degrades it.
+SOURCE_UNHEALTHY_ERROR_SHARE = 0.5
 
 # Exit codes of `pipeline health` / `pipeline check`.
 EXIT_HEALTHY, EXIT_WARNINGS, EXIT_FAILING = 0, 1, 2
@@ -59,29 +61,8 @@ class CheckFact:
     passed: bool | None
     severity: str = "ERROR"  # ERROR | WARN, as the check reported it
     description: str | None = None
-    evaluated_at: float | None = None
     execution_failed: bool = False
     blocking: bool = False
-
-    @property
-    def failing_error(self) -> bool:
-        return self.passed is False and self.severity == "ERROR"
-
-    @property
-    def failing_warn(self) -> bool:
-        return self.passed is False and self.severity != "ERROR"
-
-
-@dataclass(frozen=True)
-class AssetFacts:
-    asset: str
-    group: str | None = None
-    last_materialized_at: float | None = None
-    last_run_failed: bool = False  # the latest run planned to materialise it failed
-    warn_window_s: float | None = None  # from the asset's FreshnessPolicy
-    fail_window_s: float | None = None
-    checks: tuple[CheckFact, ...] = ()
-    criticality: str = DEFAULT_CRITICALITY
 
 
 @dataclass
@@ -92,16 +73,24 @@ class AssetHealth:
     freshness: Freshness
     score: int
     criticality: str
-    reasons: list[str] = field(default_factory=list)
-    last_materialized_at: float | None = None
-    checks_passed: int = 0
-    checks_failed: int = 0
+    reasons: list[str]
+    last_materialized_at: float | None
+    checks_passed: int
+    checks_failed: int
 
-    def as_dict(self) -> dict:
-        data = asdict(self)
-        data["status"] = str(self.status)
-        data["freshness"] = str(self.freshness)
-        return data
+
+@dataclass
+class SourceHealth:
+    kind: str
+    provider: str
+    status: Status
+    score: int
+    fetches: int
+    errors: int
+    error_share: float
+    last_fetch_at: float | None
+    last_error: str | None
+    reasons: list[str]
 
 
 def freshness(
@@ -122,68 +111,62 @@ def freshness(
     return Freshness.FRESH
 
 
-def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f}h"
-    return f"{seconds / 86400:.0f}d"
-
-
-def derive_asset_health(facts: AssetFacts, now: float) -> AssetHealth:
-    """Judge one asset from its facts; `reasons` says why in words an operator can act on."""
-    state = freshness(facts.last_materialized_at, now, facts.warn_window_s, facts.fail_window_s)
-    reasons: list[str] = []
-    ran = [c for c in facts.checks if c.passed is not None]
-    failing_error = [c for c in facts.checks if c.failing_error]
-    failing_warn = [c for c in facts.checks if c.failing_warn]
-    crashed = [c for c in facts.checks if c.execution_failed]
-
-    for check in failing_error:
-        reasons.append(f"ERROR check {check.name} failed" + _detail(check.description))
-    for check in failing_warn:
-        reasons.append(f"WARN check {check.name} failed" + _detail(check.description))
-    for check in crashed:
-        reasons.append(f"check {check.name} could not run")
+def judge_asset(
+    asset: str,
+    now: float,
+    *,
+    group: str | None = None,
+    criticality: str = DEFAULT_CRITICALITY,
+    last_materialized_at: float | None = None,
+    last_run_failed: bool = False,  # the latest run planned to materialise it failed
+    warn_window_s: float | None = None,  # from the asset's FreshnessPolicy
+    fail_window_s: float | None = None,
+    checks: Sequence[CheckFact] = (),
+) -> AssetHealth:
+    """One asset's health; `reasons` says why in words an operator can act on."""
+    state = freshness(last_materialized_at, now, warn_window_s, fail_window_s)
+    failed = sorted((c for c in checks if c.passed is False), key=lambda c: c.severity != "ERROR")
+    reasons = [f"{c.severity} check {c.name} failed{_detail(c.description)}" for c in failed]
+    reasons += [f"check {c.name} could not run" for c in checks if c.execution_failed]
+    age = None if last_materialized_at is None else _age(now - last_materialized_at)
     if state is Freshness.STALE:
-        reasons.append(
-            f"stale: last materialised {_age(now - facts.last_materialized_at)} ago "
-            f"(fail window {_age(facts.fail_window_s)})"
-        )
+        reasons.append(f"stale: last materialised {age} ago (fail window {_age(fail_window_s)})")
     elif state is Freshness.WARN:
-        reasons.append(
-            f"late: last materialised {_age(now - facts.last_materialized_at)} ago "
-            f"(warn window {_age(facts.warn_window_s)})"
-        )
-    if facts.last_run_failed:
+        reasons.append(f"late: last materialised {age} ago (warn window {_age(warn_window_s)})")
+    if last_run_failed:
         reasons.append("last run failed")
 
-    absent_or_stale = state in (Freshness.NEVER, Freshness.STALE)
-    if facts.last_run_failed and absent_or_stale:
+    if last_run_failed and state in (Freshness.NEVER, Freshness.STALE):
         status = Status.OFFLINE
-    elif failing_error or state is Freshness.STALE:
+    elif state is Freshness.STALE or any(c.severity == "ERROR" for c in failed):
         status = Status.UNHEALTHY
-    elif failing_warn or crashed or state is Freshness.WARN or facts.last_run_failed:
+    elif reasons:  # a WARN check failed, a check could not run, late, or the last run failed
         status = Status.DEGRADED
     elif state is Freshness.NEVER:
         status = Status.UNKNOWN
         reasons.append("never materialised")
     else:
         status = Status.HEALTHY
+    ran = [c for c in checks if c.passed is not None]
     return AssetHealth(
-        asset=facts.asset,
-        group=facts.group,
+        asset=asset,
+        group=group,
         status=status,
         freshness=state,
         score=STATUS_SCORE[status],
-        criticality=facts.criticality,
+        criticality=criticality,
         reasons=reasons,
-        last_materialized_at=facts.last_materialized_at,
+        last_materialized_at=last_materialized_at,
         checks_passed=sum(1 for c in ran if c.passed),
-        checks_failed=sum(1 for c in ran if not c.passed),
+        checks_failed=len(failed),
     )
+
+
+def _age(seconds: float) -> str:
+    for limit, unit, size in ((120, "s", 1), (7200, "m", 60), (172800, "h", 3600)):
+        if seconds < limit:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds / 86400:.0f}d"
 
 
 def _detail(description: str | None) -> str:
@@ -193,69 +176,35 @@ def _detail(description: str | None) -> str:
     return f" ({text[:117]}...)" if len(text) > 120 else f" ({text})"
 
 
-@dataclass(frozen=True)
-class FetchFact:
-    """One provider call from raw.source_fetches."""
-
-    status: str  # ok | error
-    finished_at: float
-    error: str | None = None
-
-
-@dataclass
-class SourceHealth:
-    kind: str
-    provider: str
-    status: Status
-    score: int
-    fetches: int
-    errors: int
-    error_share: float
-    last_fetch_at: float | None
-    last_error: str | None
-    reasons: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        data = asdict(self)
-        data["status"] = str(self.status)
-        return data
-
-
-# A source whose error share in the window reaches this is unhealthy; any error degrades it.
-SOURCE_UNHEALTHY_ERROR_SHARE = 0.5
-
-
-def derive_source_health(kind: str, provider: str, fetches: Sequence[FetchFact]) -> SourceHealth:
-    """Health of one provider from its recent calls (the caller picks the window)."""
-    ordered = sorted(fetches, key=lambda f: f.finished_at)
-    errors = [f for f in ordered if f.status != "ok"]
-    share = len(errors) / len(ordered) if ordered else 0.0
-    reasons = []
-    if not ordered:
-        status = Status.UNKNOWN
-        reasons.append("no fetches recorded")
-    elif len(errors) == len(ordered):
-        status = Status.OFFLINE
-        reasons.append(f"all {len(ordered)} recent fetches failed")
+def judge_source(
+    kind: str,
+    provider: str,
+    fetches: int,
+    errors: int,
+    last_fetch_at: float | None = None,
+    last_error: str | None = None,
+) -> SourceHealth:
+    """One provider's health from the outcome of its recent calls (at least one; the caller
+    picks the window)."""
+    share = errors / fetches
+    failed = f"{errors} of {fetches} recent fetches failed"
+    if errors == fetches:
+        status, failed = Status.OFFLINE, f"all {fetches} recent fetches failed"
     elif share >= SOURCE_UNHEALTHY_ERROR_SHARE:
         status = Status.UNHEALTHY
-        reasons.append(f"{len(errors)} of {len(ordered)} recent fetches failed")
-    elif errors:
-        status = Status.DEGRADED
-        reasons.append(f"{len(errors)} of {len(ordered)} recent fetches failed")
     else:
-        status = Status.HEALTHY
+        status = Status.DEGRADED if errors else Status.HEALTHY
     return SourceHealth(
         kind=kind,
         provider=provider,
         status=status,
         score=STATUS_SCORE[status],
-        fetches=len(ordered),
-        errors=len(errors),
+        fetches=fetches,
+        errors=errors,
         error_share=round(share, 4),
-        last_fetch_at=ordered[-1].finished_at if ordered else None,
-        last_error=errors[-1].error if errors else None,
-        reasons=reasons,
+        last_fetch_at=last_fetch_at,
+        last_error=last_error,
+        reasons=[failed] if errors else [],
     )
 
 

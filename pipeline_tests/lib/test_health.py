@@ -5,15 +5,13 @@ from __future__ import annotations
 import pytest
 
 from pipeline.lib.health import (
-    AssetFacts,
     CheckFact,
-    FetchFact,
     Freshness,
     Status,
-    derive_asset_health,
-    derive_source_health,
     exit_code,
     freshness,
+    judge_asset,
+    judge_source,
     overall_score,
 )
 
@@ -21,15 +19,14 @@ NOW = 1_800_000_000.0
 HOUR = 3600.0
 
 
-def facts(**overrides) -> AssetFacts:
+def judge(**overrides):
     base = dict(
-        asset="grants",
         group="grants",
         last_materialized_at=NOW - HOUR,
         warn_window_s=2 * HOUR,
         fail_window_s=4 * HOUR,
     )
-    return AssetFacts(**{**base, **overrides})
+    return judge_asset("grants", NOW, **{**base, **overrides})
 
 
 @pytest.mark.parametrize(
@@ -48,14 +45,14 @@ def test_freshness(last, warn, fail, expected):
 
 
 def test_healthy_when_fresh_and_checks_pass():
-    health = derive_asset_health(facts(checks=(CheckFact("unique", True),)), NOW)
+    health = judge(checks=(CheckFact("unique", True),))
     assert health.status is Status.HEALTHY
     assert health.score == 100 and health.reasons == []
     assert health.checks_passed == 1
 
 
 def test_unknown_when_never_materialised():
-    health = derive_asset_health(facts(last_materialized_at=None), NOW)
+    health = judge(last_materialized_at=None)
     assert health.status is Status.UNKNOWN
     assert health.reasons == ["never materialised"]
 
@@ -63,64 +60,57 @@ def test_unknown_when_never_materialised():
 def test_warn_check_degrades_error_check_makes_unhealthy():
     warn = CheckFact("volume", False, severity="WARN", description="rows fell 80%")
     error = CheckFact("range", False, severity="ERROR", description="3 scores out of [0, 1]")
-    degraded = derive_asset_health(facts(checks=(warn,)), NOW)
+    degraded = judge(checks=(warn,))
     assert degraded.status is Status.DEGRADED
     assert degraded.reasons == ["WARN check volume failed (rows fell 80%)"]
-    unhealthy = derive_asset_health(facts(checks=(warn, error)), NOW)
+    unhealthy = judge(checks=(warn, error))
     assert unhealthy.status is Status.UNHEALTHY
     assert unhealthy.checks_failed == 2
 
 
 def test_late_degrades_stale_is_unhealthy():
-    late = derive_asset_health(facts(last_materialized_at=NOW - 3 * HOUR), NOW)
+    late = judge(last_materialized_at=NOW - 3 * HOUR)
     assert late.status is Status.DEGRADED and late.freshness is Freshness.WARN
-    stale = derive_asset_health(facts(last_materialized_at=NOW - 5 * HOUR), NOW)
+    stale = judge(last_materialized_at=NOW - 5 * HOUR)
     assert stale.status is Status.UNHEALTHY
     assert stale.reasons == ["stale: last materialised 5h ago (fail window 4h)"]
 
 
 def test_failed_run_offline_only_when_nothing_fresh_is_left():
-    still_fresh = derive_asset_health(facts(last_run_failed=True), NOW)
+    still_fresh = judge(last_run_failed=True)
     assert still_fresh.status is Status.DEGRADED
-    never = derive_asset_health(facts(last_materialized_at=None, last_run_failed=True), NOW)
+    never = judge(last_materialized_at=None, last_run_failed=True)
     assert never.status is Status.OFFLINE
-    stale = derive_asset_health(
-        facts(last_materialized_at=NOW - 5 * HOUR, last_run_failed=True), NOW
-    )
+    stale = judge(last_materialized_at=NOW - 5 * HOUR, last_run_failed=True)
     assert stale.status is Status.OFFLINE and stale.score == 0
 
 
 def test_check_that_could_not_run_degrades():
     crashed = CheckFact("schema", None, execution_failed=True)
-    health = derive_asset_health(facts(checks=(crashed,)), NOW)
+    health = judge(checks=(crashed,))
     assert health.status is Status.DEGRADED
     assert health.reasons == ["check schema could not run"]
 
 
 def test_never_run_check_is_not_a_failure():
-    health = derive_asset_health(facts(checks=(CheckFact("new", None),)), NOW)
+    health = judge(checks=(CheckFact("new", None),))
     assert health.status is Status.HEALTHY and health.checks_failed == 0
 
 
-def test_source_health_from_fetch_statuses():
-    ok = [FetchFact("ok", NOW - i) for i in range(4)]
-    assert derive_source_health("news", "newsapi", ok).status is Status.HEALTHY
-    one_error = [*ok[:3], FetchFact("error", NOW, "HTTP 429")]
-    degraded = derive_source_health("news", "newsapi", one_error)
+def test_source_health_from_fetch_counts():
+    assert judge_source("news", "newsapi", 4, 0, NOW).status is Status.HEALTHY
+    degraded = judge_source("news", "newsapi", 4, 1, NOW, "HTTP 429")
     assert degraded.status is Status.DEGRADED
     assert degraded.error_share == 0.25 and degraded.last_error == "HTTP 429"
-    half = [FetchFact("ok", NOW - 1), FetchFact("error", NOW, "timeout")]
-    assert derive_source_health("news", "serper", half).status is Status.UNHEALTHY
-    down = [FetchFact("error", NOW - i, "500") for i in range(3)]
-    assert derive_source_health("grants", "simpler", down).status is Status.OFFLINE
-    assert derive_source_health("grants", "rss", []).status is Status.UNKNOWN
+    assert degraded.reasons == ["1 of 4 recent fetches failed"]
+    assert judge_source("news", "serper", 2, 1).status is Status.UNHEALTHY
+    down = judge_source("grants", "simpler", 3, 3)
+    assert down.status is Status.OFFLINE and down.reasons == ["all 3 recent fetches failed"]
 
 
 def test_overall_score_weighs_critical_assets_more():
-    healthy_low = derive_asset_health(facts(criticality="low"), NOW)
-    broken_critical = derive_asset_health(
-        facts(criticality="critical", checks=(CheckFact("x", False),)), NOW
-    )
+    healthy_low = judge(criticality="low")
+    broken_critical = judge(criticality="critical", checks=(CheckFact("x", False),))
     assert overall_score([healthy_low, broken_critical]) == round((100 * 1 + 20 * 4) / 5)
     assert overall_score([]) == 100
 

@@ -1,8 +1,10 @@
 """health_report: health per asset and per source with a score, hourly, in the warehouse
 (health.asset_health, health.source_health, health.summary) and in its metadata."""
 
+import dataclasses
 import datetime as dt
 import time
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -14,10 +16,27 @@ from pipeline.lib import health
 from pipeline.lib.warehouse import replace_where
 
 REPORT_CRON = "0 * * * *"
+# The asset graph health_report judges, for runs without a repository: an in-process run
+# (pipeline.graph_runner, tests) has none in Dagster 1.13, so its runner hands the code
+# location's graph over as this resource. Runs launched from the code location leave it None.
+ASSET_GRAPH_RESOURCE = "asset_graph"
 
 
 def _timestamp(seconds: float | None) -> dt.datetime | None:
     return None if seconds is None else dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+def _row(item: health.AssetHealth | health.SourceHealth, reported_at: dt.datetime) -> dict:
+    """The warehouse row of an asset's health (reasons joined) or a source's (without them)."""
+    row = {**dataclasses.asdict(item), "reported_at": reported_at}
+    reasons = row.pop("reasons")
+    if isinstance(item, health.SourceHealth):
+        return {**row, "last_fetch_at": _timestamp(item.last_fetch_at)}
+    row["group_name"] = row.pop("group")
+    row.update(
+        reasons="; ".join(reasons), last_materialized_at=_timestamp(item.last_materialized_at)
+    )
+    return row
 
 
 def _problems_markdown(assets: list[health.AssetHealth], sources: list[health.SourceHealth]) -> str:
@@ -36,18 +55,6 @@ def _problems_markdown(assets: list[health.AssetHealth], sources: list[health.So
     return "\n".join(["| status | what | why |", "| --- | --- | --- |", *lines])
 
 
-def code_location_graph(context: dg.AssetExecutionContext):
-    """The whole code location's asset graph, not this run's job (which holds health_report
-    only). A run launched from a code location (daemon, UI, `dagster asset materialize`) carries
-    its repository; an in-process run (`pipeline demo`, tests) has none in Dagster 1.13, so the
-    code location is loaded."""
-    if context.run.remote_job_origin is not None:
-        return context.repository_def.asset_graph
-    from pipeline.definitions import defs
-
-    return defs().resolve_asset_graph()
-
-
 @dg.asset(
     group_name="health",
     automation_condition=dg.AutomationCondition.on_cron(REPORT_CRON),
@@ -58,65 +65,23 @@ def code_location_graph(context: dg.AssetExecutionContext):
     ),
 )
 def health_report(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    asset_graph: dg.ResourceParam[Any],
 ) -> dg.MaterializeResult:
     now = time.time()
-    graph = code_location_graph(context)
+    # The whole code location's graph, not this run's job (which holds health_report only).
+    graph = asset_graph or context.repository_def.asset_graph
     assets = [a for a in asset_health(graph, context.instance, now) if a.asset != "health_report"]
     sources = source_health(warehouse.location, now)
     score = health.overall_score(assets, sources)
     code = health.exit_code([a.status for a in assets] + [s.status for s in sources])
     counts = health.status_counts(a.status for a in assets)
     reported_at = _timestamp(now)
-
-    asset_rows = pl.DataFrame(
-        [
-            {
-                "asset": a.asset,
-                "group_name": a.group,
-                "status": str(a.status),
-                "freshness": str(a.freshness),
-                "score": a.score,
-                "criticality": a.criticality,
-                "checks_passed": a.checks_passed,
-                "checks_failed": a.checks_failed,
-                "reasons": "; ".join(a.reasons),
-                "last_materialized_at": _timestamp(a.last_materialized_at),
-                "reported_at": reported_at,
-            }
-            for a in assets
-        ],
-        schema_overrides={
-            "last_materialized_at": pl.Datetime("us", "UTC"),
-            "reported_at": pl.Datetime("us", "UTC"),
-            "group_name": pl.String,
-        },
-    )
-    source_rows = pl.DataFrame(
-        [
-            {
-                "kind": s.kind,
-                "provider": s.provider,
-                "status": str(s.status),
-                "score": s.score,
-                "fetches": s.fetches,
-                "errors": s.errors,
-                "error_share": s.error_share,
-                "last_fetch_at": _timestamp(s.last_fetch_at),
-                "last_error": s.last_error,
-                "reported_at": reported_at,
-            }
-            for s in sources
-        ],
-        schema_overrides={
-            "last_fetch_at": pl.Datetime("us", "UTC"),
-            "reported_at": pl.Datetime("us", "UTC"),
-            "last_error": pl.String,
-            "error_share": pl.Float64,
-        },
-    )
-    summary_row = pl.DataFrame(
-        [
+    tables = {
+        "health.asset_health": [_row(a, reported_at) for a in assets],
+        "health.source_health": [_row(s, reported_at) for s in sources],
+        "health.summary": [
             {
                 "report": "latest",
                 "score": score,
@@ -125,19 +90,14 @@ def health_report(
                 "reported_at": reported_at,
             }
         ],
-        schema_overrides={"reported_at": pl.Datetime("us", "UTC")},
-    )
+    }
     with warehouse.get_connection() as conn:
         # The report is a snapshot: each table holds the latest one only.
-        if asset_rows.height:
-            replace_where(conn, "health.asset_health", asset_rows, "true")
-        else:
-            conn.execute("DELETE FROM health.asset_health")
-        if source_rows.height:
-            replace_where(conn, "health.source_health", source_rows, "true")
-        else:
-            conn.execute("DELETE FROM health.source_health")
-        replace_where(conn, "health.summary", summary_row, "true")
+        for table, rows in tables.items():
+            if rows:
+                replace_where(conn, table, pl.DataFrame(rows, infer_schema_length=None), "true")
+            else:
+                conn.execute(f"DELETE FROM {table}")
         metadata = table_metadata(conn, "health.asset_health", order_by="score, asset")
 
     context.log.info("health score %s/100: %s", score, counts)

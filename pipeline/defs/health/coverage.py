@@ -13,7 +13,7 @@ import warnings
 import dagster as dg
 
 from pipeline.defs.health.builders import (
-    delivery_failure_share_check,
+    share_check,
     source_error_share_check,
     volume_anomaly_checks,
 )
@@ -26,20 +26,24 @@ SCHEMA_CHECK = "column_schema_change"
 # Assets that are no table, so have no column schema to compare: the sales dashboard is an HTML
 # page (its domain checks it with dashboard_page_schema).
 NOT_TABLES = {dg.AssetKey("dashboard")}
-# Share checks for particular assets: (asset, check name, builder).
-SHARE_CHECKS = (
-    (
-        "raw_grant_events",
-        "source_error_share",
-        lambda: source_error_share_check("raw_grant_events", "grant"),
-    ),
-    (
-        "raw_news_events",
-        "source_error_share",
-        lambda: source_error_share_check("raw_news_events", "news"),
-    ),
-    ("email_log", "delivery_failure_share", lambda: delivery_failure_share_check("email_log")),
-)
+
+
+def share_checks() -> list[dg.AssetChecksDefinition]:
+    """The share checks agreed for particular assets."""
+    return [
+        source_error_share_check("raw_grant_events", "grant"),
+        source_error_share_check("raw_news_events", "news"),
+        share_check(
+            "email_log",
+            "notify.email_log",
+            "status = 'failed'",
+            name="delivery_failure_share",
+            description="at most 10% of e-mails failed to send in 7 days",
+            max_share=0.1,
+            where_sql="created_at >= now() - INTERVAL 7 DAY",
+            label="e-mails failed",
+        ),
+    ]
 
 
 def cross_cutting_checks(defs: dg.Definitions) -> list[dg.AssetChecksDefinition]:
@@ -47,11 +51,16 @@ def cross_cutting_checks(defs: dg.Definitions) -> list[dg.AssetChecksDefinition]
     graph = defs.resolve_asset_graph()
     keys = sorted(graph.materializable_asset_keys, key=lambda k: k.to_user_string())
 
-    def lacks(key: dg.AssetKey, check_name: str) -> bool:
-        return dg.AssetCheckKey(key, check_name) not in graph.get(key).check_keys
+    def lacks(key: dg.AssetCheckKey) -> bool:
+        return (
+            key.asset_key in graph.materializable_asset_keys
+            and key not in graph.get(key.asset_key).check_keys
+        )
 
-    need_schema = [key for key in keys if key not in NOT_TABLES and lacks(key, SCHEMA_CHECK)]
-    need_volume = [key for key in keys if lacks(key, VOLUME_CHECK)]
+    need_schema = [
+        k for k in keys if k not in NOT_TABLES and lacks(dg.AssetCheckKey(k, SCHEMA_CHECK))
+    ]
+    need_volume = [k for k in keys if lacks(dg.AssetCheckKey(k, VOLUME_CHECK))]
     checks: list[dg.AssetChecksDefinition] = []
     if need_schema:
         with warnings.catch_warnings():
@@ -60,8 +69,4 @@ def cross_cutting_checks(defs: dg.Definitions) -> list[dg.AssetChecksDefinition]
             checks.extend(dg.build_column_schema_change_checks(assets=need_schema, severity=WARN))
     if need_volume:
         checks.append(volume_anomaly_checks(need_volume, name=VOLUME_CHECK))
-    for asset, check_name, build in SHARE_CHECKS:
-        key = dg.AssetKey(asset)
-        if key in graph.materializable_asset_keys and lacks(key, check_name):
-            checks.append(build())
-    return checks
+    return checks + [c for c in share_checks() if all(lacks(key) for key in c.check_keys)]

@@ -12,7 +12,7 @@ import time
 
 import dagster as dg
 
-from pipeline.defs.health.state import criticality, latest_check_facts, latest_ticks
+from pipeline.defs.health.state import check_facts, criticality, latest_ticks
 from pipeline.lib import alerting
 
 
@@ -27,40 +27,28 @@ def send(alert: alerting.Alert) -> bool:
 
 def check_observations(graph, instance: dg.DagsterInstance) -> list[alerting.Observation]:
     """One observation per check that has a result: failing, or passing again."""
-    check_keys = sorted(
-        graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)
-    )
-    blocking = {k: bool(graph.get(k).blocking) for k in check_keys}
-    facts = latest_check_facts(instance, check_keys, blocking)
     observations = []
-    for key in check_keys:
-        fact = facts[key]
+    for key, fact in check_facts(graph, instance).items():
         if fact.passed is None and not fact.execution_failed:
             continue  # never ran, or running now
         asset = key.asset_key.to_user_string()
-        asset_criticality = (
-            criticality(graph.get(key.asset_key)) if graph.has(key.asset_key) else "medium"
-        )
+        level = criticality(graph.get(key.asset_key))
+        severity = "ERROR" if fact.execution_failed else fact.severity
         if fact.execution_failed:
-            severity = alerting.alert_severity("ERROR", asset_criticality, fact.blocking)
-            what = f"check {key.name} on {asset} could not run"
-            body = f"The run evaluating check {key.name} on asset {asset} failed before the check reported."
+            subject = f"check {key.name} on {asset} could not run"
+            outcome = "could not run: its run failed before the check reported"
         else:
-            severity = alerting.alert_severity(fact.severity, asset_criticality, fact.blocking)
-            what = f"{fact.severity} check {key.name} on {asset}"
-            body = (
-                f"Asset check {key.name} on asset {asset} "
-                f"{'passed' if fact.passed else 'failed'}: {fact.description or '(no description)'}"
-                f"\nSeverity {fact.severity}, {'blocking' if fact.blocking else 'not blocking'}; "
-                f"asset criticality {asset_criticality}."
-            )
+            subject = f"{severity} check {key.name} on {asset}"
+            outcome = f"{'passed' if fact.passed else 'failed'}: {fact.description or '-'}"
         observations.append(
             alerting.Observation(
                 key=f"check:{asset}:{key.name}",
                 failing=not fact.passed,
-                subject=what,
-                body=body + "\nRun `pipeline health` for the whole picture.",
-                severity=severity,
+                subject=subject,
+                body=f"Asset check {key.name} on asset {asset} {outcome}\nSeverity {severity}, "
+                f"{'blocking' if fact.blocking else 'not blocking'}; asset criticality {level}."
+                "\nRun `pipeline health` for the whole picture.",
+                severity=alerting.alert_severity(severity, level, fact.blocking),
             )
         )
     return observations

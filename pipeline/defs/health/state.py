@@ -1,5 +1,5 @@
-"""Gather health facts from an asset graph, the Dagster instance and the warehouse. Shared by
-`pipeline health`, the health_report asset and the alert sensors; the judging itself is pure
+"""What health judges, read from an asset graph, the Dagster instance and the warehouse. Shared
+by `pipeline health`, the health_report asset and the alert sensors; the judging itself is pure
 (pipeline.lib.health)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import dagster as dg
 from pipeline.defs.shared.dagster_private import AssetCheckExecutionRecordStatus, TickStatus
 from pipeline.lib import health, warehouse
 
-FAILED_RUN_STATUSES = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+FAILED_RUN_STATUSES = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 # Health per source looks at this many of each provider's latest calls within this window.
 SOURCE_WINDOW = dt.timedelta(days=7)
 SOURCE_RECENT_FETCHES = 20
@@ -29,131 +29,83 @@ def criticality(node) -> str:
     return health.DEFAULT_CRITICALITY
 
 
-def _windows(policy) -> tuple[float | None, float | None]:
-    """(warn, fail) windows in seconds of a time-window FreshnessPolicy; cron policies and
-    none give (None, None): their freshness checks report it instead."""
-    fail = getattr(policy, "fail_window", None)
-    warn = getattr(policy, "warn_window", None)
-    return (
-        warn.to_timedelta().total_seconds() if warn is not None else None,
-        fail.to_timedelta().total_seconds() if fail is not None else None,
-    )
-
-
-def latest_check_facts(
-    instance: dg.DagsterInstance, check_keys: list[dg.AssetCheckKey], blocking: dict
-) -> dict[dg.AssetCheckKey, health.CheckFact]:
-    """The latest evaluation of each check, from the instance's event log."""
-    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
-    planned_runs = {
-        r.run_id
-        for r in records.values()
-        if r.status == AssetCheckExecutionRecordStatus.PLANNED and r.run_id
-    }
-    runs = (
-        {
-            run.run_id: run
-            for run in instance.get_runs(filters=dg.RunsFilter(run_ids=list(planned_runs)))
-        }
-        if planned_runs
-        else {}
-    )
+def check_facts(graph, instance: dg.DagsterInstance) -> dict[dg.AssetCheckKey, health.CheckFact]:
+    """The latest evaluation of every check of the graph, from the instance's event log; a check
+    whose run ended before it reported could not run."""
+    keys = sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     facts = {}
-    for key in check_keys:
-        record = records.get(key)
-        if record is None:
-            facts[key] = health.CheckFact(key.name, None, blocking=blocking.get(key, False))
-            continue
-        if record.status == AssetCheckExecutionRecordStatus.PLANNED:
-            run = runs.get(record.run_id)
-            facts[key] = health.CheckFact(
-                key.name,
-                None,
-                execution_failed=bool(run and run.status in FAILED_RUN_STATUSES),
-                evaluated_at=record.create_timestamp,
-                blocking=blocking.get(key, False),
-            )
+    for key in keys:
+        record, blocking = records.get(key), bool(graph.get(key).blocking)
+        if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED:
+            run = record and instance.get_run_by_id(record.run_id)
+            died = bool(run and run.status in FAILED_RUN_STATUSES)
+            facts[key] = health.CheckFact(key.name, None, execution_failed=died, blocking=blocking)
             continue
         evaluation = record.evaluation
         facts[key] = health.CheckFact(
-            name=key.name,
+            key.name,
             passed=record.status == AssetCheckExecutionRecordStatus.SUCCEEDED,
             severity=evaluation.severity.value if evaluation else "ERROR",
             description=evaluation.description if evaluation else None,
-            evaluated_at=record.event.timestamp if record.event else record.create_timestamp,
-            blocking=blocking.get(key, False),
+            blocking=blocking,
         )
     return facts
 
 
-def asset_facts(graph, instance: dg.DagsterInstance) -> list[health.AssetFacts]:
-    """Facts for every materialisable asset of an asset graph (`defs.resolve_asset_graph()`
-    or a run's `context.repository_def.asset_graph`): latest materialisation, whether the
-    latest run planned to materialise it failed, freshness windows, latest check results."""
-    keys = sorted(graph.materializable_asset_keys, key=lambda k: k.to_user_string())
-    check_keys = sorted(
-        graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)
-    )
-    blocking = {k: bool(graph.get(k).blocking) for k in check_keys}
-    checks = latest_check_facts(instance, check_keys, blocking)
-    checks_by_asset: dict[dg.AssetKey, list[health.CheckFact]] = defaultdict(list)
-    for key in check_keys:
-        checks_by_asset[key.asset_key].append(checks[key])
-
-    entries = {r.asset_entry.asset_key: r.asset_entry for r in instance.get_asset_records(keys)}
-    # The asset entry's planned-run column is not filled by every storage; this query is.
-    planned_runs = {}
-    for key in entries:
-        planned = instance.get_latest_planned_materialization_info(key)
-        if planned is not None:
-            planned_runs[key] = planned.run_id
-    run_status = (
-        {
-            run.run_id: run.status
-            for run in instance.get_runs(
-                filters=dg.RunsFilter(run_ids=list(set(planned_runs.values())))
-            )
-        }
-        if planned_runs
-        else {}
-    )
-    facts = []
-    for key in keys:
-        node = graph.get(key)
-        entry = entries.get(key)
-        last = entry.last_materialization if entry else None
-        planned_run = planned_runs.get(key)
-        last_run_failed = bool(
-            planned_run
-            and run_status.get(planned_run) in FAILED_RUN_STATUSES
-            and (last is None or last.run_id != planned_run)
-        )
-        warn_s, fail_s = _windows(node.freshness_policy)
-        facts.append(
-            health.AssetFacts(
-                asset=key.to_user_string(),
-                group=node.group_name,
-                last_materialized_at=last.timestamp if last else None,
-                last_run_failed=last_run_failed,
-                warn_window_s=warn_s,
-                fail_window_s=fail_s,
-                checks=tuple(checks_by_asset.get(key, ())),
-                criticality=criticality(node),
-            )
-        )
-    return facts
+def _seconds(window) -> float | None:
+    return None if window is None else window.to_timedelta().total_seconds()
 
 
 def asset_health(
     graph, instance: dg.DagsterInstance, now: float | None = None
 ) -> list[health.AssetHealth]:
+    """Health of every materialisable asset of an asset graph (a code location's or a run's
+    repository's) from its latest materialisation, the latest run planned to materialise it,
+    its time-window FreshnessPolicy (cron policies show in the UI only) and its checks."""
     now = time.time() if now is None else now
-    return [health.derive_asset_health(f, now) for f in asset_facts(graph, instance)]
+    keys = sorted(graph.materializable_asset_keys, key=lambda k: k.to_user_string())
+    checks = defaultdict(list)
+    for key, fact in check_facts(graph, instance).items():
+        checks[key.asset_key].append(fact)
+    last = {
+        r.asset_entry.asset_key: r.asset_entry.last_materialization
+        for r in instance.get_asset_records(keys)
+    }
+    # The asset entry's planned-run column is not filled by every storage; this query is.
+    planned = {
+        key: info.run_id
+        for key in last
+        if (info := instance.get_latest_planned_materialization_info(key)) is not None
+    }
+    failed_runs = set()
+    if planned:
+        runs = dg.RunsFilter(run_ids=list(set(planned.values())), statuses=FAILED_RUN_STATUSES)
+        failed_runs = {run.run_id for run in instance.get_runs(runs)}
+    judged = []
+    for key in keys:
+        node, materialization = graph.get(key), last.get(key)
+        policy = node.freshness_policy
+        judged.append(
+            health.judge_asset(
+                key.to_user_string(),
+                now,
+                group=node.group_name,
+                criticality=criticality(node),
+                last_materialized_at=materialization.timestamp if materialization else None,
+                last_run_failed=planned.get(key) in failed_runs
+                and (materialization is None or materialization.run_id != planned[key]),
+                warn_window_s=_seconds(getattr(policy, "warn_window", None)),
+                fail_window_s=_seconds(getattr(policy, "fail_window", None)),
+                checks=checks[key],
+            )
+        )
+    return judged
 
 
 def source_health(location, now: float | None = None) -> list[health.SourceHealth]:
-    """Health per (kind, provider) from the latest rows of raw.source_fetches. `location`:
-    the warehouse resource's."""
+    """Health per (kind, provider) from its latest calls in raw.source_fetches. `location`: the
+    warehouse resource's."""
     if not warehouse.exists(location):
         return []
     now = time.time() if now is None else now
@@ -163,21 +115,15 @@ def source_health(location, now: float | None = None) -> list[health.SourceHealt
             return []
         rows = conn.execute(
             """
-            SELECT kind, provider, status, epoch(finished_at), error FROM (
-                SELECT *, row_number() OVER (
-                    PARTITION BY kind, provider ORDER BY finished_at DESC) AS recency
-                FROM raw.source_fetches WHERE finished_at >= ?)
-            WHERE recency <= ? ORDER BY kind, provider
+            SELECT kind, provider, count(*), count(*) FILTER (status <> 'ok'),
+                epoch(max(finished_at)), arg_max(error, finished_at) FILTER (status <> 'ok')
+            FROM (SELECT * FROM raw.source_fetches WHERE finished_at >= ? QUALIFY row_number()
+                OVER (PARTITION BY kind, provider ORDER BY finished_at DESC) <= ?)
+            GROUP BY kind, provider ORDER BY kind, provider
             """,
             [since, SOURCE_RECENT_FETCHES],
         ).fetchall()
-    fetches: dict[tuple[str, str], list[health.FetchFact]] = defaultdict(list)
-    for kind, provider, status, finished_at, error in rows:
-        fetches[(kind, provider)].append(health.FetchFact(status, float(finished_at), error))
-    return [
-        health.derive_source_health(kind, provider, items)
-        for (kind, provider), items in sorted(fetches.items())
-    ]
+    return [health.judge_source(*row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -204,14 +150,13 @@ def latest_ticks(instance: dg.DagsterInstance, exclude: str = "") -> list[TickFa
         )
         if not ticks:
             continue
-        tick = ticks[0]
         facts.append(
             TickFact(
                 kind=state.instigator_type.value.lower(),
                 name=state.instigator_name,
-                failed=tick.status == TickStatus.FAILURE,
-                error=tick.error.message.strip() if tick.error else "",
-                timestamp=tick.timestamp,
+                failed=ticks[0].status == TickStatus.FAILURE,
+                error=ticks[0].error.message.strip() if ticks[0].error else "",
+                timestamp=ticks[0].timestamp,
             )
         )
     return sorted(facts, key=lambda t: (t.kind, t.name))

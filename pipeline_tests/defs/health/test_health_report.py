@@ -7,18 +7,17 @@ import datetime as dt
 
 import dagster as dg
 
-import pipeline.definitions
-from pipeline.defs.health.assets import health_report
+from pipeline.defs.health.assets import ASSET_GRAPH_RESOURCE, health_report
 from pipeline.lib import warehouse
 from pipeline.lib.raw_events import SourceFetch, record_fetch
 from pipeline_tests.defs.health.toy_defs import plant, toy_definitions
 
 
-def test_health_report_summarises_assets_and_sources(instance, warehouse_path, monkeypatch):
+def test_health_report_summarises_assets_and_sources(instance, warehouse_path):
     toy = toy_definitions()
-    monkeypatch.setattr(pipeline.definitions, "defs", lambda: toy)
     everything = [*toy.assets, *toy.asset_checks, health_report]
-    resources = toy.resources
+    # What the in-process runner does: hand the code location's graph over as a resource.
+    resources = {**toy.resources, ASSET_GRAPH_RESOURCE: toy.resolve_asset_graph()}
     assert dg.materialize(everything, instance=instance, resources=resources).success
     started = dt.datetime.now(dt.UTC)
     with warehouse.connection(warehouse_path) as conn:
@@ -54,7 +53,10 @@ def test_health_report_summarises_assets_and_sources(instance, warehouse_path, m
 def test_health_report_is_requested_once_an_hour(instance):
     from pipeline.defs.shared.resources import warehouse_resource
 
-    defs = dg.Definitions(assets=[health_report], resources={"warehouse": warehouse_resource()})
+    defs = dg.Definitions(
+        assets=[health_report],
+        resources={"warehouse": warehouse_resource(), ASSET_GRAPH_RESOURCE: None},
+    )
     start = dt.datetime(2026, 11, 22, 10, 30, tzinfo=dt.UTC)
     requested, cursor = [], None
     for minutes in (0, 31, 40, 95):
