@@ -21,6 +21,7 @@ def demo(as_json: bool) -> None:
     import dagster as dg
 
     from pipeline.definitions import defs
+    from pipeline.defs.sales.recovery import fail_dead_runs, process_tags
     from pipeline.defs.shared.automation_pause import automation_paused
     from pipeline.graph_runner import describe_environment, run_graph
 
@@ -28,6 +29,10 @@ def demo(as_json: bool) -> None:
     for name, value in describe_environment().items():
         echo(f"{name:>15}: {value}")
     with dg.DagsterInstance.get() as instance:
+        # Runs a killed demo or ingest left STARTED: the landing sensor that fails them was
+        # paused by that demo, and the wait for runs in flight below would wait on them.
+        for run_id in fail_dead_runs(instance):
+            echo(f"run {run_id[:8]} lost its process (killed or crashed); marked failed")
 
         def progress(step, result) -> None:
             keys = ", ".join(k.to_user_string() for k in step.asset_keys)
@@ -38,8 +43,12 @@ def demo(as_json: bool) -> None:
         # With `dagster dev` on this instance, its sensors and schedules would run the same
         # assets at the same time: they are paused until the demo ends (see automation_pause).
         with automation_paused(instance, echo=echo):
+            # The process tag lets recovery tell a run whose process was killed from a live one.
             summary = run_graph(
-                defs(), instance, tags={"pipeline/trigger": "demo"}, on_step=progress
+                defs(),
+                instance,
+                tags={"pipeline/trigger": "demo", **process_tags()},
+                on_step=progress,
             )
 
     failed = [c for c in summary.checks if not c.passed]

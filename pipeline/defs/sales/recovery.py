@@ -1,8 +1,9 @@
 """Recovery after a crash (kill -9, OOM, a lost machine) in the middle of a sales file:
 
-- a run whose process is gone is marked failed (in-process `pipeline ingest --wait` runs and
-  runs launched by the daemon both carry their process in the `pipeline/process` tag; Dagster's
-  run monitoring covers what that tag cannot, after `max_runtime_seconds`);
+- a run whose process is gone is marked failed (the in-process runs of `pipeline ingest --wait`
+  and `pipeline demo` carry their process in the `pipeline/process` tag; Dagster's run
+  monitoring covers runs without it, such as those the daemon launches, after
+  `max_runtime_seconds`);
 - a file still `landed` whose runs failed (or that never got a run) is run again, at most
   MAX_ATTEMPTS times;
 - scratch directories and half-copied `.partial` files nobody is working on are removed;
