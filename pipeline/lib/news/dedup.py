@@ -126,86 +126,89 @@ def deduplicate(
     if "near_duplicate_of" not in combined.columns:
         combined = combined.with_columns(near_duplicate_of=pl.lit(None, dtype=pl.String))
 
-    # One sort key: stored rows first, then by publication time, undated last; the stable sort
+    # Rank order: stored rows first, then by publication time, undated last; the stable sort
     # keeps input order among ties.
-    rank_order = pl.arg_sort_by(
-        pl.when(pl.col("_stored"))
-        .then(pl.lit(STORED_FIRST, dtype=pl.Int64))
-        .otherwise(pl.col("published_at").dt.epoch("us")),
-        nulls_last=True,
-        maintain_order=True,
-    )
-    clients = ["tenant_id", "client_id"]
-    client_numbers = combined.select(clients).unique().with_row_index("_client")
+    rank_order = combined.select(
+        pl.arg_sort_by(
+            pl.when(pl.col("_stored"))
+            .then(pl.lit(STORED_FIRST, dtype=pl.Int64))
+            .otherwise(pl.col("published_at").dt.epoch("us")),
+            nulls_last=True,
+            maintain_order=True,
+        )
+    ).to_series()
     ranked = (
         combined.select(
-            "_input",
             "_stored",
-            *clients,
             "canonical_url",
             "content_hash",
             "simhash",
             _group_id=pl.coalesce("near_duplicate_of", "article_id"),
+            # A number per (tenant, client): the position of its first row.
+            _client=pl.col("_input").first().over("tenant_id", "client_id").cast(pl.UInt64),
         )
-        .gather(combined.select(rank_order).to_series())
-        .join(client_numbers, on=clients, how="left", nulls_equal=True, maintain_order="left")
+        .gather(rank_order)
         .with_columns(
+            _rank=pl.int_range(pl.len(), dtype=pl.UInt32),
             _kept=pl.struct("_client", "canonical_url").is_first_distinct()
-            & pl.struct("_client", "content_hash").is_first_distinct()
+            & pl.struct("_client", "content_hash").is_first_distinct(),
         )
     )
-    kept = ranked.with_row_index("_rank").filter("_kept")
-    roots = _near_duplicate_roots(kept.filter(pl.col("simhash").is_not_null()), max_distance)
+    roots = _near_duplicate_roots(
+        ranked.filter(pl.col("_kept") & pl.col("simhash").is_not_null()), max_distance
+    )
     # A copy takes the group id of its chain's first row.
-    copies = roots.select("_rank", _copy_of=ranked["_group_id"].gather(roots["_root"]))
-    new_rows = (
-        kept.filter(pl.col("_stored").not_()).join(copies, on="_rank", how="left").sort("_input")
+    copy_of = pl.repeat(None, ranked.height, dtype=pl.String, eager=True).scatter(
+        roots["_rank"], ranked["_group_id"].gather(roots["_root"])
     )
+    # From rank order back to input order.
+    input_order = rank_order.arg_sort()
+    is_new = (ranked["_kept"] & ~ranked["_stored"]).gather(input_order)
     return (
-        combined.gather(new_rows["_input"])
-        .with_columns(
-            near_duplicate_of=pl.coalesce(new_rows["_copy_of"], pl.col("near_duplicate_of"))
+        combined.with_columns(
+            near_duplicate_of=pl.coalesce(copy_of.gather(input_order), pl.col("near_duplicate_of"))
         )
+        .filter(is_new)
         .select(out_columns)
     )
+
+
+def _bucket(band: int) -> pl.Expr:
+    """One integer per (client, band, band value): the bucket a row shares with its copies."""
+    return (pl.col("_client") * SIMHASH_BANDS + band) * (1 << SIMHASH_BAND_BITS) + (
+        pl.col("simhash") // (1 << (SIMHASH_BAND_BITS * band))
+    ) % (1 << SIMHASH_BAND_BITS)
 
 
 def _near_duplicate_roots(candidates: pl.DataFrame, max_distance: int) -> pl.DataFrame:
     """(_rank, _root) for every near copy among `candidates` (rows in rank order with
     `_client`, `_rank`, `simhash`): the rank of the first row of its chain of copies."""
-    # One integer per (client, band, band value): the bucket a row shares with its copies.
-    bands = pl.concat(
-        candidates.select(
-            "_rank",
-            "simhash",
-            _bucket=(pl.col("_client").cast(pl.UInt64) * SIMHASH_BANDS + band)
-            * (1 << SIMHASH_BAND_BITS)
-            + (pl.col("simhash") // (1 << (SIMHASH_BAND_BITS * band))) % (1 << SIMHASH_BAND_BITS),
-        )
-        for band in range(SIMHASH_BANDS)
-    )
-    # Each band's rows are in rank order, so after a stable sort by bucket the first row of
-    # each bucket is its earliest: what the others compare with.
-    first = pl.col("_bucket") != pl.col("_bucket").shift(1, fill_value=-1)
-    leaders = (
-        bands.sort("_bucket", maintain_order=True)
-        .with_columns(
-            _leader=pl.when(first).then("_rank").forward_fill(),
-            _leader_simhash=pl.when(first).then("simhash").forward_fill(),
-        )
+    copies = (
+        pl.concat([_band_pairs(candidates.lazy(), band) for band in range(SIMHASH_BANDS)])
         .filter(
-            (pl.col("_rank") != pl.col("_leader"))
-            & ((pl.col("simhash") ^ pl.col("_leader_simhash")).bitwise_count_ones() <= max_distance)
+            (pl.col("simhash") ^ pl.col("_leader_simhash")).bitwise_count_ones() <= max_distance
         )
         .group_by("_rank")
         .agg(pl.col("_leader").min())
         .sort("_rank")
+        .collect()
     )
     # A leader always ranks before its copy, so in rank order a leader's root is known first.
     root: dict[int, int] = {}
-    for copy, leader in leaders.iter_rows():
+    for copy, leader in copies.iter_rows():
         root[copy] = root.get(leader, leader)
     return pl.DataFrame(
         {"_rank": list(root), "_root": list(root.values())},
         schema={"_rank": pl.UInt32, "_root": pl.UInt32},
     )
+
+
+def _band_pairs(candidates: pl.LazyFrame, band: int) -> pl.LazyFrame:
+    """Every row that shares its bucket in `band` with an earlier row, beside that bucket's
+    first row (its leader): `_rank`, `simhash`, `_leader`, `_leader_simhash`."""
+    # Rows are in rank order, so a bucket's first row is its earliest.
+    keyed = candidates.select("_rank", "simhash", _bucket=_bucket(band)).with_columns(
+        _leads=pl.col("_bucket").is_first_distinct()
+    )
+    leaders = keyed.filter("_leads").select("_bucket", _leader="_rank", _leader_simhash="simhash")
+    return keyed.filter(~pl.col("_leads")).join(leaders, on="_bucket").drop("_bucket", "_leads")
