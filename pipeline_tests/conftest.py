@@ -15,6 +15,10 @@ from pipeline_tests.fakes.http_server import FakeHTTPServer
 from pipeline_tests.fakes.s3_server import FakeS3Server
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The daily partitions start at PIPELINE_START_DATE, read once when the definitions are first
+# imported, so once per test session. Tests pin days from 2026-01-01 on; neither today's date
+# nor a developer's own setting may move them.
+os.environ["PIPELINE_START_DATE"] = "2026-01-01"
 REALDATA = Path(os.environ.get("PIPELINE_REALDATA", REPO_ROOT.parent / "shared" / "realdata"))
 FIXTURES = Path(__file__).parent / "fixtures"
 

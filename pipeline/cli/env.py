@@ -21,7 +21,7 @@ def env(ui_url: str | None) -> None:
         live_providers,
     )
     from pipeline.lib import warehouse
-    from pipeline.lib.settings import settings
+    from pipeline.lib.settings import partitions_start_date, settings
 
     current = settings()
     if ui_url:
@@ -30,6 +30,7 @@ def env(ui_url: str | None) -> None:
     click.echo(f"warehouse        {warehouse.describe(current.warehouse)}")
     click.echo(f"landing zone     {current.landing}")
     click.echo(f"outbox           {current.outbox}")
+    click.echo(f"daily partitions from {partitions_start_date()} (PIPELINE_START_DATE)")
     click.echo(f"dagster storage  {instance_storage(os.environ.get('DAGSTER_HOME'))}")
     live = set(live_providers())
     click.echo("providers")

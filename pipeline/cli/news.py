@@ -32,6 +32,13 @@ def news(clients: tuple[str, ...], tenant: str, partition: str | None) -> None:
     except ValueError as error:
         raise click.BadParameter(f"--date {partition_key!r} is not YYYY-MM-DD") from error
     loaded = defs()
+    job = loaded.resolve_job_def("news_fetch_job")
+    partitions = job.partitions_def
+    if partitions is not None and not partitions.has_partition_key(partition_key):
+        raise click.BadParameter(
+            f"--date {partition_key} is not a daily partition: they run from "
+            f"{partitions.get_first_partition_key()} (PIPELINE_START_DATE) to today"
+        )
     run_config = {
         "ops": {"raw_news_events": {"config": {"clients": list(clients), "tenant": tenant}}}
     }
@@ -47,7 +54,6 @@ def news(clients: tuple[str, ...], tenant: str, partition: str | None) -> None:
         if not crm_result.success:
             click.echo("crm_clients failed; see the run in the Dagster UI", err=True)
             sys.exit(1)
-        job = loaded.resolve_job_def("news_fetch_job")
         result = job.execute_in_process(
             instance=instance,
             partition_key=partition_key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,3 +72,65 @@ def lake_data() -> str | None:
     if not value or value.startswith("s3://"):
         return value or None
     return str(_resolve(value))
+
+
+# The daily partitions' fixed start before PIPELINE_START_DATE: a warehouse from then may hold
+# any day since, so it keeps this start until told otherwise.
+PREVIOUS_START_DATE = dt.date(2026, 1, 1)
+START_DATE_FILE = "partitions_start_date"
+
+
+class StartDateError(ValueError):
+    """PIPELINE_START_DATE, or the start recorded in the data dir, is not a usable first day."""
+
+
+def partitions_start_date(today: dt.date | None = None) -> dt.date:
+    """The first daily partition: PIPELINE_START_DATE, else the day recorded in
+    `$PIPELINE_DATA_DIR/partitions_start_date`, else one recorded there now: today (UTC) for a
+    new data dir, 2026-01-01 when a warehouse is already there (or is a shared DuckLake) and
+    may hold data from any day since. Moving the start later hides the partitions of existing
+    data, so it may only move earlier."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    if value := os.environ.get("PIPELINE_START_DATE", "").strip():
+        return _checked_start_date(value, "PIPELINE_START_DATE", today)
+    current = settings()
+    recorded = current.data_dir / START_DATE_FILE
+    if not recorded.exists():
+        new_deployment = isinstance(current.warehouse, Path) and not current.warehouse.exists()
+        _record_once(recorded, (today if new_deployment else PREVIOUS_START_DATE).isoformat())
+    return _checked_start_date(recorded.read_text().strip(), str(recorded), today)
+
+
+def _checked_start_date(value: str, source: str, today: dt.date) -> dt.date:
+    try:
+        start = dt.date.fromisoformat(value)
+    except ValueError:
+        raise StartDateError(
+            f"{source}: {value!r} is not an ISO date (YYYY-MM-DD), e.g. {today.isoformat()}"
+        ) from None
+    if start > today:
+        raise StartDateError(
+            f"{source}: {value} is after today ({today.isoformat()} UTC), so there would be no "
+            "daily partition; use the deployment's first day of data"
+        )
+    return start
+
+
+def _record_once(path: Path, value: str) -> None:
+    """Write `value` to `path` unless another process wrote it first (a concurrent first load
+    just after midnight must not move the start later)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staged = path.with_name(f".{path.name}.{os.getpid()}")
+        staged.write_text(value + "\n")
+        try:
+            os.link(staged, path)
+        except FileExistsError:
+            pass
+        finally:
+            staged.unlink()
+    except OSError as error:
+        raise StartDateError(
+            f"cannot record the partitions' start date in {path} ({error}); set "
+            "PIPELINE_START_DATE to the deployment's first day of data"
+        ) from error
