@@ -67,6 +67,8 @@ def test_demo_seeds_samples_and_builds_everything(instance):
         "sales_lines_unique",
         "sales_rejects_share",
     } <= names
+    # A fact about the whole landing zone: once per pass, not once per file partition.
+    assert [c.check_name for c in checks].count("sales_uploads_not_stuck") == 1
 
     page = dashboard.page_path(settings().data_dir).read_text()
     for title in (
