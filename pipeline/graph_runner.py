@@ -34,25 +34,18 @@ class GraphStep:
 
 
 @dataclass
-class CheckOutcome:
-    asset_key: dg.AssetKey
-    name: str
-    passed: bool
-    severity: str
-    description: str | None = None
-
-
-@dataclass
 class GraphRunSummary:
     run_ids: list[str] = field(default_factory=list)
     failed_runs: list[str] = field(default_factory=list)
     row_counts: dict[str, int] = field(default_factory=dict)
-    checks: list[CheckOutcome] = field(default_factory=list)
+    checks: list[dg.AssetCheckEvaluation] = field(default_factory=list)
     emails: dict[str, int] = field(default_factory=dict)
 
     @property
-    def failed_error_checks(self) -> list[CheckOutcome]:
-        return [c for c in self.checks if not c.passed and c.severity == "ERROR"]
+    def failed_error_checks(self) -> list[dg.AssetCheckEvaluation]:
+        return [
+            c for c in self.checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR
+        ]
 
     @property
     def ok(self) -> bool:
@@ -77,24 +70,15 @@ class GraphRunSummary:
             rows = materialization.metadata.get("dagster/row_count")
             if rows is not None:
                 self.row_counts[materialization.asset_key.to_user_string()] = int(rows.value)
-        for evaluation in result.get_asset_check_evaluations():
-            self.checks.append(
-                CheckOutcome(
-                    asset_key=evaluation.asset_key,
-                    name=evaluation.check_name,
-                    passed=evaluation.passed,
-                    severity=evaluation.severity.value,
-                    description=evaluation.description,
-                )
-            )
+        self.checks += result.get_asset_check_evaluations()
 
     def as_dict(self) -> dict:
-        def check(c: CheckOutcome) -> dict:
+        def check(c: dg.AssetCheckEvaluation) -> dict:
             return {
                 "asset": c.asset_key.to_user_string(),
-                "check": c.name,
+                "check": c.check_name,
                 "passed": c.passed,
-                "severity": c.severity,
+                "severity": c.severity.value,
                 "description": c.description,
             }
 

@@ -30,10 +30,12 @@ def check(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"exit_code": code, **summary.as_dict()}, indent=2))
         sys.exit(code)
-    for outcome in sorted(summary.checks, key=lambda c: (c.asset_key.to_user_string(), c.name)):
-        state = "pass" if outcome.passed else f"FAIL {outcome.severity}"
+    for outcome in sorted(
+        summary.checks, key=lambda c: (c.asset_key.to_user_string(), c.check_name)
+    ):
+        state = "pass" if outcome.passed else f"FAIL {outcome.severity.value}"
         detail = "" if outcome.passed or not outcome.description else f"  {outcome.description}"
-        click.echo(f"{state:<10} {outcome.asset_key.to_user_string()}:{outcome.name}{detail}")
+        click.echo(f"{state:<10} {outcome.asset_key.to_user_string()}:{outcome.check_name}{detail}")
     failed = [c for c in summary.checks if not c.passed]
     click.echo(f"\nchecks: {len(summary.checks) - len(failed)} passed, {len(failed)} failed")
     if summary.failed_runs:

@@ -61,7 +61,7 @@ def demo(as_json: bool) -> None:
         click.echo(f"\nchecks: {len(summary.checks) - len(failed)} passed, {len(failed)} failed")
         for check in failed:
             click.echo(
-                f"  {check.severity:<5} {check.asset_key.to_user_string()}:{check.name} {check.description or ''}"
+                f"  {check.severity.value:<5} {check.asset_key.to_user_string()}:{check.check_name} {check.description or ''}"
             )
         # Only what this demo sent or wrote: a second demo sends nothing twice, and says so.
         click.echo(

@@ -16,13 +16,11 @@ from pipeline.defs.health.state import check_facts, criticality, latest_ticks
 from pipeline.lib import alerting
 
 
-def send(alert: alerting.Alert) -> bool:
+def send(*, key: str, subject: str, body: str, severity: str) -> bool:
     # Imported at send time: notify owns the channel (SMTP or the outbox) and its settings.
     from pipeline.defs.notify.operator_alerts import send_operator_alert
 
-    return send_operator_alert(
-        key=alert.key, subject=alert.subject, body=alert.body, severity=alert.severity
-    )
+    return send_operator_alert(key=key, subject=subject, body=body, severity=severity)
 
 
 def check_observations(graph, instance: dg.DagsterInstance) -> list[alerting.Observation]:
@@ -87,7 +85,9 @@ def health_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     sent = unsent = 0
     for alert in alerts:
         try:
-            sent += bool(send(alert))
+            sent += send(
+                key=alert.key, subject=alert.subject, body=alert.body, severity=alert.severity
+            )
         except Exception as error:
             # Keep the old state for this key, so the next tick tries again.
             unsent += 1
@@ -131,11 +131,10 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
         for event in context.get_step_failure_events()
         if event.event_specific_data and event.event_specific_data.error
     ]
-    criticalities = set()
-    if assets and context.repository_def is not None:
-        graph = context.repository_def.asset_graph
-        criticalities = {criticality(graph.get(k)) for k in asset_keys if graph.has(k)}
-    severity = "critical" if "critical" in criticalities else "high"
+    graph = context.repository_def.asset_graph if context.repository_def else None
+    critical = graph and any(
+        graph.has(k) and criticality(graph.get(k)) == "critical" for k in asset_keys
+    )
     body = "\n".join(
         [
             f"Run {run.run_id} of {run.job_name} failed.",
@@ -147,13 +146,8 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
         ]
     )
     send(
-        alerting.Alert(
-            key=f"run_failure:{run.job_name}:{','.join(assets)}",
-            watch_key=run.job_name,
-            kind="firing",
-            subject=f"Run failed: {run.job_name}"
-            + (f" ({', '.join(assets)[:120]})" if assets else ""),
-            body=body,
-            severity=severity,
-        )
+        key=f"run_failure:{run.job_name}:{','.join(assets)}",
+        subject=f"Run failed: {run.job_name}" + (f" ({', '.join(assets)[:120]})" if assets else ""),
+        body=body,
+        severity="critical" if critical else "high",
     )

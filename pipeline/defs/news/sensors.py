@@ -5,7 +5,6 @@ every schedule of the code location (news monitoring schedules and any other).""
 import dagster as dg
 
 from pipeline.defs.shared.dagster_private import (
-    InstigatorSelector,
     InstigatorState,
     InstigatorStatus,
     InstigatorType,
@@ -32,53 +31,33 @@ def streaks_for(instance: dg.DagsterInstance) -> FailureStreaks:
     return FailureStreaks(read=storage.get_cursor_values, write=storage.set_cursor_values)
 
 
-def _schedule_states(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[InstigatorState]:
-    """Stored states of the schedule that launched `run` (same repository when known)."""
-    name = run.tags[SCHEDULE_TAG]
+def stop_schedule(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """Stop the schedule that launched `run` (in the run's repository when known); True if it
+    was running."""
+    name, origin = run.tags[SCHEDULE_TAG], run.remote_job_origin
     states = [
         state
         for state in instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
         if state.name == name
     ]
-    origin = run.remote_job_origin
     if origin is not None:
-        same_repository = [
-            s
-            for s in states
-            if s.origin.repository_origin.get_id() == origin.repository_origin.get_id()
-        ]
-        states = same_repository or states
-    return states
-
-
-def stop_schedule(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
-    """Stop the schedule that launched `run`; True if it was running."""
-    stopped = False
-    for state in _schedule_states(instance, run):
-        if not state.is_running:
-            continue
-        selector_id = InstigatorSelector(
-            location_name=state.origin.repository_origin.code_location_origin.location_name,
-            repository_name=state.origin.repository_origin.repository_name,
-            name=state.name,
-        ).get_id()
-        instance.stop_schedule(state.instigator_origin_id, selector_id, None)
-        stopped = True
-    if not stopped and not _schedule_states(instance, run) and run.remote_job_origin is not None:
+        repository = origin.repository_origin.get_id()
+        states = [s for s in states if s.origin.repository_origin.get_id() == repository] or states
+    if not states and origin is not None:
         # A schedule running by default that has no stored state yet: store it as stopped.
-        origin = RemoteInstigatorOrigin(
-            run.remote_job_origin.repository_origin, run.tags[SCHEDULE_TAG]
-        )
         instance.add_instigator_state(
             InstigatorState(
-                origin,
+                RemoteInstigatorOrigin(origin.repository_origin, name),
                 InstigatorType.SCHEDULE,
                 InstigatorStatus.STOPPED,
                 ScheduleInstigatorData(cron_schedule=""),
             )
         )
-        stopped = True
-    return stopped
+        return True
+    running = [state for state in states if state.is_running]
+    for state in running:
+        instance.stop_schedule(state.instigator_origin_id, state.selector_id, None)
+    return bool(running)
 
 
 def alert_operators(schedule_name: str, streak: int, run: dg.DagsterRun, reason: str) -> bool:

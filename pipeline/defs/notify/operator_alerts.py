@@ -3,8 +3,9 @@
 Operators are PIPELINE_OPERATOR_EMAILS (comma-separated) or the users with role "operator" in
 data/config/users.yaml. The same key is sent at most once per re-notify interval
 (PIPELINE_ALERT_RENOTIFY_HOURS, default 6 h): the one de-duplication layer of operator alerts
-(the alert sensor sends a still-failing check's reminders under its first alert's key). Messages go through the notify outbox (SMTP when
-SMTP_HOST is set, else .eml files in PIPELINE_OUTBOX) and are logged in notify.email_log.
+(the alert sensor sends a still-failing check's reminders under its first alert's key).
+Messages go through the notify outbox (SMTP when SMTP_HOST is set, else .eml files in
+PIPELINE_OUTBOX) and are logged in notify.email_log.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from pipeline.lib.settings import settings
 log = logging.getLogger(__name__)
 
 KIND = "operator_alert"
-SEVERITY_URGENCY = {"critical": "critical", "high": "high", "medium": "medium", "low": "low"}
 # A sensor waits for this at most: alerts must not stall the daemon.
 RETRY_DELAYS_S = (0.5, 1.5)
 
@@ -38,7 +38,7 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
         return False
     mail = MailSettings.from_env(paths.outbox)
     now = utc_now()
-    severity = severity if severity in SEVERITY_URGENCY else "high"
+    severity = severity if severity in alerting.SEVERITIES else "high"
     with warehouse_resource().get_connection() as conn:
         last = conn.execute(
             "SELECT last_sent_at FROM notify.operator_alerts WHERE alert_key = ?", [key]
@@ -54,7 +54,7 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
                     heading=subject,
                     intro=f"Severity: {severity}",
                     paragraphs=(body,),
-                    urgency=SEVERITY_URGENCY[severity],
+                    urgency=severity,
                     footer="You receive this because you operate the pipeline.",
                 ),
                 identity=(key, now.isoformat()),

@@ -5,7 +5,6 @@ imports each one and exercises what the code relies on, so an upgrade that break
 there, loudly, instead of in a sensor at night. Import them from here, never from `dagster._core`.
 """
 
-from dagster._core.definitions.selector import InstigatorSelector
 from dagster._core.remote_origin import RemoteInstigatorOrigin
 from dagster._core.scheduler.instigation import (
     InstigatorState,
@@ -22,7 +21,6 @@ VERIFIED_DAGSTER = "1.13"
 __all__ = [
     "VERIFIED_DAGSTER",
     "AssetCheckExecutionRecordStatus",
-    "InstigatorSelector",
     "InstigatorState",
     "InstigatorStatus",
     "InstigatorType",

@@ -72,11 +72,5 @@ def test_instigator_state_and_ticks_round_trip(instance):
         private.ScheduleInstigatorData(cron_schedule=""),
     )
     instance.add_instigator_state(stopped)
-    selector_id = private.InstigatorSelector(
-        location_name=origin.repository_origin.code_location_origin.location_name,
-        repository_name=origin.repository_origin.repository_name,
-        name="some_schedule",
-    ).get_id()
     stored = instance.get_instigator_state(stopped.instigator_origin_id, stopped.selector_id)
     assert stored is not None and not stored.is_running
-    assert isinstance(selector_id, str) and selector_id
