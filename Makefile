@@ -9,6 +9,8 @@ HOST ?= 127.0.0.1
 PORT ?= 3000
 SERVE_HOST ?= 127.0.0.1
 SERVE_PORT ?= 8080
+# `make test` runs on every core (pytest-xdist); PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: install dev serve test lint format home browser clean
 
@@ -49,9 +51,10 @@ format: install
 	$(BIN)/ruff format pipeline pipeline_tests
 	$(BIN)/ruff check --fix pipeline pipeline_tests
 
+# loadgroup: the tests of one xdist_group share a worker (e.g. one `dagster dev` per module).
 test: install
 	$(BIN)/ruff check pipeline pipeline_tests
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 clean:
 	rm -rf $(VENV) .dagster_home .pytest_cache

@@ -4,6 +4,8 @@ loopback servers, and the real-data files beside the repo."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +55,18 @@ def require(available: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required under CI=true: {reason}")
     pytest.skip(reason)
+
+
+def validate_definitions() -> subprocess.CompletedProcess:
+    """`dagster definitions validate` over workspace.yaml in a fresh process, as a deploy runs it."""
+    dagster = Path(sys.executable).parent / "dagster"
+    return subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture

@@ -1,12 +1,11 @@
 import json
 import os
-import subprocess
-import sys
 
 import dagster as dg
 import pytest
 
 from pipeline.lib.settings import REPO_ROOT
+from pipeline_tests.conftest import validate_definitions
 
 SNAPSHOT = REPO_ROOT / "pipeline_tests" / "snapshots" / "definitions.json"
 
@@ -21,19 +20,7 @@ def test_definitions_load():
 
 @pytest.mark.slow
 def test_dagster_definitions_validate(pipeline_env):
-    result = subprocess.run(
-        [
-            os.path.join(os.path.dirname(sys.executable), "dagster"),
-            "definitions",
-            "validate",
-            "-w",
-            "workspace.yaml",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = validate_definitions()
     assert result.returncode == 0, result.stdout + result.stderr
 
 

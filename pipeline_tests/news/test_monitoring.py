@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.lib.news.monitoring import CADENCES, cron_for, load_monitoring
 from pipeline.lib.settings import REPO_ROOT
+from pipeline_tests.conftest import validate_definitions
 
 KNOWN = {"acme-northwind", "acme-helix", "globex-lumen"}
 
@@ -164,19 +165,7 @@ def test_code_location_loads_with_a_broken_file(pipeline_env, tmp_path, monkeypa
 @pytest.mark.slow
 def test_dagster_validates_with_a_broken_file(pipeline_env, tmp_path, monkeypatch):
     _config_dir(tmp_path, monkeypatch, BROKEN)
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "definitions",
-            "validate",
-            "-w",
-            "workspace.yaml",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = validate_definitions()
     assert result.returncode == 0, result.stdout + result.stderr
 
 

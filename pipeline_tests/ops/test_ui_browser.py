@@ -27,7 +27,8 @@ from pipeline_tests.conftest import PROVIDER_VARIABLES, require
 from pipeline_tests.fakes.browser import chromium_path, dump_dom, screenshot
 from pipeline_tests.fakes.ports import reserved_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.server]
+# One worker runs the whole module, so the demo and `dagster dev` behind `ui` start once.
+pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.xdist_group("ui_browser")]
 
 ARTIFACTS = REPO_ROOT / "pipeline_tests" / "artifacts" / "ui"
 BIN = Path(sys.executable).parent
@@ -79,16 +80,27 @@ def stop(process: subprocess.Popen) -> None:
     process.wait(timeout=10)
 
 
-def start(command: list[str], log: Path) -> subprocess.Popen:
+@contextlib.contextmanager
+def serving(command: list[str], log: Path) -> Iterator[str]:
+    """Run a Dagster UI command (`dagster dev`, `dagster-webserver ...`) over workspace.yaml
+    on a loopback port until its assets are served; yields its base URL."""
+    port = reserved_port()
+    base_url = f"http://127.0.0.1:{port}"
+    where = ["-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
     with log.open("wb") as output:
-        return subprocess.Popen(
-            command,
+        process = subprocess.Popen(
+            [str(BIN / command[0]), *command[1:], *where],
             cwd=REPO_ROOT,
             env=os.environ.copy(),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so stop() reaches every child
         )
+    try:
+        wait_for_assets(base_url, process)
+        yield base_url
+    finally:
+        stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -124,28 +136,10 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningUI]:
             for key in materializable
         }
 
-        port = reserved_port()
-        base_url = f"http://127.0.0.1:{port}"
-        process = start(
-            [
-                str(BIN / "dagster"),
-                "dev",
-                "-w",
-                "workspace.yaml",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-            ],
-            root / "dagster_dev.log",
-        )
-        try:
-            wait_for_assets(base_url, process)
+        with serving(["dagster", "dev"], root / "dagster_dev.log") as base_url:
             # Dismiss the "join the community" dialog that would cover every screenshot.
             graphql(base_url, "mutation { setNuxSeen }")
             yield RunningUI(base_url, data, home, asset_parents)
-        finally:
-            stop(process)
 
 
 def missing_from_page(url: str, names: list[str], **window) -> list[str]:
@@ -200,23 +194,8 @@ def test_sales_dashboard_renders(ui: RunningUI):
 
 
 def test_read_only_webserver_refuses_to_launch_runs(ui: RunningUI, tmp_path: Path):
-    port = reserved_port()
-    base_url = f"http://127.0.0.1:{port}"
-    process = start(
-        [
-            str(BIN / "dagster-webserver"),
-            "--read-only",
-            "-w",
-            "workspace.yaml",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        tmp_path / "webserver.log",
-    )
-    try:
-        wait_for_assets(base_url, process)
+    command = ["dagster-webserver", "--read-only"]
+    with serving(command, tmp_path / "webserver.log") as base_url:
         permissions = {
             p["permission"]: p["value"]
             for p in graphql(base_url, "{ permissions { permission value } }")["data"][
@@ -229,5 +208,3 @@ def test_read_only_webserver_refuses_to_launch_runs(ui: RunningUI, tmp_path: Pat
         runs = graphql(base_url, "{ runsOrError { ... on Runs { results { runId } } } }")
         assert runs["data"]["runsOrError"]["results"]
         screenshot(f"{base_url}/runs", ARTIFACTS / "read_only_runs.png")
-    finally:
-        stop(process)

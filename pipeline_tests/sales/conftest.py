@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from pipeline.definitions import defs
+from pipeline.defs.sales.assets import REJECTS, TRANSACTIONS, UPLOADS
 from pipeline.lib import warehouse
 from pipeline.lib.hashing import file_hash
 from pipeline.lib.sales.landing import LocalLanding, upload_key
-from pipeline.lib.sales.process import register_file
+from pipeline.lib.sales.process import process_file, register_file
 from pipeline.lib.settings import settings
 
 SALES_FIXTURES = Path(__file__).parents[1] / "fixtures" / "sales"
@@ -33,6 +36,36 @@ def landing(pipeline_env) -> LocalLanding:
 
 def connect():
     return warehouse.connection(settings().warehouse)
+
+
+def process_landed(digest: str, landing, config_dir: Path | None = None, **options):
+    """Load a landed file as the sales assets do; without config_dir no datasource has a spec."""
+    return process_file(
+        digest,
+        connect=connect,
+        landing=landing,
+        config_dir=config_dir or settings().config_dir / "none",
+        work_root=settings().data_dir / "tmp",
+        **options,
+    )
+
+
+def materialize_file(
+    instance: dg.DagsterInstance,
+    digest: str,
+    loaded: dg.Definitions | None = None,
+    tags: dict[str, str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """The run a landed file's partition gets: the per-file assets, in this process."""
+    loaded = loaded or defs()
+    return dg.materialize(
+        list(loaded.assets or []),
+        selection=[UPLOADS, TRANSACTIONS, REJECTS],
+        partition_key=digest,
+        instance=instance,
+        resources=loaded.resources,
+        tags=tags,
+    )
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.definitions import defs
 from pipeline.defs.sales.operations import process_now
-from pipeline_tests.sales.conftest import connect
+from pipeline_tests.sales.conftest import connect, materialize_file
 
 ANALYTICS = [
     "sales_daily",
@@ -115,13 +115,7 @@ def test_a_loaded_file_makes_the_analytics_due(instance, land, tmp_path):
     )
     path = write(tmp_path / "one.csv", ["A1,2024-03-01,North,Tools,2,10,6"])
     digest = land(path, "shop", instance=instance)
-    assert dg.materialize(
-        list(loaded.assets),
-        selection=dg.AssetSelection.assets("sales_uploads", "sales_transactions", "sales_rejects"),
-        partition_key=digest,
-        instance=instance,
-        resources=loaded.resources,
-    ).success
+    assert materialize_file(instance, digest, loaded).success
     after = dg.evaluate_automation_conditions(
         defs=loaded, instance=instance, asset_selection=selection, cursor=first.cursor
     )

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-import dagster as dg
-
-from pipeline.definitions import defs
-from pipeline_tests.sales.conftest import connect
-
-
-def materialize_file(instance, digest):
-    loaded = defs()
-    return dg.materialize(
-        list(loaded.assets),
-        selection=dg.AssetSelection.assets("sales_uploads", "sales_transactions", "sales_rejects"),
-        partition_key=digest,
-        instance=instance,
-        resources=loaded.resources,
-    )
+from pipeline_tests.sales.conftest import connect, materialize_file
 
 
 def test_upload_partition_loads_a_real_file(instance, land, superstore_csv):

@@ -13,9 +13,7 @@ from pipeline.definitions import defs
 from pipeline.defs.sales.operations import process_now
 from pipeline.lib.health_checks import uniqueness
 from pipeline.lib.sales import validation
-from pipeline.lib.sales.process import process_file
-from pipeline.lib.settings import settings
-from pipeline_tests.sales.conftest import connect
+from pipeline_tests.sales.conftest import connect, process_landed
 
 HEADER = "Order ID,Order Date,Store,Category,Qty,Unit price,Unit cost,Discount,Tax"
 # Every kind of bad value the schema knows, and values that look bad but are not.
@@ -109,16 +107,6 @@ def test_candidate_predicate_covers_the_schema_or_steps_aside():
     assert validation.candidate_predicate(WithMembership) is None
 
 
-def run(digest, landing):
-    return process_file(
-        digest,
-        connect=connect,
-        landing=landing,
-        config_dir=settings().config_dir / "none",
-        work_root=settings().data_dir / "tmp",
-    )
-
-
 def test_lines_are_numbered_in_file_order_within_orders(land, landing, tmp_path):
     path = tmp_path / "scattered.csv"
     path.write_text(
@@ -130,7 +118,7 @@ def test_lines_are_numbered_in_file_order_within_orders(land, landing, tmp_path)
         "O-1,2024-01-02,Tools,13,1\n"
         "O-2,2024-01-02,Tools,14,1\n" + "".join(f"F-{i},2024-01-04,Paint,1,1\n" for i in range(300))
     )
-    outcome = run(land(path, "web"), landing)
+    outcome = process_landed(land(path, "web"), landing)
     assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 304, 2)
     with connect() as conn:
         lines = conn.execute(
@@ -146,7 +134,7 @@ def test_lines_are_numbered_in_file_order_within_orders(land, landing, tmp_path)
 
 
 def test_uniqueness_check_finds_duplicates(land, landing, supermarket_csv):
-    run(land(supermarket_csv, "market"), landing)
+    process_landed(land(supermarket_csv, "market"), landing)
     with connect() as conn:
         verdict = uniqueness(conn, "sales.transactions", ["datasource", "order_id", "line"])
         assert verdict.passed and verdict.metadata["rows"] == 1000

@@ -21,7 +21,7 @@ from pipeline.defs.sales.recovery import GRACE_SECONDS, MAX_ATTEMPTS, file_state
 from pipeline.lib.processes import is_alive, process_identity
 from pipeline.lib.sales.landing import INCOMING_DIR, abandoned_partials
 from pipeline.lib.settings import REPO_ROOT, settings
-from pipeline_tests.sales.conftest import connect
+from pipeline_tests.sales.conftest import connect, materialize_file
 from pipeline_tests.sales.test_sensor import tick
 
 
@@ -136,15 +136,7 @@ def test_a_killed_ingest_is_reported_failed_retried_and_cleaned(pipeline_env, tm
 
     # The re-run (as the daemon would launch it) loads the file; nothing is stuck any more.
     with dg.DagsterInstance.get() as instance:
-        outcome = dg.materialize(
-            list(loaded.assets or []),
-            selection=["sales_uploads", "sales_transactions", "sales_rejects"],
-            partition_key=retry.partition_key,
-            instance=instance,
-            resources=loaded.resources,
-            tags=retry.tags,
-        )
-        assert outcome.success
+        assert materialize_file(instance, retry.partition_key, loaded, retry.tags).success
         again = tick(instance, loaded, result.cursor)
         assert not again.run_requests
     with connect() as conn:

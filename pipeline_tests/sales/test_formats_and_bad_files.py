@@ -12,9 +12,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline.lib.sales.process import process_file
 from pipeline.lib.settings import settings
-from pipeline_tests.sales.conftest import connect
+from pipeline_tests.sales.conftest import connect, process_landed
 
 HEADER = ["Order ID", "Order Date", "Store", "Category", "Qty", "Unit price"]
 
@@ -24,17 +23,6 @@ def rows(n: int, start: int = 0) -> list[list]:
         [f"O-{start + i}", f"2024-05-{1 + i % 28:02d}", "North", "Tools", 1 + i % 3, 2.5]
         for i in range(n)
     ]
-
-
-def run(digest, landing, **kwargs):
-    return process_file(
-        digest,
-        connect=connect,
-        landing=landing,
-        config_dir=settings().config_dir / "none",
-        work_root=settings().data_dir / "tmp",
-        **kwargs,
-    )
 
 
 def lines_loaded(datasource: str) -> int:
@@ -55,14 +43,16 @@ def test_xlsx_parquet_gzip_and_real_workbook(land, landing, tmp_path, supermarke
     frame(40).with_columns(pl.col("Order Date").str.to_date()).write_parquet(parquet)
     gz = tmp_path / "supermarket.csv.gz"
     gz.write_bytes(gzip.compress(supermarket_csv.read_bytes()))
-    assert run(land(xlsx, "xl"), landing).rows_loaded == 30
-    assert run(land(parquet, "pq"), landing).rows_loaded == 40
-    outcome = run(land(gz, "gz"), landing)
+    assert process_landed(land(xlsx, "xl"), landing).rows_loaded == 30
+    assert process_landed(land(parquet, "pq"), landing).rows_loaded == 40
+    outcome = process_landed(land(gz, "gz"), landing)
     assert (outcome.format, outcome.rows_loaded) == ("csv.gz", 1000)
 
 
 def test_real_supermarket_workbook_with_serial_dates(land, landing, realdata):
-    outcome = run(land(realdata / "supermarket_sales_karimbarati.xlsx", "market_xlsx"), landing)
+    outcome = process_landed(
+        land(realdata / "supermarket_sales_karimbarati.xlsx", "market_xlsx"), landing
+    )
     assert (outcome.status, outcome.rows_loaded) == ("loaded", 1000)
     with connect() as conn:
         assert conn.execute(
@@ -81,7 +71,7 @@ def test_xls_through_calamine(land, landing, tmp_path):
             sheet.write(r, c, value)
     path = tmp_path / "legacy.xls"
     book.save(str(path))
-    assert run(land(path, "xls"), landing).rows_loaded == 12
+    assert process_landed(land(path, "xls"), landing).rows_loaded == 12
 
 
 @pytest.mark.parametrize(
@@ -99,7 +89,7 @@ def test_xls_through_calamine(land, landing, tmp_path):
 def test_bad_files_are_rejected_whole_with_a_reason(land, landing, tmp_path, name, content, reason):
     path = tmp_path / name
     path.write_bytes(content)
-    outcome = run(land(path, "bad"), landing)
+    outcome = process_landed(land(path, "bad"), landing)
     assert outcome.status == "rejected" and reason in outcome.reason
     assert (landing.root / f"rejected/bad/{name}").exists()
     report = json.loads((landing.root / f"rejected/bad/{name}.errors.json").read_text())
@@ -110,7 +100,7 @@ def test_bad_files_are_rejected_whole_with_a_reason(land, landing, tmp_path, nam
 def test_oversized_xlsx_is_rejected_with_a_clear_limit(land, landing, tmp_path):
     path = tmp_path / "big.xlsx"
     frame(2000).write_excel(path)
-    outcome = run(land(path, "xl"), landing, max_excel_bytes=10_000)
+    outcome = process_landed(land(path, "xl"), landing, max_excel_bytes=10_000)
     assert outcome.status == "rejected"
     assert (
         "over the 0 MB limit for Excel files" in outcome.reason
@@ -125,7 +115,7 @@ def test_mixed_encodings_load_every_row(land, landing, tmp_path):
     body += "A2,2024-05-01,Zürich,Café,1,2.5\n".encode("cp1252")  # Windows-1252
     path = tmp_path / "mixed.csv"
     path.write_bytes(body)
-    outcome = run(land(path, "enc"), landing)
+    outcome = process_landed(land(path, "enc"), landing)
     assert (outcome.status, outcome.rows_loaded) == ("loaded", 2)
     assert "mixed" in outcome.encoding
     with connect() as conn:
@@ -140,7 +130,7 @@ def test_latin1_and_semicolon_delimited(land, landing, tmp_path):
     )
     path = tmp_path / "semi.csv"
     path.write_bytes(text.encode("cp1252"))
-    outcome = run(land(path, "semi"), landing)
+    outcome = process_landed(land(path, "semi"), landing)
     assert (outcome.status, outcome.rows_loaded, outcome.encoding) == ("loaded", 10, "windows-1252")
 
 
@@ -150,7 +140,7 @@ def test_formula_injection_cell_is_kept_as_text(land, landing, tmp_path):
         "Order ID,Order Date,Store,Category,Qty,Unit price\n"
         '=cmd|\' /C calc\'!A0,2024-05-01,"=HYPERLINK(""http://x"")",@SUM(1+1),1,2.5\n'
     )
-    outcome = run(land(path, "inject"), landing)
+    outcome = process_landed(land(path, "inject"), landing)
     assert outcome.rows_loaded == 1
     with connect() as conn:
         assert conn.execute(
@@ -170,7 +160,7 @@ def test_malformed_lines_are_row_rejects(land, landing, tmp_path):
     )
     path = tmp_path / "ragged.csv"
     path.write_text(text)
-    outcome = run(land(path, "ragged"), landing)
+    outcome = process_landed(land(path, "ragged"), landing)
     assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 300, 1)
     with connect() as conn:
         [(row, reason)] = conn.execute("SELECT row_number, reason FROM sales.rejects").fetchall()
@@ -195,7 +185,7 @@ def test_load_waits_for_a_reader_holding_the_warehouse(land, landing, supermarke
     try:
         assert ready.wait(60)
         started = time.monotonic()
-        outcome = run(digest, landing)
+        outcome = process_landed(digest, landing)
         waited = time.monotonic() - started
     finally:
         reader.join(30)

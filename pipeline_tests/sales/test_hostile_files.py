@@ -12,20 +12,9 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from pipeline.lib.sales import staging
-from pipeline.lib.sales.process import process_file
 from pipeline.lib.sales.spec import infer_date_format
 from pipeline.lib.settings import settings
-from pipeline_tests.sales.conftest import connect
-
-
-def run(digest, landing, config_dir: Path | None = None):
-    return process_file(
-        digest,
-        connect=connect,
-        landing=landing,
-        config_dir=config_dir or settings().config_dir / "none",
-        work_root=settings().data_dir / "tmp",
-    )
+from pipeline_tests.sales.conftest import connect, process_landed
 
 
 def query(sql, params=None):
@@ -62,11 +51,11 @@ def as_decimal_comma(rows: list[list[str]]) -> list[list[str]]:
 def test_decimal_comma_file_loads_the_same_figures_as_the_original(
     land, landing, tmp_path, supermarket_csv
 ):
-    original = run(land(supermarket_csv, "dot"), landing)
+    original = process_landed(land(supermarket_csv, "dot"), landing)
     comma = write_rows(
         tmp_path / "comma.csv", as_decimal_comma(read_rows(supermarket_csv)), delimiter=";"
     )
-    outcome = run(land(comma, "comma"), landing)
+    outcome = process_landed(land(comma, "comma"), landing)
     assert (outcome.status, outcome.rows_loaded) == ("loaded", original.rows_loaded)
     sums = "SELECT round(sum(unit_price), 2), round(sum(revenue), 2), round(sum(tax), 2),"
     sums += " round(sum(gross_total), 2), round(sum(profit), 2) FROM sales.transactions"
@@ -84,8 +73,10 @@ def test_thousands_separators_in_either_convention(land, landing, tmp_path):
     header = ["Order ID", "Date", "Qty", "Price"]
     european = [["E1", "2024-05-01", "1", "1.234,50"], ["E2", "2024-05-01", "2", "12,5"]]
     american = [["A1", "2024-05-01", "1", "$1,234.50"], ["A2", "2024-05-01", "2", "12.5"]]
-    eu = run(land(write_rows(tmp_path / "eu.csv", [header, *european], ";"), "eu"), landing)
-    us = run(land(write_rows(tmp_path / "us.csv", [header, *american]), "us"), landing)
+    eu = process_landed(
+        land(write_rows(tmp_path / "eu.csv", [header, *european], ";"), "eu"), landing
+    )
+    us = process_landed(land(write_rows(tmp_path / "us.csv", [header, *american]), "us"), landing)
     assert eu.status == us.status == "loaded"
     prices = "SELECT order_id, unit_price FROM sales.transactions WHERE datasource = ? ORDER BY 1"
     assert query(prices, ["eu"]) == [("E1", 1234.5), ("E2", 12.5)]
@@ -96,7 +87,7 @@ def test_a_stray_decimal_comma_is_a_row_reject_not_a_value_100x_off(land, landin
     rows = [["Order ID", "Date", "Qty", "Price"]]
     rows += [[f"P{i}", "2024-05-01", "1", f"{10 + i % 50}.25"] for i in range(300)]
     rows[120][3] = "74,69"
-    outcome = run(land(write_rows(tmp_path / "stray.csv", rows), "stray"), landing)
+    outcome = process_landed(land(write_rows(tmp_path / "stray.csv", rows), "stray"), landing)
     assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 299, 1)
     [(row, column, reason, value)] = rejects("stray.csv")
     assert (row, column, value) == (120, "unit_price", "74,69")
@@ -107,7 +98,9 @@ def test_a_stray_decimal_comma_is_a_row_reject_not_a_value_100x_off(land, landin
 def test_a_column_that_reads_two_ways_rejects_the_file_naming_it(land, landing, tmp_path):
     rows = [["Order ID", "Date", "Qty", "Price"]]
     rows += [[f"T{i}", "2024-05-01", "1", f"{1 + i % 9},{250 + i:03d}"] for i in range(40)]
-    outcome = run(land(write_rows(tmp_path / "thousands.csv", rows, ";"), "ambiguous"), landing)
+    outcome = process_landed(
+        land(write_rows(tmp_path / "thousands.csv", rows, ";"), "ambiguous"), landing
+    )
     assert outcome.status == "rejected"
     assert "'Price'" in outcome.reason and "decimal" in outcome.reason
     assert query("SELECT count(*) FROM sales.transactions") == [(0,)]
@@ -124,7 +117,9 @@ def test_decimal_from_a_hand_written_spec_wins_and_still_reads_strictly(land, la
     rows = [["Order ID", "Date", "Qty", "Price"]]
     rows += [[f"S{i}", "2024-05-01", "1", f"1,{250 + i:03d}"] for i in range(199)]
     rows.append(["S-dot", "2024-05-01", "1", "1.5"])
-    outcome = run(land(write_rows(tmp_path / "eu_shop.csv", rows, ";"), "eu_shop"), landing, config)
+    outcome = process_landed(
+        land(write_rows(tmp_path / "eu_shop.csv", rows, ";"), "eu_shop"), landing, config
+    )
     assert (outcome.status, outcome.rows_loaded) == ("loaded", 199)
     assert query("SELECT min(unit_price), max(unit_price) FROM sales.transactions") == [
         (1.25, 1.448)
@@ -143,7 +138,7 @@ def test_revenue_that_disagrees_with_the_files_total_rejects_the_file(
     price = rows[0].index("Unit price")
     # Unit prices 100x off (a lost decimal point): Total and Tax 5% still say the truth.
     off = [rows[0], *([*r[:price], r[price].replace(".", ""), *r[price + 1 :]] for r in rows[1:])]
-    outcome = run(land(write_rows(tmp_path / "off.csv", off), "off"), landing)
+    outcome = process_landed(land(write_rows(tmp_path / "off.csv", off), "off"), landing)
     assert outcome.status == "rejected"
     assert query("SELECT count(*) FROM sales.transactions") == [(0,)]
     report = json.loads((landing.root / outcome.errors_key).read_text())
@@ -154,7 +149,7 @@ def test_revenue_that_disagrees_with_the_files_total_rejects_the_file(
 def test_one_line_whose_total_disagrees_is_a_row_reject(land, landing, tmp_path, supermarket_csv):
     rows = read_rows(supermarket_csv)
     rows[5][rows[0].index("Total")] = "9999.99"
-    outcome = run(land(write_rows(tmp_path / "one_off.csv", rows), "one_off"), landing)
+    outcome = process_landed(land(write_rows(tmp_path / "one_off.csv", rows), "one_off"), landing)
     assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 999, 1)
     [(row, column, reason, _value)] = rejects("one_off.csv")
     assert (row, column) == (5, "unit_price") and "Total" in reason and "9999.99" in reason
@@ -177,7 +172,7 @@ def test_one_bad_date_is_one_reject_wherever_it_is(
     date = rows[0].index("Order Date")
     rows[bad_row][date] = "31/31/19"
     path = write_rows(tmp_path / "store.csv", rows)
-    outcome = run(land(path, "store"), landing)
+    outcome = process_landed(land(path, "store"), landing)
     assert (outcome.status, outcome.rows_total, outcome.rows_loaded) == ("loaded", 10194, 10193)
     assert rejects("store.csv") == [
         (bad_row, "order_date", "cannot read '31/31/19' as a date in format %d/%m/%y", "31/31/19")
@@ -222,7 +217,8 @@ def test_a_broken_spec_rejects_the_file_naming_spec_and_field(
     spec_path = config / "sales" / "shop.yaml"
     spec_path.write_text(spec_text)
     rows = [["Order ID", "Order Date", "Qty", "Unit price"], ["O1", "2024-05-01", "1", "2.5"]]
-    outcome = run(land(write_rows(tmp_path / "orders.csv", rows), "shop"), landing, config)
+    digest = land(write_rows(tmp_path / "orders.csv", rows), "shop")
+    outcome = process_landed(digest, landing, config)
     assert outcome.status == "rejected"
     assert str(spec_path) in outcome.reason and expected in outcome.reason
     report = json.loads((landing.root / "rejected/shop/orders.csv.errors.json").read_text())
@@ -263,7 +259,7 @@ def test_a_negative_quantity_is_reported_once_not_as_a_unit_cost_too(land, landi
     rows = [["Order ID", "Date", "Qty", "Unit price", "cogs"]]
     rows += [[f"N{i}", "2024-05-01", "2", "1.5", "2.0"] for i in range(199)]
     rows.append(["N-neg", "2024-05-01", "-4", "1.5", "4.0"])
-    outcome = run(land(write_rows(tmp_path / "neg.csv", rows), "neg"), landing)
+    outcome = process_landed(land(write_rows(tmp_path / "neg.csv", rows), "neg"), landing)
     assert (outcome.status, outcome.rows_loaded) == ("loaded", 199)
     assert [(r[0], r[1], r[2]) for r in rejects("neg.csv")] == [
         (200, "quantity", "must be greater than 0")

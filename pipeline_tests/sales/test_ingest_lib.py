@@ -7,20 +7,8 @@ import json
 import pytest
 import yaml
 
-from pipeline.lib.sales.process import process_file
 from pipeline.lib.sales.spec import SpecError, infer_date_format, infer_spec
-from pipeline.lib.settings import settings
-from pipeline_tests.sales.conftest import connect
-
-
-def run(digest, landing):
-    return process_file(
-        digest,
-        connect=connect,
-        landing=landing,
-        config_dir=settings().config_dir / "no-such-dir",
-        work_root=settings().data_dir / "tmp",
-    )
+from pipeline_tests.sales.conftest import connect, process_landed
 
 
 def query(sql, params=None):
@@ -66,8 +54,8 @@ def test_date_format_inference(values, expected):
 
 
 def test_both_real_files_load_without_a_spec(land, landing, supermarket_csv, superstore_csv):
-    market = run(land(supermarket_csv, "supermarket"), landing)
-    store = run(land(superstore_csv, "superstore"), landing)
+    market = process_landed(land(supermarket_csv, "supermarket"), landing)
+    store = process_landed(land(superstore_csv, "superstore"), landing)
     assert (market.status, market.rows_loaded, market.rows_rejected) == ("loaded", 1000, 0)
     assert (store.status, store.rows_loaded, store.rows_rejected) == ("loaded", 10194, 0)
     assert market.spec_source == store.spec_source == "inferred"
@@ -100,9 +88,9 @@ def test_same_bytes_twice_change_nothing_and_reupload_replaces(
     land, landing, tmp_path, supermarket_csv
 ):
     digest = land(supermarket_csv, "supermarket")
-    run(digest, landing)
+    process_landed(digest, landing)
     before = query("SELECT count(*), round(sum(revenue), 4) FROM sales.transactions")
-    again = run(digest, landing)
+    again = process_landed(digest, landing)
     assert again.rows_replaced == 1000
     assert query("SELECT count(*), round(sum(revenue), 4) FROM sales.transactions") == before
 
@@ -114,7 +102,7 @@ def test_same_bytes_twice_change_nothing_and_reupload_replaces(
     first[13], first[15] = "74.69", "3.7345"
     corrected = tmp_path / "correction.csv"
     corrected.write_text(header + "\n" + ",".join(first) + "\n")
-    fix = run(land(corrected, "supermarket"), landing)
+    fix = process_landed(land(corrected, "supermarket"), landing)
     assert (fix.status, fix.rows_loaded, fix.rows_replaced) == ("loaded", 1, 1)
     assert query("SELECT count(*) FROM sales.transactions") == [(1000,)]
     assert query(
@@ -123,14 +111,14 @@ def test_same_bytes_twice_change_nothing_and_reupload_replaces(
 
 
 def test_file_with_too_many_bad_rows_is_rejected_whole(land, landing, tmp_path, supermarket_csv):
-    good = run(land(supermarket_csv, "supermarket"), landing)
+    good = process_landed(land(supermarket_csv, "supermarket"), landing)
     rows = ["order_id,date,branch,category,qty,price"]
     for i in range(20):
         qty = "x" if i % 2 else "3"  # half the rows have an unreadable quantity
         rows.append(f"N-{i},2024-03-0{1 + i % 9},North,Tools,{qty},2.50")
     bad = tmp_path / "half_bad.csv"
     bad.write_text("\n".join(rows) + "\n")
-    outcome = run(land(bad, "north"), landing)
+    outcome = process_landed(land(bad, "north"), landing)
     assert outcome.status == "rejected" and "10 of 20 rows" in outcome.reason
     assert outcome.landing_key == "rejected/north/half_bad.csv"
     assert (landing.root / "rejected/north/half_bad.csv").exists()
@@ -159,7 +147,7 @@ def test_a_few_bad_rows_are_rejected_and_the_rest_loaded(land, landing, tmp_path
     rows.append("S-bad,2024-03-01,North,Tools,-4,1.5")  # 1 of 200 = 0.5% <= 1%
     path = tmp_path / "mostly_good.csv"
     path.write_text("\n".join(rows) + "\n")
-    outcome = run(land(path, "north"), landing)
+    outcome = process_landed(land(path, "north"), landing)
     assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 199, 1)
     assert query('SELECT row_number, "column", reason FROM sales.rejects') == [
         (200, "quantity", "must be greater than 0")
@@ -172,10 +160,10 @@ def test_a_correction_replaces_whole_orders(land, landing, tmp_path):
     first.write_text(
         header + "O-1,2024-01-02,Paint,10,1\nO-1,2024-01-02,Tools,20,2\nO-2,2024-01-03,Paint,5,1\n"
     )
-    run(land(first, "web"), landing)
+    process_landed(land(first, "web"), landing)
     fix = tmp_path / "orders_fix.csv"
     fix.write_text(header + "O-1,2024-01-05,Paint,12,1\n")
-    outcome = run(land(fix, "web"), landing)
+    outcome = process_landed(land(fix, "web"), landing)
     assert (outcome.rows_loaded, outcome.rows_replaced) == (1, 2)
     assert query(
         "SELECT order_id, line, order_date::VARCHAR, revenue FROM sales.transactions ORDER BY 1"

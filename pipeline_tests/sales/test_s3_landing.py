@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from pipeline.definitions import defs
-from pipeline_tests.sales.conftest import connect
+from pipeline_tests.sales.conftest import connect, materialize_file
 
 pytestmark = pytest.mark.server
 
@@ -42,16 +42,7 @@ def test_s3_landing_zone_end_to_end(instance, s3, supermarket_csv, tmp_path):
         "sales_files", list(result.dynamic_partitions_requests[0].partition_keys)
     )
     for request in result.run_requests:
-        run = dg.materialize(
-            list(loaded.assets),
-            selection=dg.AssetSelection.assets(
-                "sales_uploads", "sales_transactions", "sales_rejects"
-            ),
-            partition_key=request.partition_key,
-            instance=instance,
-            resources=loaded.resources,
-        )
-        assert run.success
+        assert materialize_file(instance, request.partition_key, loaded).success
     with connect() as conn:
         assert conn.execute(
             "SELECT file_name, status, rows_loaded FROM sales.files ORDER BY 1"

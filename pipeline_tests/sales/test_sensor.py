@@ -12,7 +12,7 @@ from pipeline.definitions import defs
 from pipeline.defs.sales.sensors import SETTLE_SECONDS
 from pipeline.lib.hashing import file_hash
 from pipeline.lib.sales.landing import upload_key
-from pipeline_tests.sales.conftest import connect
+from pipeline_tests.sales.conftest import connect, materialize_file
 
 
 def tick(instance, loaded, cursor=None):
@@ -66,15 +66,7 @@ def test_sensor_adds_one_partition_per_new_content(
 
     # A run requested by the sensor loads the file.
     request = next(r for r in result.run_requests if r.tags["sales/file"] == superstore_csv.name)
-    run = dg.materialize(
-        list(loaded.assets),
-        selection=dg.AssetSelection.assets("sales_uploads", "sales_transactions", "sales_rejects"),
-        partition_key=request.partition_key,
-        instance=instance,
-        resources=loaded.resources,
-        tags=request.tags,
-    )
-    assert run.success
+    assert materialize_file(instance, request.partition_key, loaded, request.tags).success
     with connect() as conn:
         assert conn.execute("SELECT count(*) FROM sales.transactions").fetchall() == [(10194,)]
 
