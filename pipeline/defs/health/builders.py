@@ -24,12 +24,6 @@ from pipeline.lib.health_checks import Verdict
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
 
 
-def _key(asset) -> dg.AssetKey:
-    return (
-        asset.key if isinstance(asset, dg.AssetsDefinition) else dg.AssetKey.from_coercible(asset)
-    )
-
-
 def to_result(verdict: Verdict, severity: dg.AssetCheckSeverity, **target) -> dg.AssetCheckResult:
     """`target`: asset_key and check_name, for checks of a multi-asset check."""
     return dg.AssetCheckResult(
@@ -52,7 +46,7 @@ def table_check(
 ) -> dg.AssetChecksDefinition:
     """A check whose verdict `test` reads from the warehouse (read-only once it exists)."""
 
-    @dg.asset_check(asset=_key(asset), name=name, blocking=blocking, description=description)
+    @dg.asset_check(asset=asset, name=name, blocking=blocking, description=description)
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.read_connection() as conn:
             return to_result(test(conn), severity)
@@ -138,13 +132,15 @@ def volume_anomaly_checks(
         f"of the last {window} materialisations"
     )
 
+    specs = [
+        dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description)
+        for asset in assets
+    ]
+
     @dg.multi_asset_check(
-        specs=[
-            dg.AssetCheckSpec(name, asset=_key(a), blocking=blocking, description=description)
-            for a in assets
-        ],
+        specs=specs,
         can_subset=True,
-        name=f"{name}_{'_'.join(_key(a).to_python_identifier() for a in assets)}"[:200],
+        name=f"{name}_{'_'.join(s.asset_key.to_python_identifier() for s in specs)}"[:200],
     )
     def _volume(context: dg.AssetCheckExecutionContext):
         for key in sorted(context.selected_asset_check_keys, key=str):
@@ -164,8 +160,3 @@ def volume_anomaly_checks(
             yield to_result(verdict, severity, asset_key=key.asset_key, check_name=key.name)
 
     return _volume
-
-
-def volume_anomaly_check(asset, **options) -> dg.AssetChecksDefinition:
-    """volume_anomaly_checks for one asset (same options)."""
-    return volume_anomaly_checks([asset], **options)

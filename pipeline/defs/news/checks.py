@@ -1,16 +1,11 @@
-"""News checks: duplicates (blocking), freshness per source, volume, failing sources, and the
-monitoring configuration."""
+"""News checks: duplicates (blocking), freshness per source and the monitoring configuration.
+Volume and failing sources are health's cross-cutting checks (pipeline/defs/health/coverage.py)."""
 
 import datetime as dt
 
 import dagster as dg
 
-from pipeline.defs.health.builders import (
-    source_error_share_check,
-    to_result,
-    unique_check,
-    volume_anomaly_check,
-)
+from pipeline.defs.health.builders import to_result, unique_check
 from pipeline.defs.news.schedules import load_config
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.news.health import monitoring_problems, source_freshness
@@ -23,9 +18,6 @@ no_duplicate_canonical_url = unique_check(
     name="no_duplicate_canonical_url",
     blocking=True,
 )
-client_news_volume = volume_anomaly_check("client_news")
-raw_news_volume = volume_anomaly_check("raw_news_events")
-failing_news_sources = source_error_share_check("raw_news_events", "news", max_share=0.5)
 
 SOURCE_MAX_AGE = dt.timedelta(hours=26)
 

@@ -13,7 +13,7 @@ from pipeline.defs.health.builders import (
     share_check,
     source_error_share_check,
     unique_check,
-    volume_anomaly_check,
+    volume_anomaly_checks,
 )
 from pipeline.defs.shared.resources import WarehouseResource, warehouse_resource
 from pipeline.lib import warehouse
@@ -35,7 +35,7 @@ def toy_events(warehouse: WarehouseResource) -> dg.MaterializeResult:
 
 
 CHECKS = [
-    volume_anomaly_check(toy_events),
+    volume_anomaly_checks([toy_events]),
     unique_check(toy_events, "toy.events", ["id"], blocking=True),
     range_check(toy_events, "toy.events", "score", minimum=0, maximum=1),
     share_check(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.defs.health.builders import volume_anomaly_check
+from pipeline.defs.health.builders import volume_anomaly_checks
 from pipeline.defs.health.coverage import cross_cutting_checks
 from pipeline_tests.defs.health.toy_defs import toy_definitions
 
@@ -18,7 +18,7 @@ def test_every_asset_gets_the_missing_checks_once(instance):
     def covered():
         return dg.MaterializeResult(metadata={"dagster/row_count": 1})
 
-    own_volume = volume_anomaly_check(covered, max_drop=0.9)
+    own_volume = volume_anomaly_checks([covered], max_drop=0.9)
     defs = dg.Definitions.merge(toy, dg.Definitions(assets=[covered], asset_checks=[own_volume]))
     added = cross_cutting_checks(defs)
     keys = {(k.asset_key.to_user_string(), k.name) for c in added for k in c.check_keys}
