@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,44 +205,22 @@ def run_graph(
     return summary
 
 
-def standalone_check_keys(defs: dg.Definitions) -> list[dg.AssetCheckKey]:
-    """Checks that can run without materialising their asset (@asset_check, the builders).
-    Checks declared inside an asset (check_specs) run only with it."""
-    keys = {key for checks_def in defs.asset_checks or [] for key in checks_def.check_keys}
-    return sorted(keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
-
-
 def run_checks(
-    defs: dg.Definitions,
-    instance: dg.DagsterInstance,
-    *,
-    tags: dict[str, str] | None = None,
-    today: dt.date | None = None,
+    defs: dg.Definitions, instance: dg.DagsterInstance, *, tags: dict[str, str] | None = None
 ) -> GraphRunSummary:
-    """Run every standalone asset check against the warehouse as it is, materialising nothing;
-    results land in the instance like any other check evaluation. Partitioned checks run for
-    the latest partition (every partition, for dynamic ones)."""
-    today = today or dt.datetime.now(dt.UTC).date()
-    graph = defs.resolve_asset_graph()
-    by_partitions: dict[int, list[dg.AssetCheckKey]] = defaultdict(list)
-    partitions_defs: dict[int, dg.PartitionsDefinition | None] = {}
-    for key in standalone_check_keys(defs):
-        partitions_def = graph.get(key).partitions_def
-        by_partitions[id(partitions_def)].append(key)
-        partitions_defs[id(partitions_def)] = partitions_def
+    """Run every standalone asset check (@asset_check, the builders; checks declared inside an
+    asset run only with it) against the warehouse as it is, in one run that materialises
+    nothing; results land in the instance like any other check evaluation. No check here is
+    partitioned, so the run needs no partition key."""
+    keys = [key for checks_def in defs.asset_checks or [] for key in checks_def.check_keys]
     summary = GraphRunSummary()
-    run_tags = {"pipeline/trigger": "check", **(tags or {})}
-    for group, keys in by_partitions.items():
-        for partition_key in partition_keys(partitions_defs[group], instance, today):
-            result = execute(
-                defs,
-                instance,
-                dg.AssetSelection.checks(*keys),
-                job_name=CHECK_JOB,
-                partition_key=partition_key,
-                tags=run_tags,
-            )
-            summary.record(result)
+    if keys:
+        selection = dg.AssetSelection.checks(*keys)
+        run_tags = {"pipeline/trigger": "check", **(tags or {})}
+        result = execute(
+            defs, instance, selection, job_name=CHECK_JOB, partition_key=None, tags=run_tags
+        )
+        summary.record(result)
     return summary
 
 
