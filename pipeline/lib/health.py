@@ -147,7 +147,6 @@ def judge_asset(
         reasons.append("never materialised")
     else:
         status = Status.HEALTHY
-    ran = [c for c in checks if c.passed is not None]
     return AssetHealth(
         asset=asset,
         group=group,
@@ -157,7 +156,7 @@ def judge_asset(
         criticality=criticality,
         reasons=reasons,
         last_materialized_at=last_materialized_at,
-        checks_passed=sum(1 for c in ran if c.passed),
+        checks_passed=sum(1 for c in checks if c.passed),
         checks_failed=len(failed),
     )
 

@@ -18,15 +18,14 @@ def source_freshness(
     if not table_exists(conn, "raw.source_fetches"):
         return Verdict(False, "raw.source_fetches does not exist yet", {}, False)
     rows = conn.execute(
-        "SELECT provider, max(finished_at) FILTER (WHERE status = 'ok') AS last_ok,"
-        " max(finished_at) AS last_call FROM raw.source_fetches WHERE kind = 'news'"
-        " GROUP BY provider ORDER BY provider"
+        "SELECT provider, max(finished_at) FILTER (WHERE status = 'ok') FROM raw.source_fetches"
+        " WHERE kind = 'news' GROUP BY provider ORDER BY provider"
     ).fetchall()
     if not rows:
         return Verdict(True, "no news source has been called yet", {"providers": 0})
     stale = []
     metadata: dict[str, str | int | None] = {"providers": len(rows)}
-    for provider, last_ok, _last_call in rows:
+    for provider, last_ok in rows:
         metadata[f"last_ok_{provider}"] = last_ok.isoformat() if last_ok else None
         if last_ok is None or now - last_ok > max_age:
             age = (
