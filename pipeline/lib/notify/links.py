@@ -84,6 +84,12 @@ def signature_matches(expected: str, given: str | None) -> bool:
     return hmac.compare_digest(expected, given or "")
 
 
+@functools.lru_cache(maxsize=8192)
+def _quoted_url(url: str) -> str:
+    """An item's link, quoted once for every recipient of the item."""
+    return quote(url, safe="")
+
+
 @dataclass(frozen=True)
 class Links:
     """The signed links of this deployment."""
@@ -102,13 +108,6 @@ class Links:
     def open_pixel(self, message_id: str) -> str:
         query = urlencode({"m": message_id, "s": open_signature(self.secret, message_id)})
         return f"{self.base_url}{OPEN_PATH}?{query}"
-
-    def click(self, message_id: str, url: str) -> str:
-        signature = click_signature(self.secret, message_id, url)
-        return (
-            f"{self.base_url}{CLICK_PATH}?m={quote(message_id, safe='')}"
-            f"&u={quote(url, safe='')}&s={signature}"
-        )
 
 
 @dataclass(frozen=True)
@@ -137,5 +136,11 @@ class MessageLinks:
     def open_pixel(self) -> str:
         return self.links.open_pixel(self.message_id)
 
+    @functools.cached_property
+    def _click_prefix(self) -> str:
+        return f"{self.links.base_url}{CLICK_PATH}?m={quote(self.message_id, safe='')}&u="
+
     def click(self, url: str) -> str:
-        return self.links.click(self.message_id, url)
+        """The signed redirect to `url`: one HMAC per (message, url), the rest precomputed."""
+        signature = click_signature(self.links.secret, self.message_id, url)
+        return f"{self._click_prefix}{_quoted_url(url)}&s={signature}"

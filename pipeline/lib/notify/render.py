@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from urllib.parse import urlsplit
+
+from markupsafe import Markup, escape
 
 from pipeline.lib.notify.links import Links, MessageLinks
 from pipeline.lib.templates import template_environment
@@ -37,6 +40,11 @@ _env.filters["http_only"] = http_url
 _text_env.filters["http_only"] = http_url
 HTML_TEMPLATE = _env.get_template("email.html")
 TEXT_TEMPLATE = _text_env.get_template("email.txt")
+HTML_ITEM_TEMPLATE = _env.get_template("email_item.html")
+TEXT_ITEM_TEMPLATE = _text_env.get_template("email_item.txt")
+# Where a recipient's tracked link goes in an item rendered once for all its recipients. Only
+# the template itself can put a tag in the HTML: every value in it is escaped.
+_TRACKED_LINK = Markup("<tracked-link>")
 
 URGENCY_COLOURS = {"critical": "#b91c1c", "high": "#c2410c", "medium": "#a16207", "low": "#15803d"}
 
@@ -93,21 +101,54 @@ SAMPLE_BANNER = (
 )
 
 
+# A digest run renders the same few thousand items for thousands of recipients: each item's
+# markup is rendered once, and only its tracked links are made per recipient.
+@functools.lru_cache(maxsize=8192)
+def _item_html(item: Item) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The item's HTML split around its tracked links, and those links."""
+    links: list[str] = []
+
+    def placeholder(url: str) -> Markup:
+        links.append(url)
+        return _TRACKED_LINK
+
+    html = HTML_ITEM_TEMPLATE.render(item=item, track=placeholder, urgency_colours=URGENCY_COLOURS)
+    return tuple(html.split(_TRACKED_LINK)), tuple(links)
+
+
+@functools.lru_cache(maxsize=8192)
+def _item_text(item: Item) -> str:
+    return TEXT_ITEM_TEMPLATE.render(item=item)
+
+
 def render_parts(
     email: Email, links: MessageLinks | None = None, *, is_sample: bool = False
 ) -> tuple[str, str]:
     """HTML and text. With `links` (user e-mails): unsubscribe and preferences links, item
     links through the signed click redirect (HTML part) and the open pixel."""
+    track = links.click if links else (lambda url: url)
+
+    def item_html(item: Item) -> Markup:
+        pieces, item_links = _item_html(item)
+        parts = [pieces[0]]
+        for link, piece in zip(item_links, pieces[1:], strict=True):
+            parts += [escape(track(link)), piece]
+        return Markup("".join(parts))
+
     context = {
         "email": email,
         "links": links,
-        "track": links.click if links else (lambda url: url),
+        "item_html": item_html,
+        "item_text": _item_text,
         "sample_banner": SAMPLE_BANNER if is_sample else None,
         "urgency_colours": URGENCY_COLOURS,
     }
     return HTML_TEMPLATE.render(context), TEXT_TEMPLATE.render(context)
 
 
+# Cached: the recipients of a digest run share a few thousand subjects, and RFC 2047 encoding
+# is the slowest step of assembling a message.
+@functools.lru_cache(maxsize=16384)
 def header_text(text: str) -> str:
     """A header value: one line (no CR/LF, so no header injection), RFC 2047-encoded when it
     is not ASCII."""
