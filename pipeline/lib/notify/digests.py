@@ -22,6 +22,7 @@ digest told the user they exist, and carrying them over would grow every later d
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -113,6 +114,7 @@ def joined(parts: Sequence[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+@functools.lru_cache(maxsize=4096)
 def long_date(day: dt.date) -> str:
     """'Mon 30 Jun 2026'"""
     return f"{WEEKDAYS[day.weekday()].capitalize()} {day.day} {day:%b %Y}"
@@ -146,6 +148,7 @@ def closing(close_date: dt.date | None, today: dt.date) -> str | None:
     return f"Closes {long_date(close_date)} ({days_left_text((close_date - today).days)})"
 
 
+@functools.lru_cache(maxsize=4096)
 def _change_value(field: str, value: str | None) -> str:
     if value is None or value == "":
         return "none"
@@ -202,6 +205,10 @@ def update_item(row: dict, today: dt.date) -> Item:
     )
 
 
+# Every recipient of a story gets the same summary: worked out once per story.
+_summary_shown = functools.lru_cache(maxsize=8192)(summary_beyond_title)
+
+
 def news_item(row: dict, today: dt.date) -> Item:
     published = row["published_at"]
     clients = ", ".join([row["client_name"], *(row.get("also") or [])])
@@ -212,7 +219,7 @@ def news_item(row: dict, today: dt.date) -> Item:
         details=_details(
             clients + (f" · {published:%d %b %Y}" if published is not None else ""),
             # Older scores (and some model answers) repeat the headline: show only what adds.
-            summary_beyond_title(row["title"], row["summary"] or ""),
+            _summary_shown(row["title"], row["summary"] or ""),
         ),
         badge=CATEGORY_LABELS.get(row["category"], row["category"]),
     )
@@ -254,9 +261,10 @@ def group_by_user(
     Sorting, ranking and key lists are done by Polars over all users at once."""
     if frame.is_empty():
         return {}
-    columns = ["user_id", *(c for c, _ in order)]
+    # Sorted by `order` alone: the ranks and key lists per user keep that order, and leaving the
+    # user out of the sort saves comparing a million user ids.
     frame = frame.sort(
-        columns, descending=[False, *(d for _, d in order)], nulls_last=True
+        [c for c, _ in order], descending=[d for _, d in order], nulls_last=True
     ).with_columns(rank=pl.int_range(pl.len()).over("user_id"))
     # Collapsed copies of a story (copy_keys) are delivered with the story they joined.
     copies = (
