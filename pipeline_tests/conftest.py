@@ -48,6 +48,12 @@ PROVIDER_VARIABLES = [
 ]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, in their usual order: on parallel workers the long ones then start
+    early and overlap, instead of one of them running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def require(available: bool, reason: str) -> None:
     """Skip a test whose server is missing; under CI=true a missing server is a failure."""
     if available:

@@ -113,6 +113,7 @@ def test_secrets_stay_out_of_the_dagster_event_log(secrets, pipeline_env):
     assert not any(SECRET in m or PG_PASSWORD in m for m in messages)
 
 
+@pytest.mark.slow
 def test_json_mode_turns_dagster_run_logs_into_json_lines(secrets, pipeline_env):
     supermarket = Path(__file__).parents[1] / "fixtures" / "sales" / "supermarket_sales.csv"
     result = CliRunner().invoke(

@@ -175,6 +175,7 @@ def _hold_read_connection(path: str, seconds: float, ready) -> None:
     conn.close()
 
 
+@pytest.mark.slow
 def test_load_waits_for_a_reader_holding_the_warehouse(land, landing, supermarket_csv):
     digest = land(supermarket_csv, "market")
     ready = multiprocessing.get_context("spawn").Event()
