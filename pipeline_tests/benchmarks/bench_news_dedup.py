@@ -9,10 +9,12 @@ alternate (7 pairs by default); the ratio is reported best/best and as the media
 pairs. Every row grouped as a near copy is checked against what was planted: recall, and rows
 grouped with another story (false positives), which must be 0.
 
-Shared 2-core machine, Polars 2.1, load average 8-10 (docs/news.md has the table):
+Shared 2-core machine, Polars 2.1, other tests running (docs/news.md has the table):
     packed u64 ranks (before 2026-12-04): baseline 628 ms best, dedup 888 ms: 1.41x, 1.31x median
-    plain Polars (now): baseline 444 ms best, dedup 2,644 ms: 5.96x, 5.52x median (OVER)
-    46,279 of 50,000 planted near copies grouped (92.6%), 0 false positives, in both.
+    plain Polars, band sort: baseline 444 ms best, dedup 2,644 ms: 5.96x, 5.52x median (OVER)
+    plain Polars, band join (now), load 5: baseline 616 ms best, dedup 1,668 ms: 2.71x, 2.79x
+        median (OVER)
+    46,279 of 50,000 planted near copies grouped (92.6%), 0 false positives, in all.
 """
 
 from __future__ import annotations
