@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from pipeline.defs.shared.dagster_private import AssetCheckExecutionRecordStatus, TickStatus
+from pipeline.defs.shared.dagster_private import AssetCheckExecutionRecordStatus as Status
+from pipeline.defs.shared.dagster_private import TickStatus
 from pipeline.lib import health, warehouse
 
 FAILED_RUN_STATUSES = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
@@ -29,23 +30,35 @@ def criticality(node) -> str:
     return health.DEFAULT_CRITICALITY
 
 
+def _failed_runs(instance: dg.DagsterInstance, run_ids: set[str]) -> set[str]:
+    """Those of `run_ids` that failed or were cancelled."""
+    if not run_ids:
+        return set()
+    runs = dg.RunsFilter(run_ids=list(run_ids), statuses=FAILED_RUN_STATUSES)
+    return {run.run_id for run in instance.get_runs(runs)}
+
+
 def check_facts(graph, instance: dg.DagsterInstance) -> dict[dg.AssetCheckKey, health.CheckFact]:
     """The latest evaluation of every check of the graph, from the instance's event log; a check
-    whose run ended before it reported could not run."""
+    whose run failed before it reported could not run."""
     keys = sorted(graph.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    died = _failed_runs(
+        instance, {r.run_id for r in records.values() if r.status == Status.PLANNED}
+    )
     facts = {}
     for key in keys:
         record, blocking = records.get(key), bool(graph.get(key).blocking)
-        if record is None or record.status == AssetCheckExecutionRecordStatus.PLANNED:
-            run = record and instance.get_run_by_id(record.run_id)
-            died = bool(run and run.status in FAILED_RUN_STATUSES)
-            facts[key] = health.CheckFact(key.name, None, execution_failed=died, blocking=blocking)
+        if record is None or record.status == Status.PLANNED:
+            failed = record is not None and record.run_id in died
+            facts[key] = health.CheckFact(
+                key.name, None, execution_failed=failed, blocking=blocking
+            )
             continue
         evaluation = record.evaluation
         facts[key] = health.CheckFact(
             key.name,
-            passed=record.status == AssetCheckExecutionRecordStatus.SUCCEEDED,
+            passed=record.status == Status.SUCCEEDED,
             severity=evaluation.severity.value if evaluation else "ERROR",
             description=evaluation.description if evaluation else None,
             blocking=blocking,
@@ -78,10 +91,7 @@ def asset_health(
         for key in last
         if (info := instance.get_latest_planned_materialization_info(key)) is not None
     }
-    failed_runs = set()
-    if planned:
-        runs = dg.RunsFilter(run_ids=list(set(planned.values())), statuses=FAILED_RUN_STATUSES)
-        failed_runs = {run.run_id for run in instance.get_runs(runs)}
+    failed_runs = _failed_runs(instance, set(planned.values()))
     judged = []
     for key in keys:
         node, materialization = graph.get(key), last.get(key)
