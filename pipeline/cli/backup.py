@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from pipeline.lib import backup as backups
+from pipeline.lib.settings import cover_partitions_from
 
 
 def _warehouse():
@@ -72,3 +73,6 @@ def restore(directory: str, force: bool) -> None:
     )
     if result.upgraded_by:
         click.echo(f"upgraded by migrations: {', '.join(result.upgraded_by)}")
+    first_day = backups.first_partition_date(result.warehouse)
+    if first_day is not None and (note := cover_partitions_from(first_day)):
+        click.echo(note)

@@ -103,6 +103,21 @@ def holds_data(warehouse_path, *, timeout_s: float = 120.0) -> bool:
     return any(rows for table, rows in counts.items() if table != "meta.schema_migrations")
 
 
+def first_partition_date(warehouse_path, *, timeout_s: float = 120.0) -> dt.date | None:
+    """The earliest daily partition any table of the warehouse holds rows for."""
+    with warehouse.connection(warehouse_path, read_only=True, timeout_s=timeout_s) as conn:
+        tables = conn.execute(
+            "SELECT DISTINCT table_schema || '.' || table_name FROM information_schema.columns"
+            " WHERE column_name = 'partition_date' AND data_type = 'DATE'"
+            " AND table_catalog = current_database()"
+        ).fetchall()
+        firsts = [
+            conn.execute(f"SELECT min(partition_date) FROM {table}").fetchone()[0]
+            for (table,) in tables
+        ]
+    return min((day for day in firsts if day is not None), default=None)
+
+
 def restore(
     source: Path, warehouse_path, *, force: bool = False, timeout_s: float = 120.0
 ) -> RestoreResult:

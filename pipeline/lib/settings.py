@@ -101,6 +101,28 @@ def partitions_start_date(today: dt.date | None = None) -> dt.date:
     return _checked_start_date(recorded.read_text().strip(), str(recorded), today)
 
 
+def cover_partitions_from(first_day: dt.date) -> str | None:
+    """Let the daily partitions reach back to `first_day`, the first day of restored data: the
+    recorded start moves earlier when it is later. Returns a line for the operator when the start
+    moved, or when PIPELINE_START_DATE holds it later; None when nothing needs saying."""
+    current = partitions_start_date()
+    if current <= first_day:
+        return None
+    if os.environ.get("PIPELINE_START_DATE", "").strip():
+        return (
+            f"the restored data starts on {first_day}, before PIPELINE_START_DATE ({current}): "
+            f"set it to {first_day} or those days have no daily partition"
+        )
+    recorded = settings().data_dir / START_DATE_FILE
+    staged = recorded.with_name(f".{recorded.name}.{os.getpid()}")
+    staged.write_text(first_day.isoformat() + "\n")
+    os.replace(staged, recorded)
+    return (
+        f"daily partitions now start on {first_day}, the restored data's first day (was "
+        f"{current}); reload the code location to see them"
+    )
+
+
 def _checked_start_date(value: str, source: str, today: dt.date) -> dt.date:
     try:
         start = dt.date.fromisoformat(value)

@@ -192,10 +192,13 @@ def test_backup_of_the_file_restores_into_the_lake_and_back(
             conn.execute(statement, parameters)
         expected = {t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
     backups.backup(warehouse_resource().location, tmp_path / "from_file")
+    first_day = backups.first_partition_date(warehouse_resource().location)
 
     monkeypatch.setenv("PIPELINE_WAREHOUSE", postgres_lake)
     lake_resource = warehouse_resource()
     backups.restore(tmp_path / "from_file", lake_resource.location)
+    assert first_day is not None
+    assert backups.first_partition_date(lake_resource.location) == first_day
     with lake_resource.get_connection(read_only=True) as conn:
         assert {
             t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES

@@ -3,6 +3,7 @@ upgrading in place."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.lib import backup as backups
 from pipeline.lib import warehouse
+from pipeline.lib.settings import partitions_start_date
 
 OLD_WAREHOUSE_BACKUP = Path(__file__).parents[1] / "fixtures" / "ops" / "warehouse_v0001"
 
@@ -96,6 +98,26 @@ def test_restore_into_a_fresh_location_needs_no_force(filled_warehouse, tmp_path
     assert run_cli("restore", str(tmp_path / "backup")).exit_code == 0
     assert snapshot(elsewhere) == before
     assert not elsewhere.with_name("warehouse.duckdb.restoring").exists()
+
+
+def test_restore_moves_the_daily_partitions_start_back_to_the_restored_data(
+    filled_warehouse, tmp_path, monkeypatch
+):
+    backups.backup(filled_warehouse, tmp_path / "backup")
+    new_data = tmp_path / "new_data"
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(new_data))
+    monkeypatch.setenv("PIPELINE_WAREHOUSE", str(new_data / "warehouse.duckdb"))
+    monkeypatch.delenv("PIPELINE_START_DATE", raising=False)
+    today = dt.datetime.now(dt.UTC).date()
+    assert partitions_start_date() == today  # a new deployment starts today
+
+    restored = run_cli("restore", str(tmp_path / "backup"))
+    assert "daily partitions now start on 2026-01-02" in restored.output
+    assert partitions_start_date() == dt.date(2026, 1, 2)  # raw.events' first partition
+
+    monkeypatch.setenv("PIPELINE_START_DATE", "2026-01-05")
+    fixed = run_cli("restore", str(tmp_path / "backup"), "--force")
+    assert "set it to 2026-01-02 or those days have no daily partition" in fixed.output
 
 
 def test_backup_refuses_a_non_empty_directory_and_a_missing_warehouse(
