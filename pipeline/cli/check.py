@@ -22,10 +22,12 @@ def check(as_json: bool) -> None:
     import dagster as dg
 
     from pipeline.definitions import defs
+    from pipeline.defs.sales.recovery import process_tags
     from pipeline.graph_runner import run_checks
 
     with dg.DagsterInstance.get() as instance:
-        summary = run_checks(defs(), instance)
+        # The process tag lets recovery mark the run failed if this process is killed.
+        summary = run_checks(defs(), instance, tags=process_tags())
     code = summary.exit_code
     if as_json:
         click.echo(json.dumps({"exit_code": code, **summary.as_dict()}, indent=2))
