@@ -250,7 +250,7 @@ class Group:
 
     rows: list[dict]
     total: int
-    keys: list[str]
+    keys: tuple[str, ...]  # a tuple, not a list: the collector stops scanning tuples of strings
     is_sample: bool
 
 
@@ -279,7 +279,7 @@ def group_by_user(
         copies=copies if copies is not None else pl.lit(None, dtype=pl.List(pl.String)),
     )
     groups = {
-        user_id: Group([], total, keys + list(copy_keys or []), is_sample)
+        user_id: Group([], total, (*keys, *(copy_keys or ())), is_sample)
         for user_id, total, keys, is_sample, copy_keys in summary.iter_rows()
     }
     for row in frame.filter(pl.col("rank") < cap).iter_rows(named=True):
