@@ -8,16 +8,13 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dagster as dg
-import yaml
 
 from pipeline.defs.health.assets import ASSET_GRAPH_RESOURCE
 from pipeline.defs.sales.operations import seed_sample_uploads
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import health, warehouse
-from pipeline.lib.settings import settings
 
 # Runs of `pipeline demo` and `pipeline check` show under these job names in the UI.
 DEMO_JOB = "demo_job"
@@ -261,39 +258,3 @@ def live_providers() -> list[str]:
         for name, variables in LIVE_PROVIDER_VARIABLES.items()
         if all(os.environ.get(v) for v in variables)
     ]
-
-
-def sample_providers() -> dict[str, str]:
-    """Providers running on bundled samples, each with the variables that would make it live."""
-    live = set(live_providers())
-    return {
-        name: " + ".join(variables)
-        for name, variables in LIVE_PROVIDER_VARIABLES.items()
-        if name not in live
-    }
-
-
-def instance_storage(dagster_home: str | None) -> str:
-    """Where the Dagster instance keeps runs and schedules, read from DAGSTER_HOME/dagster.yaml."""
-    if not dagster_home:
-        return "DAGSTER_HOME not set (temporary instance)"
-    config_path = Path(dagster_home) / "dagster.yaml"
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
-    storage = (config or {}).get("storage") or {}
-    if "postgres" in storage:
-        return f"PostgreSQL from DAGSTER_PG_URL (config in {dagster_home})"
-    return f"SQLite files in {dagster_home}"
-
-
-def describe_environment() -> dict[str, str]:
-    current = settings()
-    samples = sample_providers()
-    return {
-        "warehouse": warehouse.describe(current.warehouse),
-        "landing zone": current.landing,
-        "outbox": str(current.outbox),
-        "dagster storage": instance_storage(os.environ.get("DAGSTER_HOME")),
-        "live providers": ", ".join(live_providers()) or "none",
-        "on samples": ", ".join(f"{name} (set {needs})" for name, needs in samples.items())
-        or "none",
-    }

@@ -20,14 +20,14 @@ def demo(as_json: bool) -> None:
     ensure_dagster_home()
     import dagster as dg
 
+    from pipeline.cli.env import echo_environment
     from pipeline.definitions import defs
     from pipeline.defs.sales.recovery import fail_dead_runs, process_tags
     from pipeline.defs.shared.automation_pause import automation_paused
-    from pipeline.graph_runner import describe_environment, run_graph
+    from pipeline.graph_runner import run_graph
 
     echo = (lambda *a, **k: click.echo(*a, err=True, **k)) if as_json else click.echo
-    for name, value in describe_environment().items():
-        echo(f"{name:>15}: {value}")
+    echo_environment(echo)
     with dg.DagsterInstance.get() as instance:
         # Runs a killed demo or ingest left STARTED: the landing sensor that fails them was
         # paused by that demo, and the wait for runs in flight below would wait on them.

@@ -4,10 +4,44 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
+import yaml
 
 from pipeline.cli import ensure_dagster_home
+
+
+def instance_storage(dagster_home: str | None) -> str:
+    """Where the Dagster instance keeps runs and schedules, read from DAGSTER_HOME/dagster.yaml."""
+    if not dagster_home:
+        return "DAGSTER_HOME not set (temporary instance)"
+    config_path = Path(dagster_home) / "dagster.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.exists() else {}
+    storage = (config or {}).get("storage") or {}
+    if "postgres" in storage:
+        return f"PostgreSQL from DAGSTER_PG_URL (config in {dagster_home})"
+    return f"SQLite files in {dagster_home}"
+
+
+def echo_environment(echo=click.echo) -> None:
+    """Paths, instance storage and each provider, live or on samples (`pipeline env`, and the
+    head of `pipeline demo`'s output)."""
+    from pipeline.graph_runner import LIVE_PROVIDER_VARIABLES, live_providers
+    from pipeline.lib import warehouse
+    from pipeline.lib.settings import partitions_start_date, settings
+
+    current = settings()
+    echo(f"warehouse        {warehouse.describe(current.warehouse)}")
+    echo(f"landing zone     {current.landing}")
+    echo(f"outbox           {current.outbox}")
+    echo(f"daily partitions from {partitions_start_date()} (PIPELINE_START_DATE)")
+    echo(f"dagster storage  {instance_storage(os.environ.get('DAGSTER_HOME'))}")
+    live = set(live_providers())
+    echo("providers")
+    for name, variables in LIVE_PROVIDER_VARIABLES.items():
+        state = "live" if name in live else f"samples (set {' + '.join(variables)} for live)"
+        echo(f"  {name:<15}{state}")
 
 
 @click.command()
@@ -15,25 +49,7 @@ from pipeline.cli import ensure_dagster_home
 def env(ui_url: str | None) -> None:
     """Print paths, instance storage, and each provider as live or on bundled samples."""
     ensure_dagster_home()
-    from pipeline.graph_runner import (
-        LIVE_PROVIDER_VARIABLES,
-        instance_storage,
-        live_providers,
-    )
-    from pipeline.lib import warehouse
-    from pipeline.lib.settings import partitions_start_date, settings
-
-    current = settings()
     if ui_url:
         click.echo(f"Dagster UI       {ui_url}")
         click.echo("  read-only UI   dagster-webserver --read-only -w workspace.yaml -p <port>")
-    click.echo(f"warehouse        {warehouse.describe(current.warehouse)}")
-    click.echo(f"landing zone     {current.landing}")
-    click.echo(f"outbox           {current.outbox}")
-    click.echo(f"daily partitions from {partitions_start_date()} (PIPELINE_START_DATE)")
-    click.echo(f"dagster storage  {instance_storage(os.environ.get('DAGSTER_HOME'))}")
-    live = set(live_providers())
-    click.echo("providers")
-    for name, variables in LIVE_PROVIDER_VARIABLES.items():
-        state = "live" if name in live else f"samples (set {' + '.join(variables)} for live)"
-        click.echo(f"  {name:<15}{state}")
+    echo_environment()
