@@ -143,13 +143,21 @@ org_hits AS (
     WHERE m.score >= a.threshold
 ),
 lists AS (
-    SELECT w.user_id, w.name, w.amount_min, w.amount_max,
-        list_transform(coalesce(w.include_keywords, []), lambda k: {_words("k")}) AS includes,
-        list_transform(coalesce(w.exclude_keywords, []), lambda k: {_words("k")}) AS excludes,
-        list_transform(coalesce(w.agencies, []), lambda k: {_words("k")}) AS agencies,
-        list_transform(coalesce(w.eligibility, []), lambda k: {_words("k")}) AS eligibility
+    SELECT w.user_id, w.name, {{
+        'includes': list_transform(coalesce(w.include_keywords, []), lambda k: {_words("k")}),
+        'excludes': list_transform(coalesce(w.exclude_keywords, []), lambda k: {_words("k")}),
+        'agencies': list_transform(coalesce(w.agencies, []), lambda k: {_words("k")}),
+        'eligibility': list_transform(coalesce(w.eligibility, []), lambda k: {_words("k")}),
+        'amount_min': w.amount_min,
+        'amount_max': w.amount_max
+    }} AS criteria
     FROM notify.watchlists w
     JOIN {AUDIENCE_VIEW} a ON a.user_id = w.user_id AND a.tenant_id = w.tenant_id
+),
+-- Each distinct set of criteria is matched against the grants once, however many watchlists
+-- share it: the phrase tests run per (criteria, grant), not per (watchlist, grant).
+criteria AS (
+    SELECT DISTINCT criteria AS c FROM lists
 ),
 grant_words AS (
     SELECT grant_id, first_seen_at, is_sample, award_floor, award_ceiling,
@@ -159,17 +167,21 @@ grant_words AS (
     FROM core.grants
     WHERE coalesce(status, '') NOT IN {CLOSED_STATUSES}
 ),
+criteria_hits AS (
+    SELECT c, g.grant_id, g.first_seen_at, g.is_sample
+    FROM criteria JOIN grant_words g ON
+        (len(c.includes) = 0 OR {_any_phrase("c.includes", "g.text_words")})
+        AND NOT {_any_phrase("c.excludes", "g.text_words")}
+        AND (len(c.agencies) = 0 OR {_any_phrase("c.agencies", "g.agency_words")})
+        AND (len(c.eligibility) = 0 OR {_any_phrase("c.eligibility", "g.eligibility_words")})
+        AND (c.amount_min IS NULL OR g.award_ceiling IS NULL OR g.award_ceiling >= c.amount_min)
+        AND (c.amount_max IS NULL OR g.award_floor IS NULL OR g.award_floor <= c.amount_max)
+),
 watch_hits AS (
-    SELECT l.user_id, g.grant_id, list(l.name ORDER BY l.name) AS watchlists,
-        any_value(g.first_seen_at) AS first_seen_at, bool_or(g.is_sample) AS is_sample
-    FROM lists l JOIN grant_words g ON
-        (len(l.includes) = 0 OR {_any_phrase("l.includes", "g.text_words")})
-        AND NOT {_any_phrase("l.excludes", "g.text_words")}
-        AND (len(l.agencies) = 0 OR {_any_phrase("l.agencies", "g.agency_words")})
-        AND (len(l.eligibility) = 0 OR {_any_phrase("l.eligibility", "g.eligibility_words")})
-        AND (l.amount_min IS NULL OR g.award_ceiling IS NULL OR g.award_ceiling >= l.amount_min)
-        AND (l.amount_max IS NULL OR g.award_floor IS NULL OR g.award_floor <= l.amount_max)
-    GROUP BY l.user_id, g.grant_id
+    SELECT l.user_id, h.grant_id, list(l.name ORDER BY l.name) AS watchlists,
+        any_value(h.first_seen_at) AS first_seen_at, bool_or(h.is_sample) AS is_sample
+    FROM lists l JOIN criteria_hits h ON l.criteria IS NOT DISTINCT FROM h.c
+    GROUP BY l.user_id, h.grant_id
 )
 SELECT coalesce(o.user_id, w.user_id) AS user_id, coalesce(o.grant_id, w.grant_id) AS grant_id,
     o.score, coalesce(o.reasons, []) AS reasons, coalesce(w.watchlists, []) AS watchlists,
