@@ -32,37 +32,28 @@ def health(as_json: bool) -> None:
     import dagster as dg
 
     from pipeline.definitions import defs
-    from pipeline.defs.health.state import asset_health, latest_ticks, source_health
-    from pipeline.defs.sales.recovery import stuck_files
+    from pipeline.defs.health.state import health_view
     from pipeline.defs.shared.resources import warehouse_resource
     from pipeline.lib import health as rules
 
-    now = time.time()
     with dg.DagsterInstance.get() as instance:
-        assets = asset_health(defs().resolve_asset_graph(), instance, now)
-        failing_ticks = [t for t in latest_ticks(instance) if t.failed]
-        stuck = stuck_files(instance, warehouse_resource().location, now)
-    sources = source_health(warehouse_resource().location, now)
-    code = rules.exit_code([a.status for a in assets] + [s.status for s in sources])
-    # A sensor or schedule whose latest tick failed is a warning: its assets say the rest.
-    code = max(code, rules.EXIT_WARNINGS) if failing_ticks else code
-    # A stuck sales file is a warning while recovery retries it, failing once it gave up.
-    for file in stuck:
-        code = max(code, rules.EXIT_FAILING if file.gave_up else rules.EXIT_WARNINGS)
-    score = rules.overall_score(assets, sources)
+        view = health_view(
+            defs().resolve_asset_graph(), instance, warehouse_resource().location, time.time()
+        )
+    code, score = view.exit_code, view.score
     if as_json:
         report = {
             "exit_code": code,
             "score": score,
-            "assets_by_status": rules.status_counts(a.status for a in assets),
-            "assets": [asdict(a) for a in assets],
-            "sources": [asdict(s) for s in sources],
-            "failing_ticks": [asdict(t) for t in failing_ticks],
-            "stuck_files": [{**asdict(f), "reason": f.describe()} for f in stuck],
+            "assets_by_status": rules.status_counts(a.status for a in view.assets),
+            "assets": [asdict(a) for a in view.assets],
+            "sources": [asdict(s) for s in view.sources],
+            "failing_ticks": [asdict(t) for t in view.failing_ticks],
+            "stuck_files": [{**asdict(f), "reason": f.describe()} for f in view.stuck],
         }
         click.echo(json.dumps(report, indent=2))
         sys.exit(code)
-    names = [a.asset for a in assets] + [f"source {s.kind}/{s.provider}" for s in sources]
+    names = [a.asset for a in view.assets] + [f"source {s.kind}/{s.provider}" for s in view.sources]
     width = max((len(n) for n in names), default=10)
 
     def echo(status, name: str, group, last: float | None, counts: str, reasons) -> None:
@@ -71,31 +62,31 @@ def health(as_json: bool) -> None:
             f"{status.upper():<10} {name:<{width}}  {group or '-':<8} last {_when(last)}, {counts}{why}"
         )
 
-    for a in assets:
+    for a in view.assets:
         counts = f"checks {a.checks_passed} ok/{a.checks_failed} failed"
         echo(a.status, a.asset, a.group, a.last_materialized_at, counts, a.reasons)
-    if sources:
+    if view.sources:
         click.echo("")
-    for s in sources:
+    for s in view.sources:
         name, counts = f"source {s.kind}/{s.provider}", f"{s.errors}/{s.fetches} failed"
         echo(s.status, name, s.kind, s.last_fetch_at, counts, s.reasons)
-    if failing_ticks:
+    if view.failing_ticks:
         click.echo("")
-        for tick in failing_ticks:
+        for tick in view.failing_ticks:
             error = tick.error.splitlines()[0] if tick.error else ""
             click.echo(
                 f"{'FAILING':<10} {tick.kind} {tick.name}  latest tick {_when(tick.timestamp)}"
                 + (f"  {error[:150]}" if error else "")
             )
-    if stuck:
+    if view.stuck:
         click.echo("")
-        for file in stuck:
+        for file in view.stuck:
             click.echo(f"{'STUCK':<10} {file.describe()}")
-    counts = rules.status_counts(a.status for a in assets)
+    counts = rules.status_counts(a.status for a in view.assets)
     click.echo(
         f"\nscore {score}/100; "
         + ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-        + (f", {len(stuck)} stuck sales file(s)" if stuck else "")
+        + (f", {len(view.stuck)} stuck sales file(s)" if view.stuck else "")
         + f"; exit {code}"
     )
     sys.exit(code)

@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from pipeline.defs.health.state import asset_health, source_health
+from pipeline.defs.health.state import health_view
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import health
@@ -72,10 +72,8 @@ def health_report(
     now = time.time()
     # The whole code location's graph, not this run's job (which holds health_report only).
     graph = asset_graph or context.repository_def.asset_graph
-    assets = [a for a in asset_health(graph, context.instance, now) if a.asset != "health_report"]
-    sources = source_health(warehouse.location, now)
-    score = health.overall_score(assets, sources)
-    code = health.exit_code([a.status for a in assets] + [s.status for s in sources])
+    view = health_view(graph, context.instance, warehouse.location, now, leave_out="health_report")
+    assets, sources, score, code = view.assets, view.sources, view.score, view.exit_code
     counts = health.status_counts(a.status for a in assets)
     reported_at = _timestamp(now)
     tables = {
@@ -107,6 +105,8 @@ def health_report(
             "score": dg.MetadataValue.int(score),
             "exit_code": dg.MetadataValue.int(code),
             **{f"assets_{status}": dg.MetadataValue.int(n) for status, n in counts.items()},
+            "failing_ticks": dg.MetadataValue.int(len(view.failing_ticks)),
+            "stuck_sales_files": dg.MetadataValue.int(len(view.stuck)),
             "sources": dg.MetadataValue.int(len(sources)),
             "sources_not_healthy": dg.MetadataValue.int(
                 sum(1 for s in sources if s.status is not health.Status.HEALTHY)

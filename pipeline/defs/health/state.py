@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from pipeline.defs.sales.recovery import FileState, stuck_files
 from pipeline.defs.shared.dagster_private import AssetCheckExecutionRecordStatus as Status
 from pipeline.defs.shared.dagster_private import TickStatus
 from pipeline.lib import health, warehouse
@@ -170,3 +171,42 @@ def latest_ticks(instance: dg.DagsterInstance, exclude: str = "") -> list[TickFa
             )
         )
     return sorted(facts, key=lambda t: (t.kind, t.name))
+
+
+@dataclass(frozen=True)
+class HealthView:
+    """Everything health judges at one moment; `pipeline health` prints it and health_report
+    stores it, so both give the same exit code."""
+
+    assets: list[health.AssetHealth]
+    sources: list[health.SourceHealth]
+    failing_ticks: list[TickFact]
+    stuck: list[FileState]
+
+    @property
+    def score(self) -> int:
+        return health.overall_score(self.assets, self.sources)
+
+    @property
+    def exit_code(self) -> int:
+        code = health.exit_code([a.status for a in self.assets] + [s.status for s in self.sources])
+        # A sensor or schedule whose latest tick failed is a warning: its assets say the rest.
+        if self.failing_ticks:
+            code = max(code, health.EXIT_WARNINGS)
+        # A stuck sales file is a warning while recovery retries it, failing once it gave up.
+        for file in self.stuck:
+            code = max(code, health.EXIT_FAILING if file.gave_up else health.EXIT_WARNINGS)
+        return code
+
+
+def health_view(
+    graph, instance: dg.DagsterInstance, location, now: float, *, leave_out: str = ""
+) -> HealthView:
+    """Health of every asset of `graph` (but `leave_out`), every source, the failing ticks and
+    the stuck sales files."""
+    return HealthView(
+        assets=[a for a in asset_health(graph, instance, now) if a.asset != leave_out],
+        sources=source_health(location, now),
+        failing_ticks=[t for t in latest_ticks(instance) if t.failed],
+        stuck=stuck_files(instance, location, now),
+    )

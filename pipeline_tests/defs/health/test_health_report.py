@@ -10,7 +10,7 @@ import dagster as dg
 from pipeline.defs.health.assets import ASSET_GRAPH_RESOURCE, health_report
 from pipeline.lib import warehouse
 from pipeline.lib.raw_events import SourceFetch, record_fetch
-from pipeline_tests.defs.health.toy_defs import plant, toy_definitions
+from pipeline_tests.defs.health.toy_defs import plant, record_tick, toy_definitions
 
 
 def test_health_report_summarises_assets_and_sources(instance, warehouse_path):
@@ -69,3 +69,24 @@ def test_health_report_is_requested_once_an_hour(instance):
         requested.append(result.total_requested)
         cursor = result.cursor
     assert requested == [0, 1, 0, 1]
+
+
+def test_health_report_counts_failing_ticks_as_pipeline_health_does(instance, warehouse_path):
+    from pipeline.defs.shared.dagster_private import TickStatus
+
+    toy = toy_definitions()
+    everything = [*toy.assets, *toy.asset_checks, health_report]
+    resources = {**toy.resources, ASSET_GRAPH_RESOURCE: toy.resolve_asset_graph()}
+    assert dg.materialize(everything, instance=instance, resources=resources).success
+    record_tick(instance, "landing_sensor", TickStatus.FAILURE, "S3 endpoint unreachable")
+
+    result = dg.materialize(
+        everything, instance=instance, resources=resources, selection=[health_report.key]
+    )
+    metadata = result.asset_materializations_for_node("health_report")[0].metadata
+    # Every asset is healthy, but a failing sensor is a warning for both views.
+    assert metadata["assets_healthy"].value == 2
+    assert metadata["failing_ticks"].value == 1
+    assert metadata["exit_code"].value == 1
+    with warehouse.connection(warehouse_path, read_only=True) as conn:
+        assert conn.execute("SELECT exit_code FROM health.summary").fetchall() == [(1,)]
