@@ -54,6 +54,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """On a --dist loadgroup worker an xdist_group test carries its group in its node id; when
+    it does not, xdist spreads the group over workers without a word."""
+    grouped = item.get_closest_marker("xdist_group") is not None
+    if grouped and getattr(item.config.option, "loadgroup", False) and "@" not in item.nodeid:
+        pytest.fail(
+            "--dist loadgroup lost this test's xdist_group (pytest-xdist#1386: pytest >= 9.2 "
+            "with pytest-xdist <= 3.8); install the versions pyproject.toml pins"
+        )
+
+
 def require(available: bool, reason: str) -> None:
     """Skip a test whose server is missing; under CI=true a missing server is a failure."""
     if available:
