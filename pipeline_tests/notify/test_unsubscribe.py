@@ -62,7 +62,9 @@ def test_the_deployment_secret_signs_and_verifies(world, monkeypatch):
         unsubscribe_with_token(world, make_token("s3cret", "ops@example.org", "operator_alert"))
 
 
-def test_the_cli_records_an_unsubscribe_from_a_link(instance, world):
+@pytest.fixture
+def cli(instance, world):
+    """Bob got an instant alert; returns a runner of the `pipeline` command."""
     from click.testing import CliRunner
 
     from pipeline.cli import main
@@ -71,39 +73,33 @@ def test_the_cli_records_an_unsubscribe_from_a_link(instance, world):
     assert materialize(
         ["instant_alerts", "email_log"], instance, as_of(NOW, "instant_alerts")
     ).success
-    runner = CliRunner()
-    first = runner.invoke(main, ["unsubscribe", token_of(world)])
+    return lambda *args: CliRunner().invoke(main, list(args))
+
+
+def test_the_cli_records_an_unsubscribe_from_a_link(cli, world):
+    first = cli("unsubscribe", token_of(world))
     assert (
         first.exit_code == 0
         and first.output.strip() == "bob@example.org unsubscribed from instant_alert"
     )
-    again = runner.invoke(main, ["unsubscribe", token_of(world)])
+    again = cli("unsubscribe", token_of(world))
     assert again.exit_code == 0 and again.output.strip().endswith("(already)")
-    forged = runner.invoke(main, ["unsubscribe", "garbage"])
+    forged = cli("unsubscribe", "garbage")
     assert forged.exit_code == 2 and "invalid" in forged.output
 
 
-def test_an_operator_resubscribes_a_user_from_the_cli(instance, world):
-    from click.testing import CliRunner
-
-    from pipeline.cli import main
-
-    add_news(world, "n1", "acme-blue", "acme", "BluePeak buys a rival", 0.9)
-    assert materialize(
-        ["instant_alerts", "email_log"], instance, as_of(NOW, "instant_alerts")
-    ).success
-    runner = CliRunner()
-    assert runner.invoke(main, ["unsubscribe", token_of(world)]).exit_code == 0
-    back = runner.invoke(main, ["resubscribe", "bob@example.org", "instant_alert"])
+def test_an_operator_resubscribes_a_user_from_the_cli(cli, world):
+    assert cli("unsubscribe", token_of(world)).exit_code == 0
+    back = cli("resubscribe", "bob@example.org", "instant_alert")
     assert (
         back.exit_code == 0
         and back.output.strip() == "bob@example.org receives instant_alert again"
     )
     with warehouse.connection(world) as conn:
         assert not is_unsubscribed(conn, "bob@example.org", "instant_alert")
-    again = runner.invoke(main, ["resubscribe", "bob@example.org", "instant_alert"])
+    again = cli("resubscribe", "bob@example.org", "instant_alert")
     assert again.output.strip() == "bob@example.org was not unsubscribed from instant_alert"
-    stranger = runner.invoke(main, ["resubscribe", "eve@example.org", "instant_alert"])
+    stranger = cli("resubscribe", "eve@example.org", "instant_alert")
     assert stranger.exit_code == 2 and "not a user" in stranger.output
-    wrong_kind = runner.invoke(main, ["resubscribe", "bob@example.org", "operator_alert"])
+    wrong_kind = cli("resubscribe", "bob@example.org", "operator_alert")
     assert wrong_kind.exit_code == 2 and "unknown kind" in wrong_kind.output
