@@ -62,3 +62,14 @@ def sleeps() -> SleepRecorder:
 def fast_http(sleeps: SleepRecorder) -> HttpSettings:
     """Retries without waiting (the waits are recorded) and a short timeout."""
     return HttpSettings(timeout_s=2.0, max_attempts=3, backoff_s=0.01, sleep=sleeps)
+
+
+# A reply the server holds back this long has timed out for `impatient_http` whatever the load.
+HELD_BACK_S = 10.0
+
+
+@pytest.fixture
+def impatient_http(sleeps: SleepRecorder) -> HttpSettings:
+    """Two attempts of 1 s each: ample for a loopback reply on a busy machine (a 0.2 s budget
+    is not), far short of HELD_BACK_S."""
+    return HttpSettings(timeout_s=1.0, max_attempts=2, backoff_s=0.01, sleep=sleeps)

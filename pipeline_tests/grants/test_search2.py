@@ -16,8 +16,9 @@ from pipeline.lib.grants.search2 import (
     normalise_search2_hit,
     search2_hits,
 )
-from pipeline.lib.http import HttpSettings, ProviderError
+from pipeline.lib.http import ProviderError
 from pipeline_tests.fakes.http_server import Recorded, Reply
+from pipeline_tests.grants.conftest import HELD_BACK_S
 
 HTML_PAGE = (
     "<html><head><title>Grants.gov - Scheduled Maintenance</title></head>"
@@ -194,24 +195,22 @@ def test_500_then_ok(http_server, fast_http, sleeps):
     assert len(sleeps.waits) == 1
 
 
-def test_timeout_then_ok(http_server, sleeps):
-    http = HttpSettings(timeout_s=0.2, max_attempts=2, backoff_s=0.01, sleep=sleeps)
+def test_timeout_then_ok(http_server, impatient_http, sleeps):
     http_server.add(
         "POST",
         SEARCH2_PATH,
-        Reply(200, envelope([hit(9)], 1), delay_s=1.0),
+        Reply(200, envelope([hit(9)], 1), delay_s=HELD_BACK_S),
         Reply(200, envelope([hit(1)], 1)),
     )
-    hits = list(Search2Client(http_server.base_url, http).search("x"))
+    hits = list(Search2Client(http_server.base_url, impatient_http).search("x"))
     assert [h["id"] for h in hits] == ["360601"]
     assert len(sleeps.waits) == 1
 
 
-def test_timeouts_until_attempts_run_out(http_server, sleeps):
-    http = HttpSettings(timeout_s=0.2, max_attempts=2, backoff_s=0.01, sleep=sleeps)
-    http_server.add("POST", SEARCH2_PATH, Reply(200, envelope([], 0), delay_s=1.0))
+def test_timeouts_until_attempts_run_out(http_server, impatient_http):
+    http_server.add("POST", SEARCH2_PATH, Reply(200, envelope([], 0), delay_s=HELD_BACK_S))
     with pytest.raises(ProviderError, match="timed out after 2 attempts") as failure:
-        list(Search2Client(http_server.base_url, http).search("x"))
+        list(Search2Client(http_server.base_url, impatient_http).search("x"))
     assert failure.value.retryable
 
 

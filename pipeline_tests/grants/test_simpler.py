@@ -22,6 +22,7 @@ from pipeline.lib.grants.simpler import (
 )
 from pipeline.lib.http import HttpSettings, ProviderError
 from pipeline_tests.fakes.http_server import Recorded, Reply
+from pipeline_tests.grants.conftest import HELD_BACK_S
 
 API_KEY = "sg-test-9f8e7d6c5b4a39281706"
 
@@ -264,15 +265,14 @@ def test_500_then_ok(http_server, fast_http, sleeps):
     assert len(sleeps.waits) == 1
 
 
-def test_timeout_then_ok(http_server, sleeps):
-    http = HttpSettings(timeout_s=0.2, max_attempts=2, backoff_s=0.01, sleep=sleeps)
+def test_timeout_then_ok(http_server, impatient_http):
     http_server.add(
         "POST",
         SIMPLER_SEARCH_PATH,
-        Reply(200, page([opportunity(9)], 1, 1), delay_s=1.0),
+        Reply(200, page([opportunity(9)], 1, 1), delay_s=HELD_BACK_S),
         Reply(200, page([opportunity(1)], 1, 1)),
     )
-    items = list(client(http_server, http).search("x"))
+    items = list(client(http_server, impatient_http).search("x"))
     assert [i["legacy_opportunity_id"] for i in items] == [360701]
 
 
