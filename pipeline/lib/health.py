@@ -183,11 +183,13 @@ def judge_source(
     last_fetch_at: float | None = None,
     last_error: str | None = None,
 ) -> SourceHealth:
-    """One provider's health from the outcome of its recent calls (at least one; the caller
-    picks the window)."""
-    share = errors / fetches
+    """One provider's health from the outcome of its recent calls (the caller picks the
+    window); a provider never tried is unknown, not failing."""
+    share = errors / fetches if fetches else 0.0
     failed = f"{errors} of {fetches} recent fetches failed"
-    if errors == fetches:
+    if not fetches:
+        status, failed = Status.UNKNOWN, "no fetches recorded"
+    elif errors == fetches:
         status, failed = Status.OFFLINE, f"all {fetches} recent fetches failed"
     elif share >= SOURCE_UNHEALTHY_ERROR_SHARE:
         status = Status.UNHEALTHY
@@ -203,7 +205,7 @@ def judge_source(
         error_share=round(share, 4),
         last_fetch_at=last_fetch_at,
         last_error=last_error,
-        reasons=[failed] if errors else [],
+        reasons=[failed] if errors or not fetches else [],
     )
 
 

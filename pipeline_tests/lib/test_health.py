@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.lib.health import (
+    STATUS_SCORE,
     CheckFact,
     Freshness,
     Status,
@@ -106,6 +107,12 @@ def test_source_health_from_fetch_counts():
     assert judge_source("news", "serper", 2, 1).status is Status.UNHEALTHY
     down = judge_source("grants", "simpler", 3, 3)
     assert down.status is Status.OFFLINE and down.reasons == ["all 3 recent fetches failed"]
+
+
+def test_a_source_never_fetched_is_unknown():
+    never = judge_source("grants", "simpler", 0, 0)
+    assert never.status is Status.UNKNOWN and never.score == STATUS_SCORE[Status.UNKNOWN]
+    assert never.error_share == 0 and never.reasons == ["no fetches recorded"]
 
 
 def test_overall_score_weighs_critical_assets_more():
