@@ -38,7 +38,9 @@ def sqlite_lake(pipeline_env: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
-@pytest.fixture(params=["file", "sqlite_lake", "postgres_lake"])
+@pytest.fixture(
+    params=["file", "sqlite_lake", pytest.param("postgres_lake", marks=pytest.mark.server)]
+)
 def any_backend(request: pytest.FixtureRequest, pipeline_env: Path) -> str:
     """Each backend in turn, configured through the environment only; returns its name."""
     if request.param != "file":

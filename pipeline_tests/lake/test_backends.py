@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -17,13 +18,21 @@ def _columns(conn) -> list[tuple]:
     ).fetchall()
 
 
-def test_every_backend_gets_the_same_schemas_tables_and_columns(tmp_path, postgres_lake):
+BACKEND_DESCRIPTIONS = {
+    "file": "warehouse.duckdb",
+    "sqlite_lake": "ducklake:sqlite:",
+    "postgres_lake": "ducklake:postgres:",
+}
+
+
+def test_every_backend_gets_the_same_schemas_tables_and_columns(tmp_path, any_backend):
     with warehouse.connection(tmp_path / "reference.duckdb") as conn:
         expected = _columns(conn)
     resource = warehouse_resource()
-    assert resource.describe().startswith("ducklake:postgres:")
+    description = BACKEND_DESCRIPTIONS[any_backend]
+    assert description in resource.describe()
     with resource.get_connection() as conn:
-        assert isinstance(conn, lake.LakeConnection)
+        assert isinstance(conn, lake.LakeConnection) == (any_backend != "file")
         assert _columns(conn) == expected
         assert warehouse.schema_version(conn) == max(
             m.version for m in warehouse.available_migrations()
@@ -150,6 +159,13 @@ def test_extensions_load_from_the_packaged_files_only(tmp_path):
             ).fetchall()
         )
     assert {"ducklake", "postgres_scanner", "sqlite_scanner", "httpfs"} <= set(loaded)
+    # Each came from the folder of packaged files, none from DuckDB's download cache.
+    packaged = duckdb_extensions.extension_directory().resolve()
+    for name in duckdb_extensions.PACKAGED:
+        install_path = Path(loaded[name])
+        assert install_path.is_relative_to(packaged), (name, install_path)
+        package = duckdb_extensions.PACKAGED[name][0].replace("-", "_")
+        assert package in install_path.resolve().parts, (name, install_path.resolve())
 
 
 def test_a_missing_extension_package_is_named(monkeypatch, sqlite_lake):
