@@ -13,10 +13,15 @@ from pathlib import Path
 import pytest
 
 from pipeline.lib.settings import REPO_ROOT
+from pipeline_tests.ci_guard import (  # noqa: F401  (hooks: a skip under CI=true fails)
+    in_ci,
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+)
 from pipeline_tests.fakes.http_server import FakeHTTPServer
 from pipeline_tests.fakes.s3_server import FakeS3Server
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+IN_CI = in_ci()
 # The daily partitions start at PIPELINE_START_DATE, read once when the definitions are first
 # imported, so once per test session. Tests pin days from 2026-01-01 on; neither today's date
 # nor a developer's own setting may move them.
@@ -89,8 +94,9 @@ def validate_definitions() -> subprocess.CompletedProcess:
 @pytest.fixture
 def realdata() -> Path:
     """../shared/realdata: real feeds and API responses written by others, kept out of the repo."""
-    if not REALDATA.is_dir():
-        pytest.skip(f"real-data files not found at {REALDATA} (they sit beside the repo in CI)")
+    require(
+        REALDATA.is_dir(), f"real-data files not found at {REALDATA} (they sit beside the repo)"
+    )
     return REALDATA
 
 

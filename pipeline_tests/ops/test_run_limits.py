@@ -78,8 +78,7 @@ def test_news_monitoring_schedules_respect_the_discovery_rate_limit(instance):
 
     definitions = defs()
     schedules = [s for s in definitions.schedules or [] if s.job_name == "news_fetch_job"]
-    if not schedules:
-        pytest.skip("no news monitoring schedules configured")
+    assert schedules, "the bundled data/config/monitoring.yaml schedules news monitoring"
     schedule = schedules[0]
     assert definitions.resolve_job_def("news_fetch_job").tags.items() >= DISCOVERY_TAGS.items()
     when = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
