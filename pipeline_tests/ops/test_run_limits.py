@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-import pytest
 import yaml
 
 from pipeline.defs.shared.run_limits import DISCOVERY_TAGS
