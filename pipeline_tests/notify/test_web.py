@@ -4,7 +4,6 @@ with its CSRF check and validation, click redirects (no open redirect) and the o
 
 from __future__ import annotations
 
-import logging
 import re
 from email import message_from_string, policy
 from html import unescape
@@ -21,8 +20,9 @@ from pipeline.lib.notify.stats import rebuild_stats
 from pipeline.lib.notify.subscriptions import UnknownRecipient, unsubscribe_with_token
 from pipeline.lib.notify.unsubscribe import make_token
 from pipeline.web.app import WebSettings
+from pipeline_tests.fakes.ports import reserved_port
 from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
-from pipeline_tests.notify.web_server import running_app
+from pipeline_tests.notify.web_server import running_app, serve_command
 
 SECRET = "web-test-secret-0123456789"
 
@@ -220,18 +220,24 @@ def test_clicks_redirect_only_where_the_email_linked_and_opens_are_counted(insta
     ]
 
 
-def test_no_token_reaches_the_log(instance, world, site, caplog):
-    message = send_alert_to_bob(instance, world)
-    link = unsubscribe_link(message)
-    token = parse_qs(urlsplit(link).query)["token"][0]
-    with caplog.at_level(logging.DEBUG):
-        httpx.get(link)
-        httpx.post(link, data={"List-Unsubscribe": "One-Click"})
-        httpx.get(link[:-3])
-    # The server side only: the test's own HTTP client logs its request lines.
-    server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
-    logged = "\n".join(r.getMessage() for r in server)
-    assert "/unsubscribe" in logged
+def test_no_token_reaches_the_log_of_pipeline_serve(instance, world, monkeypatch, tmp_path):
+    """The real `pipeline serve` start-up, not the test's own server: uvicorn's access log would
+    write every request line, signed token included. Verbose, so the app's own request lines
+    (method, path, status) are in the output too."""
+    port = reserved_port()
+    monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", SECRET)
+    monkeypatch.setenv("PIPELINE_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    log = tmp_path / "serve.log"
+    with serve_command(port, log, options=["--verbose"]):
+        link = unsubscribe_link(send_alert_to_bob(instance, world))
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        assert httpx.get(link).status_code == 200
+        assert httpx.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+        assert httpx.get(link[:-3]).status_code == 400
+    logged = log.read_text()
+    assert "GET /unsubscribe 200" in logged and "POST /unsubscribe 200" in logged
+    # No access log: not even a redacted request line ("GET /unsubscribe?token=*** HTTP/1.1").
+    assert " HTTP/1.1" not in logged and "token=" not in logged
     assert token not in logged and token[-10:] not in logged and SECRET not in logged
 
 
@@ -245,9 +251,7 @@ def test_serve_refuses_to_start_with_the_development_secret(pipeline_env, monkey
     assert "PIPELINE_UNSUBSCRIBE_SECRET" in result.output
 
 
-def test_serve_runs_uvicorn_without_access_log_and_warns_about_the_public_url(
-    pipeline_env, monkeypatch
-):
+def test_serve_warns_about_the_public_url(pipeline_env, monkeypatch):
     import uvicorn
 
     from pipeline.cli import main
@@ -258,5 +262,5 @@ def test_serve_runs_uvicorn_without_access_log_and_warns_about_the_public_url(
     monkeypatch.delenv("PIPELINE_PUBLIC_URL", raising=False)
     result = CliRunner().invoke(main, ["serve", "--port", "9999"])
     assert result.exit_code == 0, result.output
-    assert started["port"] == 9999 and started["access_log"] is False  # request lines hold tokens
+    assert started["port"] == 9999
     assert "PIPELINE_PUBLIC_URL is unset, so e-mails link to http://127.0.0.1:8080" in result.output

@@ -1,13 +1,19 @@
-"""`pipeline serve`'s app under a real uvicorn server on a free loopback port (in a thread)."""
+"""`pipeline serve`'s app under a real uvicorn server on a free loopback port (in a thread), and
+`pipeline serve` itself as the real command in a child process."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 
 from pipeline.web.app import WebSettings, create_app
@@ -36,3 +42,32 @@ def running_app(config: WebSettings) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextmanager
+def serve_command(port: int, log: Path, options: Sequence[str] = ()) -> Iterator[str]:
+    """`pipeline [OPTIONS] serve --port PORT` with this process's environment, its output in
+    `log`; yields its base URL once it answers."""
+    base_url = f"http://127.0.0.1:{port}"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", *options, "serve", "--port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(base_url + "/", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log.read_text())
+                time.sleep(0.2)
+            yield base_url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
