@@ -62,6 +62,7 @@ def test_real_supermarket_workbook_with_serial_dates(land, landing, realdata):
 
 def test_xls_through_calamine(land, landing, tmp_path):
     import xlwt  # a test dependency (pyproject.toml): missing means a broken install, not a skip
+
     book = xlwt.Workbook()
     sheet = book.add_sheet("Orders")
     for c, name in enumerate(HEADER):
