@@ -10,7 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from pipeline.cli import main
 from pipeline.definitions import defs
 from pipeline.lib.sales.landing import upload_key
 from pipeline_tests.sales.conftest import connect, process_landed
@@ -172,3 +174,15 @@ def test_a_linked_sales_folder_is_not_listed_and_nothing_is_moved_out_of_it(
     assert (outside / "shop" / "orders.csv").is_symlink()  # left where it was
     assert not (landing.root / "rejected").exists()
     assert sales_rows() == 0
+
+
+def test_ingest_lands_beside_a_link_of_the_same_name_without_reading_it(
+    landing, outside, supermarket_csv
+):
+    link(landing, upload_key("shop", supermarket_csv.name), outside / "secret.csv")
+    result = CliRunner().invoke(main, ["ingest", str(supermarket_csv), "--datasource", "shop"])
+    assert result.exit_code == 0, result.output
+    assert "SECRET-LINE" not in result.output
+    [landed] = [p for p in (landing.root / "sales/shop").iterdir() if not p.is_symlink()]
+    assert landed.name.startswith("supermarket_sales.") and landed.name != supermarket_csv.name
+    assert landed.read_bytes() == supermarket_csv.read_bytes()
