@@ -51,19 +51,26 @@ def backup(directory: str) -> None:
 @click.command()
 @click.argument("directory")
 @click.option("--force", is_flag=True, help="Replace a warehouse that already holds data.")
-def restore(directory: str, force: bool) -> None:
-    """Replace the warehouse with the backup in DIRECTORY (or s3://bucket/prefix). Refuses a
-    warehouse that holds data unless --force. A backup from an older version is upgraded by
-    the pending migrations."""
+@click.option(
+    "--unverified",
+    is_flag=True,
+    help="Restore a backup made before backups recorded checksums, without verifying its files.",
+)
+def restore(directory: str, force: bool, unverified: bool) -> None:
+    """Replace the warehouse with the backup in DIRECTORY (or s3://bucket/prefix). Every file is
+    first checked against the SHA-256 in the manifest; any damaged, missing or extra file stops
+    the restore with the warehouse untouched. Refuses a warehouse that holds data unless
+    --force. A backup from an older version is upgraded by the pending migrations."""
+    options = {"force": force, "unverified": unverified}
     try:
         if directory.startswith("s3://"):
             with tempfile.TemporaryDirectory(prefix="pipeline-restore-") as staging:
                 local = backups.download_directory(s3_client(), directory, Path(staging) / "b")
-                result = backups.restore(local, _warehouse().location, force=force)
+                result = backups.restore(local, _warehouse().location, origin=directory, **options)
         else:
             if not Path(directory).is_dir():
                 raise backups.BackupError(f"{directory} is not a directory")
-            result = backups.restore(Path(directory), _warehouse().location, force=force)
+            result = backups.restore(Path(directory), _warehouse().location, **options)
     except backups.BackupError as error:
         raise click.ClickException(str(error)) from error
     rows = sum(result.manifest.tables.values())

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from pipeline.cli import ensure_dagster_home
-from pipeline.lib.sales.formats import FORMATS, format_of
+from pipeline.lib.sales.formats import FORMATS, FileRejected, format_of
 from pipeline.lib.sales.landing import datasource_problem
 
 
@@ -38,7 +38,10 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
     from pipeline.lib.sales.process import registered_file
 
     with dg.DagsterInstance.get() as instance:
-        landed = land_file(file, datasource, instance=instance if wait else None)
+        try:
+            landed = land_file(file, datasource, instance=instance if wait else None)
+        except FileRejected as refused:  # too big, or a name with control characters
+            raise click.ClickException(f"not landed: {refused}") from refused
         known = landed.already_known
         if known and known["status"] != "landed":
             row = known

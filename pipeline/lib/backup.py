@@ -1,6 +1,6 @@
-"""Warehouse backups: DuckDB EXPORT DATABASE as Parquet plus a manifest, and a restore that
-imports into a new file, checks every table's row count, upgrades the schema, and only then
-swaps the file in.
+"""Warehouse backups: DuckDB EXPORT DATABASE as Parquet plus a manifest (row counts and a SHA-256
+of every file), and a restore that verifies every file against the manifest, imports into a new
+file, checks every table's row count, upgrades the schema, and only then swaps the file in.
 
 A backup directory is portable across machines and DuckDB versions (Parquet + SQL), unlike a
 copy of the .duckdb file."""
@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib import warehouse
+from pipeline.lib.hashing import file_hash
 
 MANIFEST = "manifest.json"
 
@@ -33,6 +34,9 @@ class Manifest:
     tables: dict[str, int]
     duckdb_version: str
     source: str
+    # SHA-256 of every other file of the backup, by name; None in backups made before they were
+    # recorded, which can be restored only unverified.
+    files: dict[str, str] | None = None
 
     @classmethod
     def read(cls, directory: Path) -> Manifest:
@@ -90,6 +94,9 @@ def backup(warehouse_path, target: Path, *, timeout_s: float = 120.0) -> Manifes
             source=warehouse.describe(warehouse_path),
         )
         conn.execute(f"EXPORT DATABASE '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)")
+    manifest.files = {
+        file.name: file_hash(file) for file in sorted(target.iterdir()) if file.name != MANIFEST
+    }
     (target / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
     return manifest
 
@@ -118,12 +125,58 @@ def first_partition_date(warehouse_path, *, timeout_s: float = 120.0) -> dt.date
     return min((day for day in firsts if day is not None), default=None)
 
 
+def verify(source: Path, manifest: Manifest, *, origin: str | None = None) -> None:
+    """Check every file of the backup against the SHA-256 its manifest recorded, and that none
+    is missing or extra; raise BackupError naming the first file that is not as backed up."""
+    label = origin or str(source)
+    if manifest.files is None:
+        raise BackupError(
+            f"backup {label} has no checksums (made before backups recorded them), so its files"
+            " cannot be verified; pass --unverified to restore it anyway"
+        )
+    present = {file.name: file for file in source.iterdir() if file.name != MANIFEST}
+    for name, expected in sorted(manifest.files.items()):
+        file = present.get(name)
+        if file is None:
+            raise BackupError(f"backup {label} is damaged: {_describe(source, name)} is missing")
+        if not file.is_file() or file_hash(file) != expected:
+            raise BackupError(
+                f"backup {label} is damaged: {_describe(source, name)} does not match the"
+                " SHA-256 in its manifest"
+            )
+    if extra := sorted(set(present) - set(manifest.files)):
+        raise BackupError(
+            f"backup {label} holds a file its manifest does not list: {extra[0]}"
+            " (remove it, or use the backup as it was written)"
+        )
+
+
+def _describe(source: Path, name: str) -> str:
+    """`table sales.transactions, file sales_transactions.parquet`, or `file NAME` for the
+    files that hold no table (or when load.sql itself cannot be read)."""
+    try:
+        tables = {file.name: table for table, file in _backup_files(source)}
+    except (OSError, UnicodeDecodeError):
+        tables = {}
+    return f"table {tables[name]}, file {name}" if name in tables else f"file {name}"
+
+
 def restore(
-    source: Path, warehouse_path, *, force: bool = False, timeout_s: float = 120.0
+    source: Path,
+    warehouse_path,
+    *,
+    force: bool = False,
+    unverified: bool = False,
+    origin: str | None = None,
+    timeout_s: float = 120.0,
 ) -> RestoreResult:
-    """Replace the warehouse with the backup in `source`. Refuses a warehouse holding data
-    unless `force`. A backup from an older schema is upgraded by the pending migrations."""
+    """Replace the warehouse with the backup in `source` (`origin`: where it was fetched from,
+    for messages). Every file is verified against the manifest first; a backup without
+    checksums is refused unless `unverified`. Refuses a warehouse holding data unless `force`.
+    A backup from an older schema is upgraded by the pending migrations."""
     manifest = Manifest.read(source)
+    if not (unverified and manifest.files is None):
+        verify(source, manifest, origin=origin)
     existing = warehouse.exists(warehouse_path)
     if not force and holds_data(warehouse_path, timeout_s=timeout_s):
         raise BackupError(

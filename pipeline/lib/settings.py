@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ class Settings:
     outbox: Path
     config_dir: Path
     samples_dir: Path
+    # The largest sales file `pipeline ingest` copies in and the landing sensor reads.
+    max_file_bytes: int
 
     @property
     def landing_is_s3(self) -> bool:
@@ -50,7 +53,26 @@ def settings() -> Settings:
         # Config and samples ship with the code; they move only when asked to.
         config_dir=_resolve(os.environ.get("PIPELINE_CONFIG_DIR", "data/config")),
         samples_dir=_resolve(os.environ.get("PIPELINE_SAMPLES_DIR", "data/samples")),
+        max_file_bytes=_max_file_bytes(),
     )
+
+
+DEFAULT_MAX_FILE_MB = 500
+
+
+def _max_file_bytes() -> int:
+    """PIPELINE_MAX_FILE_MB (MB of 2**20 bytes, fractions allowed) as bytes."""
+    value = os.environ.get("PIPELINE_MAX_FILE_MB", "").strip() or str(DEFAULT_MAX_FILE_MB)
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = float("nan")
+    if not math.isfinite(megabytes) or megabytes <= 0:
+        raise ValueError(
+            f"PIPELINE_MAX_FILE_MB: {value!r} is not a positive number of megabytes"
+            f" (default {DEFAULT_MAX_FILE_MB})"
+        )
+    return int(megabytes * 2**20)
 
 
 def _warehouse(value: str) -> Path | str:

@@ -39,11 +39,14 @@ def main(rows: int) -> None:
         copy = timed("baseline: copy .duckdb file", lambda: shutil.copyfile(source, root / "c"))
         export = timed("pipeline backup (Parquet)", lambda: backup.backup(source, root / "bk"))
         parquet_mb = sum(f.stat().st_size for f in (root / "bk").iterdir()) / 1e6
+        manifest = backup.Manifest.read(root / "bk")
+        verify = timed("SHA-256 verify (in restore)", lambda: backup.verify(root / "bk", manifest))
         target = root / "restored.duckdb"
         restore = timed("pipeline restore", lambda: backup.restore(root / "bk", target))
         print(f"backup size {parquet_mb:.0f} MB ({parquet_mb / size_mb:.2f}x the database file)")
         print(f"backup / copy  {export / copy:6.1f}x")
         print(f"restore / copy {restore / copy:6.1f}x")
+        print(f"verify / restore {verify / restore:6.2f}x (checking every file before import)")
         print(f"rows per second: backup {rows / export:,.0f}, restore {rows / restore:,.0f}")
 
 

@@ -11,7 +11,7 @@ from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
 from pipeline.defs.sales.recovery import process_tags
 from pipeline.defs.shared.resources import warehouse_resource
-from pipeline.lib.sales.formats import format_of
+from pipeline.lib.sales.formats import FileRejected, format_of
 from pipeline.lib.sales.landing import (
     LandedFile,
     receive,
@@ -61,7 +61,7 @@ def land_file(
                 known,
             )
         key = upload_key(datasource, source.name)
-        if landing.exists(key) and landing.hash_of(key) != digest:
+        if landing.exists(key) and not _holds(landing, key, digest):
             key = with_hash_suffix(key, digest)
         landing.put_received(received, key)
     except BaseException:
@@ -73,6 +73,14 @@ def land_file(
     if instance is not None:
         instance.add_dynamic_partitions(sales_files.name, [partition])
     return LandResult(digest, partition, key, landing.location(key), None)
+
+
+def _holds(landing, key: str, digest: str) -> bool:
+    """Whether `key` holds these bytes; a link or an oversized file there is never read."""
+    try:
+        return landing.hash_of(key) == digest
+    except FileRejected:
+        return False
 
 
 def analytics_selection(defs: dg.Definitions) -> dg.AssetSelection:

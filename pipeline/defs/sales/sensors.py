@@ -16,9 +16,10 @@ from pipeline.defs.sales.recovery import (
 )
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import warehouse as warehouse_db
-from pipeline.lib.sales.landing import LandedFile, LocalLanding, quarantine_bad_folder
+from pipeline.lib.sales.landing import LandedFile, LocalLanding
 from pipeline.lib.sales.partition_keys import partition_key
 from pipeline.lib.sales.process import register_file
+from pipeline.lib.sales.quarantine import quarantine_linked_folders, quarantine_refused
 
 # A local file modified this recently may still be being copied in; look again next tick.
 SETTLE_SECONDS = 5.0
@@ -52,11 +53,15 @@ def sales_landing_sensor(
     landing = sales_landing.zone()
     current: dict[str, dict] = {}
     unknown: dict[str, LandedFile] = {}  # content hash -> the first file seen with it
+    if isinstance(landing, LocalLanding):
+        for key, target, reason in quarantine_linked_folders(landing):
+            context.log.warning(f"refused {key!r}: {reason}; moved to {target!r}")
     for landed in landing.list_files():
-        if quarantined := quarantine_bad_folder(landing, landed):
+        # Links, bad names and oversized files are refused before any byte is read.
+        if refused := quarantine_refused(landing, landed):
+            target, reason = refused
             context.log.warning(
-                f"{landed.key}: folder {landed.datasource!r} is not a valid datasource name;"
-                f" moved to {quarantined} beside {quarantined}.errors.json"
+                f"refused {landed.key!r}: {reason}; moved to {target!r} beside its .errors.json"
             )
             continue
         signature = f"{landed.size}:{landed.version}"

@@ -1,14 +1,13 @@
 """The landing zone: `<root>/sales/<datasource>/<file>` on a local folder or an S3 prefix.
 
 Rejected files move to `<root>/rejected/<datasource>/<file>` beside `<file>.errors.json`;
-nothing is ever deleted from the zone.
+nothing is ever deleted from the zone. A local zone's files are read only where they are: a
+symbolic link, or a path that resolves anywhere else, is never read (`LandedFile.linked`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 import re
 import shutil
 import tempfile
@@ -21,7 +20,8 @@ from pathlib import Path, PurePosixPath
 
 from pipeline.lib.hashing import file_hash
 from pipeline.lib.processes import is_alive, process_identity
-from pipeline.lib.sales.formats import format_of
+from pipeline.lib.sales.formats import FileRejected, format_of
+from pipeline.lib.settings import settings
 
 SALES_DIR = "sales"
 REJECTED_DIR = "rejected"
@@ -37,15 +37,46 @@ _OWNER_SEPARATOR = "__"
 
 # A datasource names a folder, a spec file (data/config/sales/<name>.yaml) and a column value:
 # the same rule for `pipeline ingest --datasource` and for folders found in the landing zone.
-DATASOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DATASOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 DATASOURCE_RULE = "1-64 letters, digits, '_', '-' or '.', starting with a letter or digit"
 
 
 def datasource_problem(name: str) -> str | None:
     """Why `name` cannot be a datasource, or None when it can."""
-    if DATASOURCE_NAME.match(name):
+    if DATASOURCE_NAME.fullmatch(name):  # fullmatch: `$` would let a trailing newline in
         return None
     return f"{name!r} is not a valid datasource name ({DATASOURCE_RULE})"
+
+
+# C0 and C1 control characters and DEL: a newline in a name would split log lines and reports.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def name_problem(name: str) -> str | None:
+    """Why a file name is refused, or None."""
+    if CONTROL_CHARACTER.search(name):
+        return f"the file name {name!r} holds a control character (newline, tab, ...); rename it"
+    return None
+
+
+LINK_REASON = (
+    "is a symbolic link or resolves outside the landing zone, so it was not read; copy the"
+    " file into the zone instead (pipeline ingest)"
+)
+
+
+def size_problem(size: int, limit: int) -> str | None:
+    """Why a file of `size` bytes is refused under `limit`, or None."""
+    if size <= limit:
+        return None
+    return (
+        f"{_megabytes(size)} is over the {_megabytes(limit)} limit for sales files"
+        " (PIPELINE_MAX_FILE_MB); split the file"
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:,.2f}".rstrip("0").rstrip(".") + " MB"
 
 
 @dataclass(frozen=True)
@@ -62,22 +93,34 @@ class Received:
             self.partial.unlink(missing_ok=True)
 
 
-def copy_hashing(source: Path, target: Path) -> str:
-    """Copy `source` to `target` and return the sha256 of its bytes: one read, not two."""
+def copy_hashing(source: Path, target: Path, max_bytes: int | None = None) -> str:
+    """Copy `source` to `target` and return the sha256 of its bytes: one read, not two. Stops
+    with FileRejected once more than `max_bytes` were read (a file still growing)."""
     digest = hashlib.sha256()
     buffer = bytearray(_COPY_CHUNK)
     view = memoryview(buffer)
+    copied = 0
     with open(source, "rb", buffering=0) as src, open(target, "wb") as out:
         while size := src.readinto(buffer):
+            copied += size
+            if max_bytes is not None and (problem := size_problem(copied, max_bytes)):
+                raise FileRejected(f"{source.name}: {problem}")
             digest.update(view[:size])
             out.write(view[:size])
     return digest.hexdigest()
 
 
-def receive(location: str, source: Path) -> Received:
+def receive(location: str, source: Path, max_bytes: int | None = None) -> Received:
     """Read `source` once for the zone at `location`: a local zone gets a copy under
     .incoming/ (same filesystem, so landing it is a rename) hashed while it is written; for S3
-    the file is only hashed (the upload reads it again)."""
+    the file is only hashed (the upload reads it again). A name with control characters or a
+    file over `max_bytes` (default PIPELINE_MAX_FILE_MB) is refused with FileRejected before
+    anything is copied."""
+    max_bytes = settings().max_file_bytes if max_bytes is None else max_bytes
+    if problem := name_problem(source.name):
+        raise FileRejected(problem)
+    if problem := size_problem(source.stat().st_size, max_bytes):
+        raise FileRejected(f"{source.name}: {problem}")
     if location.startswith("s3://"):
         return Received(source, file_hash(source))
     incoming = Path(location) / INCOMING_DIR
@@ -85,7 +128,7 @@ def receive(location: str, source: Path) -> Received:
     owner = process_identity().replace(":", "+")
     partial = incoming / f"{owner}{_OWNER_SEPARATOR}{uuid.uuid4().hex}{PARTIAL_SUFFIX}"
     try:
-        return Received(source, copy_hashing(source, partial), partial)
+        return Received(source, copy_hashing(source, partial, max_bytes), partial)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -118,6 +161,8 @@ class LandedFile:
     name: str
     size: int
     version: str  # mtime (local) or ETag (S3): with size, tells the sensor a file changed
+    # A symbolic link, or a path resolving outside its place in the zone: never read.
+    linked: bool = False
 
 
 def parse_key(key: str) -> tuple[str, str] | None:
@@ -137,29 +182,6 @@ def rejected_key(key: str) -> str:
     return f"{REJECTED_DIR}/{datasource}/{name}"
 
 
-def quarantine_bad_folder(landing: LocalLanding | S3Landing, landed: LandedFile) -> str | None:
-    """Move a file whose folder is not a valid datasource name to rejected/<folder>/, beside
-    `<file>.errors.json` saying why (nothing is deleted, nothing loaded). Returns the new key,
-    or None when the folder name is fine."""
-    problem = datasource_problem(landed.datasource)
-    if problem is None:
-        return None
-    target = rejected_key(landed.key)
-    if landing.exists(target):
-        target = with_hash_suffix(target, landing.hash_of(landed.key))
-    report = {
-        "file": landed.name,
-        "folder": landed.datasource,
-        "status": "rejected",
-        "reason": f"folder {problem}: rename the folder under sales/ and drop the file again",
-        "nothing_loaded": True,
-        "rejected_at": dt.datetime.now(dt.UTC).isoformat(),
-    }
-    landing.write_text(target + ".errors.json", json.dumps(report, indent=2))
-    landing.move(landed.key, target)
-    return target
-
-
 def with_hash_suffix(key: str, digest: str) -> str:
     """`orders.csv` -> `orders.<hash8>.csv`, keeping double suffixes like .csv.gz together."""
     path = PurePosixPath(key)
@@ -169,34 +191,69 @@ def with_hash_suffix(key: str, digest: str) -> str:
 
 
 class LocalLanding:
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, max_file_bytes: int | None = None):
         self.root = Path(root)
+        self.max_file_bytes = (
+            settings().max_file_bytes if max_file_bytes is None else max_file_bytes
+        )
 
     def location(self, key: str) -> str:
         return str(self.root / key)
 
-    def list_files(self) -> list[LandedFile]:
+    def _linked(self, key: str) -> bool:
+        """Whether `key` is a link or reached through one (below the zone's root, which may
+        itself be a link to where the zone is kept)."""
+        path = self.root / key
+        return path.is_symlink() or path.resolve() != self.root.resolve() / key
+
+    def linked_folders(self) -> list[str]:
+        """Keys of sales/<folder> entries that are links to folders: their files are not listed."""
         base = self.root / SALES_DIR
-        if not base.is_dir():
+        if not base.is_dir() or self._linked(SALES_DIR):
+            return []
+        return [f"{SALES_DIR}/{p.name}" for p in _visible(base) if p.is_symlink()]
+
+    def list_files(self) -> list[LandedFile]:
+        """Data files directly under sales/<folder>/, by their own (not followed) status; a
+        link is listed as `linked` with the link's own size, for the sensor to refuse."""
+        base = self.root / SALES_DIR
+        if not base.is_dir() or self._linked(SALES_DIR):
             return []
         found = []
-        for path in sorted(base.glob("*/*")):
-            key = path.relative_to(self.root).as_posix()
-            parsed = parse_key(key)
-            if parsed and path.is_file():
-                stat = path.stat()
-                found.append(LandedFile(key, *parsed, stat.st_size, str(stat.st_mtime_ns)))
+        for folder in _visible(base):
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            for path in _visible(folder):
+                key = path.relative_to(self.root).as_posix()
+                parsed = parse_key(key)
+                if parsed and (path.is_symlink() or path.is_file()):
+                    stat = path.lstat()
+                    found.append(
+                        LandedFile(
+                            key, *parsed, stat.st_size, str(stat.st_mtime_ns), self._linked(key)
+                        )
+                    )
         return found
 
     def exists(self, key: str) -> bool:
         return (self.root / key).is_file()
 
+    def readable(self, key: str) -> Path:
+        """The file at `key`, or FileRejected when it is a link, resolves elsewhere or is over
+        the size limit: checked again just before any read, whatever listed it."""
+        path = self.root / key
+        if self._linked(key):
+            raise FileRejected(f"the file {LINK_REASON}")
+        if problem := size_problem(path.stat().st_size, self.max_file_bytes):
+            raise FileRejected(problem)
+        return path
+
     def hash_of(self, key: str) -> str:
-        return file_hash(self.root / key)
+        return file_hash(self.readable(key))
 
     @contextmanager
     def local_path(self, key: str) -> Iterator[Path]:
-        yield self.root / key
+        yield self.readable(key)
 
     def put_file(self, source: Path, key: str) -> None:
         target = self.root / key
@@ -224,14 +281,22 @@ class LocalLanding:
         (self.root / key).replace(target)
 
 
+def _visible(folder: Path) -> list[Path]:
+    """Entries not starting with '.' (copies in progress are hidden), sorted."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
 class S3Landing:
     """The same zone on `s3://bucket/prefix`, through a boto3 client (dagster-aws S3Resource)."""
 
-    def __init__(self, client, url: str):
+    def __init__(self, client, url: str, max_file_bytes: int | None = None):
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.max_file_bytes = (
+            settings().max_file_bytes if max_file_bytes is None else max_file_bytes
+        )
 
     def _object(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -267,7 +332,11 @@ class S3Landing:
 
     @contextmanager
     def local_path(self, key: str) -> Iterator[Path]:
-        """Download to a temporary file (streamed by boto3), removed afterwards."""
+        """Download to a temporary file (streamed by boto3), removed afterwards; an object over
+        the size limit is refused with FileRejected before it is downloaded."""
+        head = self.client.head_object(Bucket=self.bucket, Key=self._object(key))
+        if problem := size_problem(head["ContentLength"], self.max_file_bytes):
+            raise FileRejected(problem)
         with tempfile.TemporaryDirectory(prefix="sales-s3-") as tmp:
             target = Path(tmp) / PurePosixPath(key).name
             self.client.download_file(self.bucket, self._object(key), str(target))

@@ -24,6 +24,7 @@ from pipeline.lib.sales.landing import (
     with_hash_suffix,
 )
 from pipeline.lib.sales.partition_keys import HASH_CHARS, hash_prefix, names_file, partition_key
+from pipeline.lib.sales.quarantine import refusal
 from pipeline.lib.sales.spec import SpecError, load_spec
 from pipeline.lib.sales.staging import (
     DEFAULT_MAX_EXCEL_BYTES,
@@ -114,6 +115,8 @@ def registered_partition(conn: duckdb.DuckDBPyConnection, key: str) -> dict | No
 def _locate(connect: Connect, landing: Landing, key: str) -> dict:
     """A partition nobody registered (added by hand in the UI): find its file by hashing."""
     for landed in landing.list_files():
+        if refusal(landing, landed):
+            continue  # never read; the sensor moves it to rejected/
         digest = landing.hash_of(landed.key)
         if names_file(key, landed.name, digest):
             with connect() as conn:
