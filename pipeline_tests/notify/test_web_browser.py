@@ -5,14 +5,9 @@ tampered link gets a clear 4xx page."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from email import message_from_string, policy
 from pathlib import Path
 
-import httpx
 import pytest
 
 from pipeline.lib.notify.links import Links
@@ -21,9 +16,10 @@ from pipeline_tests.fakes.browser import chromium_path
 from pipeline_tests.fakes.browser_session import BrowserSession
 from pipeline_tests.fakes.ports import reserved_port
 from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
+from pipeline_tests.notify.web_server import serve_process
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
-SECRET = "browser-test-secret-0123456789"
+SECRET = "browser-test-secret-0123456789abcdef"
 
 
 @pytest.fixture
@@ -31,32 +27,10 @@ def served(world: Path, config_dir: Path, monkeypatch, tmp_path: Path) -> str:
     """`pipeline serve` on a free port, serving the test world; e-mails link to it."""
     require(chromium_path() is not None, "headless Chromium is not installed (make browser)")
     port = reserved_port()
-    base_url = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", SECRET)
-    monkeypatch.setenv("PIPELINE_PUBLIC_URL", base_url)
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "serve", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=dict(os.environ),
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base_url + "/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp_path / "serve.log").read_text())
-            time.sleep(0.2)
+    monkeypatch.setenv("PIPELINE_PUBLIC_URL", f"http://127.0.0.1:{port}")
+    with serve_process(tmp_path / "serve.log", port) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def emails(world: Path) -> list:
