@@ -8,6 +8,8 @@ import datetime as dt
 from click.testing import CliRunner
 
 from pipeline.lib import warehouse
+from pipeline.lib.notify import digests
+from pipeline.lib.notify.mailer import MailSettings
 from pipeline.lib.notify.render import Email, render_parts
 from pipeline.lib.notify.stats import rebuild_stats
 from pipeline.lib.sales import dashboard
@@ -58,3 +60,16 @@ def test_search_output_labels_sample_rows(world):
     assert "Youth literacy grant" in sample_line
     as_json = CliRunner().invoke(main, ["search", "youth", "--json"])
     assert '"is_sample": true' in as_json.output and '"is_sample": false' in as_json.output
+
+
+def test_a_message_built_from_samples_says_so_in_its_subject(world):
+    add_news(world, "n1", "acme-blue", "acme", "BluePeak buys a rival", 0.9, is_sample=True)
+    with warehouse.connection(world) as conn:
+        plan = digests.plan_instant_alerts(conn, NOW)
+    mail = MailSettings.from_env(
+        world.parent / "outbox",
+        {"PIPELINE_UNSUBSCRIBE_SECRET": "sample-labels-test-secret-0123456789"},
+    )
+    [message] = digests.compose(mail, plan.emails, NOW)
+    assert message.subject.startswith("[sample] ")
+    assert "\nSubject: [sample] " in "\n" + message.raw_message

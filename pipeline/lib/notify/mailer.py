@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.lib.notify.links import DEFAULT_PUBLIC_URL, Links, public_url
@@ -12,6 +12,8 @@ from pipeline.lib.notify.outbox import OutgoingMessage
 from pipeline.lib.notify.render import Email, build_message, make_message_id, sender_domain
 from pipeline.lib.notify.secret import unsubscribe_secret
 from pipeline.lib.notify.transport import SmtpSettings, Transport, transport_for
+
+SAMPLE_SUBJECT_PREFIX = "[sample] "
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,10 @@ class MailSettings:
         date: dt.datetime | None = None,
     ) -> OutgoingMessage:
         """Render `email`. The Message-ID is derived from recipient, kind and `identity` (the
-        item set or period), so the same message always gets the same id."""
+        item set or period), so the same message always gets the same id. A message built from
+        sample data says so in its subject, where a reader sees it before opening it."""
+        if is_sample and not email.subject.startswith(SAMPLE_SUBJECT_PREFIX):
+            email = replace(email, subject=f"{SAMPLE_SUBJECT_PREFIX}{email.subject}")
         message_id = make_message_id(
             sender_domain(self.smtp.from_email), email.recipient, email.kind, *identity
         )
