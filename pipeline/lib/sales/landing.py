@@ -223,6 +223,9 @@ class LocalLanding:
         target.parent.mkdir(parents=True, exist_ok=True)
         (self.root / key).replace(target)
 
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
 
 class S3Landing:
     """The same zone on `s3://bucket/prefix`, through a boto3 client (dagster-aws S3Resource)."""
@@ -287,6 +290,9 @@ class S3Landing:
         self.client.copy(
             {"Bucket": self.bucket, "Key": self._object(key)}, self.bucket, self._object(new_key)
         )
+        self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+    def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
 
 
