@@ -39,7 +39,7 @@ dev: install home
 	@$(BIN)/pipeline env --ui http://$(HOST):$(PORT)
 	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
 
-# Refuses to start while PIPELINE_UNSUBSCRIBE_SECRET is unset (links would be forgeable).
+# Verifies links with PIPELINE_UNSUBSCRIBE_SECRET, or the data dir's generated secret when unset.
 serve: install
 	$(BIN)/pipeline serve --host $(SERVE_HOST) --port $(SERVE_PORT)
 

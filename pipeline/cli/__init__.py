@@ -48,6 +48,7 @@ def _register_commands() -> None:
     from pipeline.cli.health import health
     from pipeline.cli.ingest import ingest
     from pipeline.cli.news import news
+    from pipeline.cli.samples import samples
     from pipeline.cli.search import search
     from pipeline.cli.serve import serve
     from pipeline.cli.unsubscribe import resubscribe, unsubscribe
@@ -65,6 +66,7 @@ def _register_commands() -> None:
         unsubscribe,
         resubscribe,
         serve,
+        samples,
     )
     for command in commands:
         main.add_command(command)

@@ -29,6 +29,8 @@ def echo_environment(echo=click.echo) -> None:
     head of `pipeline demo`'s output)."""
     from pipeline.graph_runner import LIVE_PROVIDER_VARIABLES, live_providers
     from pipeline.lib import warehouse
+    from pipeline.lib.notify.links import PUBLIC_URL_VARIABLE, public_url
+    from pipeline.lib.notify.secret import secret_source
     from pipeline.lib.settings import partitions_start_date, settings
 
     current = settings()
@@ -36,6 +38,9 @@ def echo_environment(echo=click.echo) -> None:
     echo(f"landing zone     {current.landing}")
     echo(f"outbox           {current.outbox}")
     echo(f"daily partitions from {partitions_start_date()} (PIPELINE_START_DATE)")
+    origin = "set" if os.environ.get(PUBLIC_URL_VARIABLE) else "unset: the pipeline serve address"
+    echo(f"public URL       {public_url()} ({PUBLIC_URL_VARIABLE} {origin})")
+    echo(f"link secret      from {secret_source()}")
     echo(f"dagster storage  {instance_storage(os.environ.get('DAGSTER_HOME'))}")
     live = set(live_providers())
     echo("providers")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,17 +166,29 @@ def _record_once(path: Path, value: str) -> None:
     """Write `value` to `path` unless another process wrote it first (a concurrent first load
     just after midnight must not move the start later)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staged = path.with_name(f".{path.name}.{os.getpid()}")
-        staged.write_text(value + "\n")
-        try:
-            os.link(staged, path)
-        except FileExistsError:
-            pass
-        finally:
-            staged.unlink()
+        write_once(path, value)
     except OSError as error:
         raise StartDateError(
             f"cannot record the partitions' start date in {path} ({error}); set "
             "PIPELINE_START_DATE to the deployment's first day of data"
         ) from error
+
+
+def write_once(path: Path, value: str, mode: int = 0o644) -> str:
+    """Create `path` holding `value` (with `mode`) unless it exists, and return what it holds:
+    the file appears whole (written aside, then hard-linked into place), and when processes
+    race the first link wins, so all of them return the same value."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        staged = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(value + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process linked first
+                os.link(staged, path)
+        finally:
+            staged.unlink()
+    return path.read_text(encoding="utf-8").strip()

@@ -94,6 +94,4 @@ class FakeSMTPServer:
             "SMTP_SECURITY": "none",
             "SMTP_FROM_EMAIL": "pipeline@example.org",
             "SMTP_FROM_NAME": "Pipeline",
-            # User e-mail is refused over SMTP while the development secret signs its links.
-            "PIPELINE_UNSUBSCRIBE_SECRET": "test-secret-for-the-loopback-smtp-server",
         }

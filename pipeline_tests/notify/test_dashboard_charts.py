@@ -1,10 +1,12 @@
-"""The dashboard's line charts (pipeline/lib/sales/dashboard.py): dates placed in real time, a
-single day drawn rather than an empty chart."""
+"""The dashboard's line charts (pipeline/lib/sales/charts.py): dates placed in real time, a
+single day drawn rather than an empty chart, axis labels that never overlap."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
+from pipeline.lib.sales.charts import LABEL_GAP, line_chart_model
 from pipeline.lib.sales.dashboard import line_chart
 
 
@@ -21,7 +23,17 @@ def test_dates_are_placed_in_real_time():
     one_day, ten_days = xs[1] - xs[0], xs[2] - xs[1]
     assert abs(ten_days / one_day - 10) < 0.01
     labels = re.findall(r">(\d{4}-\d\d-\d\d)<", svg)
-    assert labels == ["2026-01-01", "2026-01-02", "2026-01-12"]
+    # 2026-01-02 sits a day (about 60 px) after the first label: drawn, it would overlap it.
+    assert labels == ["2026-01-01", "2026-01-12"]
+
+
+def test_axis_labels_never_overlap_and_span_the_data_shown():
+    days = ["2019-01-01", "2019-01-03", "2019-01-05", "2019-02-10", "2019-03-30"]
+    model = line_chart_model({"revenue": [(day, 1.0) for day in days]})
+    xs = [label["x"] for label in model.x_labels]
+    assert all(b - a >= LABEL_GAP for a, b in itertools.pairwise(xs))
+    texts = [label["text"] for label in model.x_labels]
+    assert texts[0] == "2019-01-01" and texts[-1] == "2019-03-30"
 
 
 def test_a_single_day_is_drawn_as_a_visible_point():

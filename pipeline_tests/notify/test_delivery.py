@@ -66,7 +66,7 @@ def test_refused_connection_then_success_in_the_next_run(
 ):
     for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(idle_smtp_server.port),
                         "SMTP_SECURITY": "none",
-                        "PIPELINE_UNSUBSCRIBE_SECRET": "test-secret"}.items():  # fmt: skip
+                        "PIPELINE_UNSUBSCRIBE_SECRET": "delivery-test-secret-0123456789abc"}.items():  # fmt: skip
         monkeypatch.setenv(name, value)
     add_news(world, "n1", "acme-blue", "acme", "BluePeak buys a rival", 0.9)
     assert alert_run(instance).success
@@ -116,10 +116,10 @@ def test_a_crash_between_send_and_mark_does_not_send_twice(instance, world, smtp
         assert digests.plan_instant_alerts(conn, NOW + dt.timedelta(minutes=5)).emails == []
 
 
-def test_smtp_is_refused_while_the_development_secret_signs_the_links(
+def test_a_short_secret_fails_the_send_in_one_line_and_sends_nothing(
     instance, world, smtp_env, monkeypatch
 ):
-    monkeypatch.delenv("PIPELINE_UNSUBSCRIBE_SECRET")
+    monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", "x" * 31)
     add_news(world, "n1", "acme-blue", "acme", "BluePeak buys a rival", 0.9)
     config = as_of(NOW, "instant_alerts")
     config["ops"].update(NO_WAIT)
@@ -127,6 +127,7 @@ def test_smtp_is_refused_while_the_development_secret_signs_the_links(
     result = materialize(selection, instance, config, raise_on_error=False)
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "PIPELINE_UNSUBSCRIBE_SECRET is unset" in str(failure.event_specific_data.error)
+    assert "PIPELINE_UNSUBSCRIBE_SECRET is 31 bytes; it must be at least 32" in str(
+        failure.event_specific_data.error
+    )
     assert smtp_env.received == []
-    assert [r[1] for r in status(world)] == ["pending"]  # kept for when the secret is set

@@ -70,7 +70,7 @@ def test_refused_connection_then_success_next_run(warehouse_path, pipeline_env, 
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(idle_smtp_server.port),
             "SMTP_SECURITY": "none",
-            "PIPELINE_UNSUBSCRIBE_SECRET": "test-secret",
+            "PIPELINE_UNSUBSCRIBE_SECRET": "outbox-test-secret-0123456789abcdef",
         },
     )
     _record(warehouse_path, _message(mail))

@@ -16,7 +16,7 @@ from pipeline_tests.notify.conftest import NOW, TODAY, add_grant, add_match, add
 
 GOLDEN = Path(__file__).parent / "golden"
 MAIL_ENV = {
-    "PIPELINE_UNSUBSCRIBE_SECRET": "golden-test-secret",
+    "PIPELINE_UNSUBSCRIBE_SECRET": "golden-test-secret-0123456789abcdef",
     "PIPELINE_PUBLIC_URL": "https://mail.example.org/pipeline",
     "SMTP_FROM_NAME": "Grants · News",
 }

@@ -8,10 +8,12 @@ import datetime as dt
 from click.testing import CliRunner
 
 from pipeline.lib import warehouse
+from pipeline.lib.notify import digests
+from pipeline.lib.notify.mailer import MailSettings
 from pipeline.lib.notify.render import Email, render_parts
 from pipeline.lib.notify.stats import rebuild_stats
 from pipeline.lib.sales import dashboard
-from pipeline_tests.notify.conftest import NOW, add_grant, add_news, as_of, materialize
+from pipeline_tests.notify.conftest import NOW, add_grant, add_match, add_news, as_of, materialize
 
 
 def test_sample_emails_carry_a_banner_in_both_parts():
@@ -58,3 +60,32 @@ def test_search_output_labels_sample_rows(world):
     assert "Youth literacy grant" in sample_line
     as_json = CliRunner().invoke(main, ["search", "youth", "--json"])
     assert '"is_sample": true' in as_json.output and '"is_sample": false' in as_json.output
+
+
+def test_a_message_built_from_samples_says_so_in_its_subject(world):
+    add_news(world, "n1", "acme-blue", "acme", "BluePeak buys a rival", 0.9, is_sample=True)
+    with warehouse.connection(world) as conn:
+        plan = digests.plan_instant_alerts(conn, NOW)
+    mail = MailSettings.from_env(
+        world.parent / "outbox",
+        {"PIPELINE_UNSUBSCRIBE_SECRET": "sample-labels-test-secret-0123456789"},
+    )
+    [message] = digests.compose(mail, plan.emails, NOW)
+    assert message.subject.startswith("[sample] ")
+    assert "\nSubject: [sample] " in "\n" + message.raw_message
+
+
+def test_once_real_items_exist_samples_stay_out_of_emails(world):
+    add_grant(world, "SAMPLE-1", "Sample grant", is_sample=True)
+    add_match(world, "org-acme", "SAMPLE-1", "acme", 0.9, is_sample=True)
+    add_news(world, "s1", "acme-north", "acme", "Sample story", 0.9, is_sample=True)
+    with warehouse.connection(world) as conn:
+        [alone] = digests.plan_digests(conn, "daily_digest", NOW, due_now_only=False).emails
+    assert set(alone.item_keys) == {"grant:SAMPLE-1", "news:acme-north:s1"}  # a demo's e-mail
+    add_grant(world, "REAL-1", "Real grant")
+    add_match(world, "org-acme", "REAL-1", "acme", 0.8)
+    add_news(world, "r1", "acme-north", "acme", "Real story", 0.8)
+    with warehouse.connection(world) as conn:
+        [mixed] = digests.plan_digests(conn, "daily_digest", NOW, due_now_only=False).emails
+    assert set(mixed.item_keys) == {"grant:REAL-1", "news:acme-north:r1"}
+    assert not mixed.is_sample

@@ -20,6 +20,8 @@ from pipeline.lib.notify.subscriptions import (
 from pipeline.lib.notify.unsubscribe import make_token
 from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
 
+SECRET = "unsubscribe-test-secret-0123456789"
+
 
 def token_of(path) -> str:
     [eml] = sorted((path.parent / "outbox").glob("*.eml"))
@@ -55,11 +57,11 @@ def test_forged_or_mangled_tokens_are_refused(world):
 
 
 def test_the_deployment_secret_signs_and_verifies(world, monkeypatch):
-    monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", "s3cret")
-    token = make_token("s3cret", "alice@example.org", "daily_digest")
+    monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", SECRET)
+    token = make_token(SECRET, "alice@example.org", "daily_digest")
     assert unsubscribe_with_token(world, token)[:2] == ("alice@example.org", "daily_digest")
     with pytest.raises(ValueError, match="cannot unsubscribe from 'operator_alert'"):
-        unsubscribe_with_token(world, make_token("s3cret", "ops@example.org", "operator_alert"))
+        unsubscribe_with_token(world, make_token(SECRET, "ops@example.org", "operator_alert"))
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from pipeline_tests.fakes.ports import reserved_port
 from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
 from pipeline_tests.notify.web_server import running_app, serve_command
 
-SECRET = "web-test-secret-0123456789"
+SECRET = "web-test-secret-0123456789abcdefghij"
 
 
 @pytest.fixture
@@ -241,14 +241,18 @@ def test_no_token_reaches_the_log_of_pipeline_serve(instance, world, monkeypatch
     assert token not in logged and token[-10:] not in logged and SECRET not in logged
 
 
-def test_serve_refuses_to_start_with_the_development_secret(pipeline_env, monkeypatch):
+def test_serve_refuses_a_short_secret_in_one_line(pipeline_env, monkeypatch):
     from pipeline.cli import main
 
-    monkeypatch.delenv("PIPELINE_UNSUBSCRIBE_SECRET", raising=False)
+    monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", "short-secret")
     result = CliRunner().invoke(main, ["serve", "--port", "0"])
     assert result.exit_code == 2
-    assert "refusing to start `pipeline serve`" in result.output
-    assert "PIPELINE_UNSUBSCRIBE_SECRET" in result.output
+    assert result.output.strip().splitlines() == [
+        "error: refusing to start `pipeline serve`: PIPELINE_UNSUBSCRIBE_SECRET is 12 bytes; it"
+        " must be at least 32 (unset it to use a generated one, or set e.g. `python -c 'import"
+        " secrets; print(secrets.token_urlsafe(32))'`)"
+    ]
+    assert "short-secret" not in result.output
 
 
 def test_serve_warns_about_the_public_url(pipeline_env, monkeypatch):

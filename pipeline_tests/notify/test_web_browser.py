@@ -20,7 +20,7 @@ from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, ro
 from pipeline_tests.notify.web_server import serve_command
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
-SECRET = "browser-test-secret-0123456789"
+SECRET = "browser-test-secret-0123456789abcdef"
 
 
 @pytest.fixture

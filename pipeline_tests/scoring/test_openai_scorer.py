@@ -182,7 +182,7 @@ def test_grant_scores_from_the_model_keep_the_deadline_reason(http_server):
     grant = Grant("g", "Youth literacy programs", close_date=dt.date(2026, 4, 1))
     (score,) = make_scorer(http_server).score_grants([(org, grant)], dt.date(2026, 3, 2))
     assert score.scorer == "openai" and score.score == 0.9
-    assert score.reasons == ("Strong fit with the mission.", "closes in 30 days")
+    assert score.reasons == ("Strong fit with the mission.", "closes on 2026-04-01")
 
 
 def test_a_401_body_never_reaches_the_messages(http_server):

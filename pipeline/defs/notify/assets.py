@@ -20,8 +20,9 @@ from pipeline.defs.shared.automation import AFTER_ANY_UPDATE
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.notify import digests, directory, outbox, preferences
-from pipeline.lib.notify.mailer import DevelopmentSecretError, MailSettings
+from pipeline.lib.notify.mailer import MailSettings
 from pipeline.lib.notify.outbox import DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_DELAYS_S
+from pipeline.lib.notify.secret import UnsubscribeSecretError
 from pipeline.lib.notify.stats import rebuild_stats
 from pipeline.lib.notify.users import (
     DAILY_DIGEST,
@@ -78,6 +79,14 @@ class DueConfig(MessageConfig):
 # users_config_sensor reloads these when users.yaml changes; the daily cron keeps them (and
 # their freshness) current even when nothing changed.
 DAILY = dg.AutomationCondition.on_cron("0 0 * * *")
+
+
+def _mail_settings() -> MailSettings:
+    """A too-short PIPELINE_UNSUBSCRIBE_SECRET fails the step with its one-line reason."""
+    try:
+        return MailSettings.from_env(settings().outbox)
+    except UnsubscribeSecretError as error:
+        raise dg.Failure(description=str(error)) from error
 
 
 def _users_file(context: dg.AssetExecutionContext):
@@ -177,8 +186,7 @@ def record_plan(
     while), then record everything in one transaction."""
     with warehouse.get_connection() as conn:
         plan = plan_messages(conn)
-    mail = MailSettings.from_env(settings().outbox)
-    messages = digests.compose(mail, plan.emails, now)
+    messages = digests.compose(_mail_settings(), plan.emails, now)
     with warehouse.get_connection() as conn:
         recorded = outbox.record(conn, messages, now)
         if kind == INSTANT_ALERT:
@@ -335,11 +343,8 @@ class DeliveryConfig(dg.Config):
 def email_log(
     context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: WarehouseResource
 ):
-    mail = MailSettings.from_env(settings().outbox)
-    try:
-        transport = mail.transport()
-    except DevelopmentSecretError as error:
-        raise dg.Failure(description=str(error)) from error
+    mail = _mail_settings()
+    transport = mail.transport()
     report = outbox.deliver_pending(
         warehouse.location,
         transport,

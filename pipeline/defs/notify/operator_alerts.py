@@ -74,7 +74,7 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
     # Earlier alerts still waiting (a refused connection last time) go out with this one.
     report = deliver_pending(
         warehouse_resource().location,
-        mail.transport(carries_links=False),
+        mail.transport(),
         kinds=[KIND],
         retry_delays_s=RETRY_DELAYS_S,
     )

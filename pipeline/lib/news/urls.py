@@ -93,6 +93,23 @@ def canonical_url(url: str) -> str:
     return urlunsplit(("https", netloc, path, urlencode(kept, doseq=True), ""))
 
 
+def without_trackers(url: str | None) -> str | None:
+    """`url` with its click trackers (`utm_*`, `fbclid`, ...) and its fragment (`#comments`)
+    removed, otherwise exactly as given: the link a reader gets in an e-mail. A fragment that
+    routes a single-page app (`#/path`, `#!path`) is kept."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+    except ValueError:
+        return url
+    kept = [(name, value) for name, value in query if not _is_tracking(name)]
+    query_text = parts.query if len(kept) == len(query) else urlencode(kept, doseq=True)
+    fragment = parts.fragment if parts.fragment.startswith(("/", "!")) else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query_text, fragment))
+
+
 def domain_of(url: str) -> str:
     """The host of a URL without `www.`, or '' if it has none."""
     parts = urlsplit((url or "").strip())

@@ -510,6 +510,27 @@ def _single_subject(items: UserItems) -> str | None:
     return f"{prefix}: {row['title']}"
 
 
+def _instant_intro(phrase: str, items: UserItems) -> str:
+    """What is new is that the pipeline found these items since the last alert; when the news
+    was published is said too (a newly added client brings weeks-old news), on the dates each
+    item shows."""
+    published = sorted(
+        row["published_at"].date()
+        for key, _, group, _ in items.sections
+        if key == "news"
+        for row in group.rows
+        if row.get("published_at") is not None
+    )
+    when = ""
+    if published and published[0] == published[-1]:
+        when = f" The news was published on {long_date(published[0])}."
+    elif published:
+        when = (
+            f" The news was published from {long_date(published[0])} to {long_date(published[-1])}."
+        )
+    return f"{phrase[0].upper()}{phrase[1:]} found since your last alert.{when}"
+
+
 def build_instant_alerts(
     people: Iterable[Recipient], routed: Routed, now: dt.datetime, cap: int = DEFAULT_CAP
 ) -> list[PlannedEmail]:
@@ -529,7 +550,7 @@ def build_instant_alerts(
                     recipient=person.email,
                     subject=_single_subject(items) or f"New for you: {phrase}",
                     heading="New for you",
-                    intro=f"{phrase[0].upper()}{phrase[1:]} just came in.",
+                    intro=_instant_intro(phrase, items),
                     sections=items.render(today),
                     footer=_footer(INSTANT_ALERT),
                 ),

@@ -4,45 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.lib.notify.links import DEFAULT_PUBLIC_URL, Links, public_url
 from pipeline.lib.notify.outbox import OutgoingMessage
 from pipeline.lib.notify.render import Email, build_message, make_message_id, sender_domain
+from pipeline.lib.notify.secret import unsubscribe_secret
 from pipeline.lib.notify.transport import SmtpSettings, Transport, transport_for
-from pipeline.lib.notify.unsubscribe import DEV_SECRET
 
-UNSUBSCRIBE_SECRET_VARIABLE = "PIPELINE_UNSUBSCRIBE_SECRET"
-
-
-class DevelopmentSecretError(RuntimeError):
-    """Signed links would be forgeable: the public development secret is in use."""
-
-
-def unsubscribe_secret(environ: dict | None = None) -> str:
-    """PIPELINE_UNSUBSCRIBE_SECRET, or the development secret when it is unset."""
-    env = os.environ if environ is None else environ
-    return env.get(UNSUBSCRIBE_SECRET_VARIABLE) or DEV_SECRET
-
-
-def require_deployment_secret(secret: str, refusing: str) -> None:
-    """Raise DevelopmentSecretError (saying what is refused and how to fix it) while the
-    development secret signs the links: it is in the source, so anyone could forge them."""
-    if secret == DEV_SECRET:
-        raise DevelopmentSecretError(
-            f"{refusing}: {UNSUBSCRIBE_SECRET_VARIABLE} is unset, so links are signed with the"
-            " public development secret and anyone could forge unsubscribe and preference"
-            f" links. Set {UNSUBSCRIBE_SECRET_VARIABLE} to a long random value, e.g."
-            " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
-        )
+SAMPLE_SUBJECT_PREFIX = "[sample] "
 
 
 @dataclass(frozen=True)
 class MailSettings:
     smtp: SmtpSettings
     outbox: Path
-    unsubscribe_secret: str = field(default=DEV_SECRET, repr=False)
+    unsubscribe_secret: str = field(repr=False)
     public_url: str = DEFAULT_PUBLIC_URL
 
     @classmethod
@@ -59,14 +37,8 @@ class MailSettings:
     def links(self) -> Links:
         return Links(self.public_url, self.unsubscribe_secret)
 
-    def transport(self, *, carries_links: bool = True) -> Transport:
-        """Where messages go. Messages with signed links (every user e-mail) are refused over
-        live SMTP while the development secret is in use; `.eml` files are fine. Operator
-        alerts carry no links (`carries_links=False`)."""
-        if self.smtp.enabled and carries_links:
-            require_deployment_secret(
-                self.unsubscribe_secret, "refusing to send e-mail over SMTP (SMTP_HOST is set)"
-            )
+    def transport(self) -> Transport:
+        """Where messages go: SMTP when SMTP_HOST is set, else `.eml` files in the outbox."""
         return transport_for(self.smtp, self.outbox)
 
     def compose(
@@ -82,7 +54,10 @@ class MailSettings:
         date: dt.datetime | None = None,
     ) -> OutgoingMessage:
         """Render `email`. The Message-ID is derived from recipient, kind and `identity` (the
-        item set or period), so the same message always gets the same id."""
+        item set or period), so the same message always gets the same id. A message built from
+        sample data says so in its subject, where a reader sees it before opening it."""
+        if is_sample and not email.subject.startswith(SAMPLE_SUBJECT_PREFIX):
+            email = replace(email, subject=f"{SAMPLE_SUBJECT_PREFIX}{email.subject}")
         message_id = make_message_id(
             sender_domain(self.smtp.from_email), email.recipient, email.kind, *identity
         )

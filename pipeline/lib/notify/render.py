@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
+from pipeline.lib.news.urls import without_trackers
 from pipeline.lib.notify.links import Links, MessageLinks
 from pipeline.lib.templates import template_environment
 
@@ -36,8 +37,9 @@ def http_url(url: str | None) -> str | None:
     return url.strip() if scheme in ("http", "https") else None
 
 
-_env.filters["http_only"] = http_url
-_text_env.filters["http_only"] = http_url
+for _environment in (_env, _text_env):
+    _environment.filters["http_only"] = http_url
+    _environment.filters["without_trackers"] = without_trackers
 HTML_TEMPLATE = _env.get_template("email.html")
 TEXT_TEMPLATE = _text_env.get_template("email.txt")
 HTML_ITEM_TEMPLATE = _env.get_template("email_item.html")

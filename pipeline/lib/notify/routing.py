@@ -190,6 +190,11 @@ SELECT coalesce(o.user_id, w.user_id) AS user_id, coalesce(o.grant_id, w.grant_i
 FROM org_hits o FULL OUTER JOIN watch_hits w ON o.user_id = w.user_id AND o.grant_id = w.grant_id
 """
 
+# Once a domain has real items, its samples stop reaching e-mails (they stay in the warehouse,
+# marked, until `pipeline samples remove`); before that they keep a demo's e-mails populated.
+SHOWN_GRANT = "(NOT g.is_sample OR NOT EXISTS (SELECT 1 FROM core.grants WHERE NOT is_sample))"
+SHOWN_NEWS = "(NOT n.is_sample OR NOT EXISTS (SELECT 1 FROM core.client_news WHERE NOT is_sample))"
+
 OPEN_GRANT = (
     f"coalesce(g.status, '') NOT IN {CLOSED_STATUSES}"
     " AND (g.close_date IS NULL OR g.close_date >= a.local_date)"
@@ -204,7 +209,7 @@ JOIN {AUDIENCE_VIEW} a USING (user_id)
 JOIN core.grants g USING (grant_id)
 WHERE (r.matched_at > a.since AND r.matched_at <= a.until
        OR r.listed_at > a.since AND r.listed_at <= a.until)
-  AND {OPEN_GRANT}
+  AND {OPEN_GRANT} AND {SHOWN_GRANT}
 """
 
 GRANT_UPDATES_SQL = f"""
@@ -224,6 +229,7 @@ JOIN {AUDIENCE_VIEW} a USING (user_id)
 JOIN changes c USING (grant_id)
 JOIN core.grants g USING (grant_id)
 WHERE c.changed_at > a.since AND c.changed_at <= a.until AND {OPEN_GRANT}
+  AND {SHOWN_GRANT}
 """
 
 NEWS_ITEMS_SQL = f"""
@@ -241,7 +247,7 @@ news AS (
     JOIN core.client_news n
         ON n.client_id = s.client_id AND n.article_id = s.article_id AND n.tenant_id = s.tenant_id
     JOIN core.crm_clients c ON c.client_id = s.client_id AND c.tenant_id = s.tenant_id
-    WHERE n.near_duplicate_of IS NULL
+    WHERE n.near_duplicate_of IS NULL AND {SHOWN_NEWS}
 )
 SELECT a.user_id, 'news:' || n.client_id || ':' || n.article_id AS item_key, n.client_id,
     n.client_name, n.article_id, n.tenant_id, n.title, n.url, n.published_at, n.relevance,
@@ -272,7 +278,7 @@ WITH due AS (
     FROM notify_relevant_grants r
     JOIN {AUDIENCE_VIEW} a USING (user_id)
     JOIN core.grants g USING (grant_id)
-    WHERE g.close_date IS NOT NULL AND {OPEN_GRANT}
+    WHERE g.close_date IS NOT NULL AND {OPEN_GRANT} AND {SHOWN_GRANT}
 )
 SELECT user_id, 'deadline:' || grant_id || ':' || close_date || ':' || mark AS item_key, *
     EXCLUDE (user_id)

@@ -7,9 +7,6 @@ import base64
 import hashlib
 import hmac
 
-# Only for development and the bundled samples; set PIPELINE_UNSUBSCRIBE_SECRET in production.
-DEV_SECRET = "dev-only-unsubscribe-secret-change-me"
-
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")

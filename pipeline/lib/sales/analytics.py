@@ -83,13 +83,16 @@ def refresh_sales_overview(conn: duckdb.DuckDBPyConnection) -> None:
                 [now],
             ),
             # Order ids are per datasource, so the total's orders are the sum of theirs: no
-            # second pass over the lines.
+            # second pass over the lines. Once a real datasource is loaded, the samples stop
+            # counting in the total (their own rows stay, marked is_sample).
             (
                 "INSERT INTO analytics.sales_overview SELECT '(all)', sum(revenue), sum(cost),"
                 " sum(profit), sum(profit) / nullif(sum(revenue), 0), sum(orders), sum(units),"
                 " sum(lines), NULL, NULL, min(first_date), max(last_date), sum(files_loaded),"
                 " sum(files_rejected), sum(rows_rejected), bool_and(is_sample), ?"
-                " FROM analytics.sales_overview HAVING count(*) > 0",
+                " FROM analytics.sales_overview WHERE NOT is_sample OR NOT EXISTS"
+                " (SELECT 1 FROM analytics.sales_overview WHERE NOT is_sample)"
+                " HAVING count(*) > 0",
                 [now],
             ),
         ],

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib import warehouse
+from pipeline.lib.sales.charts import bar_chart_model, fmt, line_chart_model
 from pipeline.lib.templates import template_environment
 
 
@@ -33,9 +34,6 @@ def remote_references(page: str) -> list[str]:
     return _REMOTE.findall(page)
 
 
-PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04")
-
-
 @dataclass
 class DashboardData:
     overview: list[dict] = field(default_factory=list)
@@ -49,6 +47,8 @@ class DashboardData:
     email: list[dict] = field(default_factory=list)
     # Sections whose rows include sample data (a banner at the top of the page names them).
     sample_sections: list[str] = field(default_factory=list)
+    # Sample datasources left out of every sales figure because real sales are loaded.
+    hidden_samples: list[str] = field(default_factory=list)
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
@@ -58,37 +58,54 @@ def _rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
 
 
 def collect(conn: duckdb.DuckDBPyConnection) -> DashboardData:
+    # Once a real file is loaded the samples stop counting: every sales figure and chart is
+    # built from real rows alone (the samples stay in the warehouse, marked is_sample).
+    hidden = [
+        row[0]
+        for row in conn.execute(
+            "SELECT datasource FROM analytics.sales_overview WHERE datasource <> '(all)'"
+            " AND is_sample AND EXISTS (SELECT 1 FROM analytics.sales_overview"
+            "  WHERE datasource <> '(all)' AND NOT is_sample) ORDER BY 1"
+        ).fetchall()
+    ]
+    shown = "NOT is_sample" if hidden else "true"
     data = DashboardData(
         overview=_rows(
             conn,
-            "SELECT * FROM analytics.sales_overview ORDER BY datasource = '(all)' DESC, revenue DESC",
+            f"SELECT * FROM analytics.sales_overview WHERE datasource = '(all)' OR {shown}"
+            " ORDER BY datasource = '(all)' DESC, revenue DESC",
         ),
         monthly=_rows(
             conn,
             "SELECT date_trunc('month', order_date)::DATE AS month, datasource,"
             " sum(revenue) AS revenue, sum(profit) AS profit FROM analytics.sales_daily"
-            " GROUP BY ALL ORDER BY month",
+            f" WHERE {shown} GROUP BY ALL ORDER BY month",
         ),
+        # "Last 60 days" of the data shown, not of whatever was loaded last.
         recent_daily=_rows(
             conn,
             "SELECT order_date, sum(revenue) AS revenue, sum(orders) AS orders"
-            " FROM analytics.sales_daily WHERE order_date > (SELECT max(order_date) - 60"
-            " FROM analytics.sales_daily) GROUP BY order_date ORDER BY order_date",
+            f" FROM analytics.sales_daily WHERE {shown} AND order_date > (SELECT"
+            f" max(order_date) - 60 FROM analytics.sales_daily WHERE {shown})"
+            " GROUP BY order_date ORDER BY order_date",
         ),
         products=_rows(
             conn,
-            "SELECT * FROM analytics.product_performance ORDER BY revenue DESC LIMIT 20",
+            f"SELECT * FROM analytics.product_performance WHERE {shown}"
+            " ORDER BY revenue DESC LIMIT 20",
         ),
         branches=_rows(
             conn,
-            "SELECT * FROM analytics.branch_performance ORDER BY revenue DESC LIMIT 20",
+            f"SELECT * FROM analytics.branch_performance WHERE {shown}"
+            " ORDER BY revenue DESC LIMIT 20",
         ),
         profitability=_rows(
             conn,
-            "SELECT * FROM analytics.profitability WHERE (datasource, month) IN"
+            f"SELECT * FROM analytics.profitability WHERE {shown} AND (datasource, month) IN"
             " (SELECT datasource, max(month) FROM analytics.profitability GROUP BY ALL)"
             " ORDER BY datasource, revenue DESC LIMIT 40",
         ),
+        hidden_samples=hidden,
     )
     if warehouse.table_exists(conn, "analytics.discovery_trends"):
         # The last 90 days, oldest first: the chart and the table read them in that order.
@@ -123,16 +140,6 @@ def collect(conn: duckdb.DuckDBPyConnection) -> DashboardData:
     return data
 
 
-def _fmt(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def _pct(value) -> str:
     return "–" if value is None else f"{value:.1%}"
 
@@ -153,136 +160,9 @@ def table(rows: list[dict], columns: list[tuple[str, str]], pct: frozenset = fro
     return Table(
         [label for _, label in columns],
         [
-            [_pct(row.get(key)) if key in pct else _fmt(row.get(key)) for key, _ in columns]
+            [_pct(row.get(key)) if key in pct else fmt(row.get(key)) for key, _ in columns]
             for row in rows
         ],
-    )
-
-
-@dataclass(frozen=True)
-class BarChart:
-    width: int
-    height: int
-    label_x: int
-    bar_x: int
-    bar_height: int
-    bars: list[dict]  # y, text_y, length, colour, label, value_x, value
-
-
-def bar_chart_model(
-    items: list[tuple[str, float]], *, width: int = 640, bar: int = 22
-) -> BarChart | None:
-    """Horizontal bars with labels: readable for long product-line names."""
-    if not items:
-        return None
-    label_w, gap = 200, 6
-    top = max((abs(v) for _, v in items), default=0) or 1
-    bars = []
-    for i, (label, value) in enumerate(items):
-        y = gap + i * (bar + gap)
-        length = max(1.0, (width - label_w - 90) * abs(value) / top)
-        bars.append(
-            {
-                "y": y,
-                "text_y": round(y + bar * 0.7, 1),
-                "length": round(length, 1),
-                "colour": PALETTE[0] if value >= 0 else PALETTE[2],
-                "label": label[:32],
-                "value_x": round(label_w + length + 6, 1),
-                "value": _fmt(value),
-            }
-        )
-    return BarChart(width, len(items) * (bar + gap) + gap, label_w - 6, label_w, bar, bars)
-
-
-@dataclass(frozen=True)
-class LineChart:
-    width: int
-    height: int
-    left: int
-    right_x: int
-    zero_y: float
-    high_y: float
-    high: str
-    low: str
-    x_labels: list[dict]  # x, anchor, text
-    series: list[dict]  # colour, points, dots, name, legend_x
-
-
-def _time_positions(labels: list[str]) -> dict[str, float]:
-    """Each label's place on the x axis: days since the epoch when every label is an ISO date
-    (or date-time), else its rank."""
-    try:
-        return {x: dt.date.fromisoformat(x[:10]).toordinal() for x in labels}
-    except ValueError:
-        return {x: float(i) for i, x in enumerate(labels)}
-
-
-def line_chart_model(
-    series: dict[str, list[tuple[str, float]]], *, width: int = 720, height: int = 240
-) -> LineChart | None:
-    """Lines over a shared x axis with a legend. Dates (ISO labels) are placed in real time, so
-    a gap of ten days looks like one; a series of one point is drawn as a dot."""
-    xs = sorted({x for points in series.values() for x, _ in points})
-    values = [v for points in series.values() for _, v in points if v is not None]
-    if not xs or not values:
-        return None
-    left, right, top_pad, bottom = 70, 20, 20, 40
-    low, high = min(0.0, min(values)), max(values) or 1.0
-    positions = _time_positions(xs)
-    first = min(positions.values())
-    span_x = (max(positions.values()) - first) or 1
-
-    def px(x: str) -> float:
-        if len(xs) == 1:
-            return left + (width - left - right) / 2  # one day: in the middle, not on the axis
-        return round(left + (width - left - right) * (positions[x] - first) / span_x, 1)
-
-    def py(v: float) -> float:
-        return round(
-            top_pad + (height - top_pad - bottom) * (1 - (v - low) / ((high - low) or 1)), 1
-        )
-
-    step = max(1, len(xs) // 8)
-    x_labels = [
-        {
-            "x": px(x),
-            # Labels at the edges align inwards so they are not cut off.
-            "anchor": "middle"
-            if len(xs) == 1
-            else "start"
-            if x == xs[0]
-            else "end"
-            if x == xs[-1]
-            else "middle",
-            "text": x,
-        }
-        for x in xs[::step]
-    ]
-    lines = []
-    for i, (name, points) in enumerate(series.items()):
-        drawn = [(px(x), py(v)) for x, v in sorted(points) if v is not None]
-        lines.append(
-            {
-                "colour": PALETTE[i % len(PALETTE)],
-                "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in drawn),
-                # Dots while they stay readable; always for a single point.
-                "dots": drawn if len(drawn) <= 31 else [],
-                "name": name[:20],
-                "legend_x": left + i * 150,
-            }
-        )
-    return LineChart(
-        width,
-        height,
-        left,
-        width - right,
-        py(low),
-        py(high),
-        _fmt(high),
-        _fmt(low),
-        x_labels,
-        lines,
     )
 
 
@@ -330,10 +210,10 @@ def render(data: DashboardData, generated_at: dt.datetime) -> str:
     cards = []
     if total:
         cards = [
-            ("Revenue", _fmt(total["revenue"])), ("Profit", _fmt(total["profit"])),
-            ("Margin", _pct(total["margin"])), ("Orders", _fmt(total["orders"])),
-            ("Units", _fmt(total["units"])), ("Files loaded", _fmt(total["files_loaded"])),
-            ("Files rejected", _fmt(total["files_rejected"])),
+            ("Revenue", fmt(total["revenue"])), ("Profit", fmt(total["profit"])),
+            ("Margin", _pct(total["margin"])), ("Orders", fmt(total["orders"])),
+            ("Units", fmt(total["units"])), ("Files loaded", fmt(total["files_loaded"])),
+            ("Files rejected", fmt(total["files_rejected"])),
             ("Period", f"{total['first_date']} – {total['last_date']}"),
         ]  # fmt: skip
     per_source = [r for r in data.overview if r["datasource"] != "(all)"]
@@ -341,6 +221,7 @@ def render(data: DashboardData, generated_at: dt.datetime) -> str:
         generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC"),
         sample_sections=data.sample_sections,
         sales_is_sample=bool(total and total.get("is_sample")),
+        hidden_samples=data.hidden_samples,
         cards=cards,
         per_source=table(per_source, [("datasource", "Datasource"), ("revenue", "Revenue"),
                                       ("profit", "Profit"), ("margin", "Margin"), ("orders", "Orders"),

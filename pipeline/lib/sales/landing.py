@@ -280,6 +280,9 @@ class LocalLanding:
         target.parent.mkdir(parents=True, exist_ok=True)
         (self.root / key).replace(target)
 
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
 
 def _visible(folder: Path) -> list[Path]:
     """Entries not starting with '.' (copies in progress are hidden), sorted."""
@@ -356,6 +359,9 @@ class S3Landing:
         self.client.copy(
             {"Bucket": self.bucket, "Key": self._object(key)}, self.bucket, self._object(new_key)
         )
+        self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+    def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
 
 

@@ -36,6 +36,8 @@ from pipeline.lib.sales.staging import (
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 Landing = LocalLanding | S3Landing
+# An inferred spec is written beside its file, for review, under the file's key + this.
+SPEC_SUFFIX = ".spec.yaml"
 
 
 @dataclass
@@ -212,7 +214,7 @@ def _process(
         _move_rejected(outcome, landing, connect, errors, total)
     if stage.spec.source == "inferred":
         # Written for review; copying it to data/config/sales/<datasource>.yaml adopts it.
-        outcome.spec_key = outcome.landing_key + ".spec.yaml"
+        outcome.spec_key = outcome.landing_key + SPEC_SUFFIX
         landing.write_text(outcome.spec_key, stage.spec.to_yaml())
     return outcome
 

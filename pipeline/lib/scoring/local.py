@@ -164,12 +164,14 @@ def geography_verdict(geography: str | None, grant_text: str) -> tuple[float, st
 def deadline_verdict(close_date: dt.date | None, today: dt.date) -> tuple[float, str | None]:
     if close_date is None:
         return 1.0, "no deadline listed"
+    # The reason names the date, not a count of days: it is stored with the score and shown
+    # later beside the e-mail's own "(N days left)", which must be the only count.
     days = (close_date - today).days
     if days < 0:
         return 0.0, f"closed on {close_date.isoformat()}"
     if days <= 7:
-        return 0.8, f"closes in {days} day{'s' if days != 1 else ''}: little time to apply"
-    return 1.0, f"closes in {days} days"
+        return 0.8, f"closes on {close_date.isoformat()}: little time to apply"
+    return 1.0, f"closes on {close_date.isoformat()}"
 
 
 def amount_verdict(
