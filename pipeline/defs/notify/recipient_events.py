@@ -19,6 +19,9 @@ RECIPIENT_EVENTS = "recipient_events"
     name=RECIPIENT_EVENTS,
     group_name="notify",
     kinds={"duckdb", "sqlite"},
+    # Also daily without traffic: keeps it fresh (notify's freshness policy) and is a safety
+    # net when the sensor is off.
+    automation_condition=dg.AutomationCondition.on_cron("0 0 * * *"),
     description="What recipients did, from the recipient event store (raw.recipient_events, "
     "once per event id), folded into notify.email_log opens (pixel loads) / clicks (redirects "
     "followed), notify.unsubscribes and notify.preference_overrides.",
