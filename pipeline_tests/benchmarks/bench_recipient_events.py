@@ -117,7 +117,10 @@ def main() -> None:
                     time.sleep(0.2)
             idle = report("idle pipeline", *asyncio.run(load(tracking_urls(base, "idle"))))
             demo = subprocess.Popen([PIPELINE, "demo"], env=env, stdout=subprocess.DEVNULL)
-            time.sleep(3)  # into the demo's runs
+            # Start the load once the demo writes the warehouse (its first run has begun).
+            deadline = time.monotonic() + 600
+            while not (data / "warehouse.duckdb").exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
             busy = report("during pipeline demo", *asyncio.run(load(tracking_urls(base, "demo"))))
             demo_still_running = demo.poll() is None
             assert demo.wait(timeout=900) == 0, "pipeline demo failed"
