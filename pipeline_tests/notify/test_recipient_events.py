@@ -158,3 +158,25 @@ def test_the_sensor_asks_for_a_fold_in_when_there_are_new_events(instance, world
 def test_unknown_actions_are_refused():
     with pytest.raises(ValueError, match="unknown recipient action"):
         RecipientEvents(":memory:").append("bounce", message_id="m-1")
+
+
+def test_the_first_fold_in_adopts_what_the_warehouse_held_before_the_store(world, config_dir):
+    """An upgrade: unsubscribes and saved preferences written straight to the warehouse by the
+    old service keep counting for the sender and the preferences page, which read the store."""
+    from pipeline.lib.notify import preferences
+    from pipeline.lib.notify.subscriptions import record_unsubscribe
+
+    with warehouse.connection(world) as conn:
+        record_unsubscribe(conn, "bob@example.org", "instant_alert", NOW)
+        conn.execute(
+            "INSERT INTO notify.preference_overrides (user_id, threshold, updated_at)"
+            " VALUES ('alice@example.org', 0.8, ?)",
+            [NOW],
+        )
+    fold(world)
+    store = default_store()
+    assert store.is_unsubscribed("bob@example.org", "instant_alert")
+    assert preferences.current_changes(store, "alice@example.org") == {"threshold": 0.8}
+    assert fold(world).new_events == 0  # adopted once
+    assert rows(world, "SELECT count(*) FROM raw.recipient_events") == [(2,)]
+    assert rows(world, "SELECT threshold FROM notify.preference_overrides") == [(0.8,)]

@@ -9,6 +9,9 @@ fold that is repeated or interrupted leaves the same result:
 * each user's latest saved preferences become their override row (and effective rows)
   unless the row already holds that save (compared by time, so an interrupted fold heals).
 
+The first fold-in adopts what the warehouse held before the store existed (see
+_adopt_warehouse_state), so an upgrade forgets no unsubscribe or saved preference.
+
 The sensor (defs/notify/recipient_events.py) and `pipeline demo` run it.
 """
 
@@ -25,7 +28,7 @@ import polars as pl
 
 from pipeline.lib import warehouse
 from pipeline.lib.notify.outbox import cancel_unsubscribed
-from pipeline.lib.notify.preferences import write_overrides
+from pipeline.lib.notify.preferences import read_overrides, write_overrides
 from pipeline.lib.notify.recipient_events import (
     CLICK,
     OPEN,
@@ -152,6 +155,27 @@ def _apply_preferences(conn, config_dir: Path) -> int:
     return applied
 
 
+def _adopt_warehouse_state(conn, events: RecipientEvents) -> int:
+    """On the first fold-in ever: unsubscribes and saved preferences the warehouse holds from
+    before the event store existed become events (unless the store already has newer ones),
+    so the sender and the preferences page, which read the store, keep honouring them."""
+    adopted = 0
+    for user_id, kind, at in conn.execute(
+        "SELECT user_id, kind, unsubscribed_at FROM notify.unsubscribes ORDER BY 3"
+    ).fetchall():
+        if not events.is_unsubscribed(user_id, kind):
+            events.append(UNSUBSCRIBE, user_id=user_id, kind=kind, now=at)
+            adopted += 1
+    saved_at = dict(
+        conn.execute("SELECT user_id, updated_at FROM notify.preference_overrides").fetchall()
+    )
+    for user_id, changes in read_overrides(conn).items():
+        if events.preference_changes(user_id) is None:
+            events.append(PREFERENCES, user_id=user_id, detail=changes, now=saved_at[user_id])
+            adopted += 1
+    return adopted
+
+
 def fold_into(
     conn: duckdb.DuckDBPyConnection,
     events: RecipientEvents,
@@ -161,6 +185,8 @@ def fold_into(
     now = now or dt.datetime.now(dt.UTC)
     report = FoldReport()
     last = warehouse.scalar(conn, "SELECT coalesce(max(seq), 0) FROM raw.recipient_events")
+    if last == 0:
+        _adopt_warehouse_state(conn, events)
     since = max(0, last - OVERLAP)
     while batch := events.since(since, BATCH):
         conn.execute("BEGIN TRANSACTION")
