@@ -52,14 +52,6 @@ def require_kind(kind: str) -> None:
         raise ValueError(f"cannot unsubscribe from {kind!r}; kinds: {', '.join(USER_KINDS)}")
 
 
-def is_unsubscribed(conn: duckdb.DuckDBPyConnection, user_id: str, kind: str) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT 1 FROM notify.unsubscribes WHERE user_id = ? AND kind = ?", [user_id, kind]
-        ).fetchall()
-    )
-
-
 def record_unsubscribe(
     conn: duckdb.DuckDBPyConnection, user_id: str, kind: str, now: dt.datetime | None = None
 ) -> bool:
