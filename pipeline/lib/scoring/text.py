@@ -49,6 +49,14 @@ def tokens(text: str | None) -> list[str]:
     return [stem(w) for w in words if w not in STOP_WORDS and len(w) > 1]
 
 
+def surface_words(text: str | None) -> list[tuple[str, str]]:
+    """(stemmed token, the word as written in lower case) of each content word of `text`."""
+    if not text:
+        return []
+    words = _WORD.findall(plain_text(text).lower())
+    return [(stem(w), w) for w in words if w not in STOP_WORDS and len(w) > 1]
+
+
 # A few of the commonest words of each language: enough to tell which language a headline and
 # its summary are written in without a dependency. CJK scripts are told apart by their letters.
 _LANGUAGE_WORDS = {
