@@ -29,6 +29,7 @@ from pipeline_tests.conftest import REALDATA
 from pipeline_tests.scoring.evaluation import (
     BLIND_LABELS,
     LABELS,
+    SECOND_LABELS,
     Report,
     load_labels,
     reports,
@@ -60,13 +61,13 @@ def evaluate_scorer(
     name: str, scorer, threshold: float, per_profile: bool, parts: str = "all"
 ) -> None:
     started = time.perf_counter()
-    blind = load_labels(BLIND_LABELS)
+    blind = load_labels(BLIND_LABELS) + load_labels(SECOND_LABELS)
     held_out = [p for p in blind if p.held_out]
     tuning = [p for p in blind if not p.held_out]
     original = load_labels(LABELS)
     sets = [
-        ("blind set, HELD-OUT part", held_out, per_profile),
-        ("blind set, tuning part", tuning, per_profile),
+        ("blind sets, HELD-OUT part", held_out, per_profile),
+        ("blind sets, tuning part", tuning, per_profile),
         ("original set (regression only)", original, False),
     ]
     # While tuning, `--part tuning` keeps the held-out figures out of sight.

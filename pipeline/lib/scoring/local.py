@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from pipeline.lib.scoring.bm25 import BM25Index
 from pipeline.lib.scoring.categories import CATEGORY_LABELS, MATERIAL_CATEGORIES, classify
+from pipeline.lib.scoring.exclusions import excluded
 from pipeline.lib.scoring.models import (
     LOCAL_MODEL,
     Article,
@@ -28,7 +29,7 @@ from pipeline.lib.scoring.models import (
     ScoringStats,
 )
 from pipeline.lib.scoring.places import places_in
-from pipeline.lib.scoring.text import guess_language, tokens
+from pipeline.lib.scoring.text import GENERIC_WORD_TEXT, guess_language, lemmas, tokens
 from pipeline.lib.text import plain_text
 
 # Words in an eligibility text that name each kind of applicant. An organisation's
@@ -97,13 +98,7 @@ _OPEN_ELIGIBILITY = re.compile(
 )
 # Words that say nothing about a subject on their own ("military programmes" is about
 # "military"): left out when matching topics and exclusions.
-GENERIC_WORDS = frozenset(
-    tokens(
-        "program programs programme programmes project projects work works service services"
-        " activity activities initiative initiatives grant grants news report reports issue"
-        " issues related"
-    )
-)
+GENERIC_WORDS = frozenset(tokens(GENERIC_WORD_TEXT))
 _CORPORATE_SUFFIX = re.compile(
     r"[,.]?\s+(inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|gmbh|ag|sa|group|holdings)\.?$",
     re.I,
@@ -135,15 +130,11 @@ def eligibility_verdict(org_type: str | None, eligibility_text: str) -> tuple[fl
     return 0.3, f"likely ineligible: open to {listed}"
 
 
-def exclusion_verdict(
-    exclusions: Sequence[tuple[str, Sequence[str]]], grant_words: set[str]
-) -> tuple[float, str | None]:
+def exclusion_verdict(not_a_fit: Sequence[str], grant: Grant) -> tuple[float, str | None]:
     """A grant about something the organisation ruled out ("military programmes") is marked
     down hard, however well its other words match."""
-    for phrase, words in exclusions:
-        if all(w in grant_words for w in words):
-            return 0.2, f"not a fit: {phrase}"
-    return 1.0, None
+    phrase = excluded(not_a_fit, grant.title, grant.description)
+    return (0.2, f"not a fit: {phrase}") if phrase else (1.0, None)
 
 
 def geography_verdict(geography: str | None, grant_text: str) -> tuple[float, str | None]:
@@ -255,7 +246,6 @@ class _ProfileTerms:
     phrases: tuple[str, ...]
     phrase_words: tuple[tuple[str, ...], ...]
     vector: dict[str, float]
-    exclusions: tuple[tuple[str, tuple[str, ...]], ...]
 
     @classmethod
     def of(cls, org: OrgProfile, index: BM25Index) -> _ProfileTerms:
@@ -264,15 +254,10 @@ class _ProfileTerms:
         phrases = tuple(p for p in unique.values() if p)
         words = tuple(tuple(tokens(p)) for p in phrases)
         kept = [i for i, ws in enumerate(words) if ws]
-        exclusions = tuple(
-            (phrase, tuple(w for w in tokens(phrase) if w not in GENERIC_WORDS))
-            for phrase in org.not_a_fit
-        )
         return cls(
             phrases=tuple(phrases[i] for i in kept),
             phrase_words=tuple(words[i] for i in kept),
             vector=_weighted(tokens(" ".join([org.mission, *phrases])), index),
-            exclusions=tuple((p, ws) for p, ws in exclusions if ws),
         )
 
 
@@ -336,7 +321,7 @@ class LocalScorer:
             )
         score = lexical
         for factor, reason in (
-            exclusion_verdict(terms.exclusions, set(index.documents[doc])),
+            exclusion_verdict(org.not_a_fit, grant),
             geography_verdict(org.geography, f"{grant.title} {grant.description}"),
             eligibility_verdict(org.eligibility_type, grant.eligibility),
             amount_verdict(org, grant.award_floor, grant.award_ceiling),
@@ -430,6 +415,20 @@ def _term_pattern(term: str) -> re.Pattern:
     return re.compile(body, re.I)
 
 
+def _word_pattern(word: str) -> re.Pattern:
+    return re.compile(rf"(?<![\w.#+-]){re.escape(word)}(?![\w#+])", re.I)
+
+
+def _lemma_where(wanted: list[str], title: set[str], body: list[str]) -> str | None:
+    """Where all of a keyword's lemmas are: the headline, the text (twice or once), nowhere."""
+    if not wanted:
+        return None
+    if all(w in title for w in wanted):
+        return "title"
+    hits = min(body.count(w) for w in wanted)
+    return "body_repeated" if hits >= 2 else "body" if hits else None
+
+
 def _count(pattern: re.Pattern, text: str) -> int:
     return len(pattern.findall(text))
 
@@ -490,10 +489,25 @@ def news_evidence(client: ClientProfile, title: str, body: str) -> list[Evidence
     for named in (in_title, in_body):
         if named:
             found.append(max(named, key=lambda e: e.strength))
+    reader = (*client.languages, "en")
+
+    # Worked out only when a keyword is not found as written. A capitalised keyword (Windows,
+    # Flüchtlinge) only meets words written with a capital.
+    @functools.cache
+    def lemmatised(capitalised: bool) -> tuple[set[str], list[str]]:
+        return set(lemmas(title, reader, capitalised)), lemmas(body, reader, capitalised)
+
     for keyword in client.keywords:
-        pattern = _term_pattern(keyword)
+        # A keyword written in lower case is a word, not a name: any case matches.
+        pattern = _term_pattern(keyword) if keyword != keyword.lower() else _word_pattern(keyword)
         where = _where(pattern, title, body)
-        if where and _names_the_company(keyword, pattern, f"{title}\n{body}"):
+        if where and not _names_the_company(keyword, pattern, f"{title}\n{body}"):
+            continue
+        if where is None:
+            # Other inflections, in the client's languages ('migrantes' for 'migrante').
+            capitalised = keyword[:1].isupper()
+            where = _lemma_where(lemmas(keyword, reader), *lemmatised(capitalised))
+        if where:
             place = "the headline" if where == "title" else "the text"
             found.append(Evidence(_KEYWORD_STRENGTH[where], f"is about {keyword} ({place})"))
     title_words, body_words = set(tokens(title)), set(tokens(body))
@@ -526,13 +540,9 @@ _NOT_NEWS = re.compile(
 def news_penalties(client: ClientProfile, title: str, body: str) -> list[tuple[float, str]]:
     """(factor, reason) for what lowers an article's relevance whatever it names."""
     penalties = []
-    text = f"{title}\n{body}"
-    for exclusion in client.not_interested_in:
-        words = [w for w in tokens(exclusion) if w not in GENERIC_WORDS]
-        present = set(tokens(text))
-        if words and all(w in present for w in words):
-            penalties.append((0.3, f"is about {exclusion}, which the client is not interested in"))
-            break
+    exclusion = excluded(client.not_interested_in, title, body, client.languages)
+    if exclusion:
+        penalties.append((0.3, f"is about {exclusion}, which the client is not interested in"))
     if _NOT_NEWS.search(title):
         penalties.append((0.35, "looks like a market-research listing or an ad, not news"))
     if client.languages:
