@@ -14,7 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.lib.scoring.bm25 import BM25Index
-from pipeline.lib.scoring.categories import CATEGORY_LABELS, MATERIAL_CATEGORIES, classify
+from pipeline.lib.scoring.categories import (
+    CATEGORY_LABELS,
+    MATERIAL_CATEGORIES,
+    classify,
+    from_client_side,
+)
 from pipeline.lib.scoring.exclusions import excluded
 from pipeline.lib.scoring.models import (
     LOCAL_MODEL,
@@ -350,6 +355,7 @@ class LocalScorer:
         title = plain_text(article.title)
         body = plain_text(article.description)
         category, evidence = classify(title, body)
+        category = from_client_side(category, title, body, client_names(client))
         found = news_evidence(client, title, body)
         # Noisy-OR of the two strongest pieces of evidence: a second mention adds less than
         # the first, and a long profile gains nothing from listing more words.

@@ -1,0 +1,36 @@
+"""A news category is read from the client's side: a competitor winning is a risk for the one
+losing and product news for the one winning."""
+
+from pipeline.lib.scoring.categories import classify, from_client_side
+from pipeline.lib.scoring.local import LocalScorer
+from pipeline.lib.scoring.models import Article, ClientProfile
+
+TITLE = "New survey shows Contoso Chat is stomping Fabrikam"
+TEXT = "Workplace messaging app Fabrikam is losing ground to Contoso Chat in large companies."
+WINNER = ClientProfile("c", "t", "Contoso Ltd", aliases=("Contoso",), keywords=("Contoso Chat",))
+LOSER = ClientProfile("f", "t", "Fabrikam, Inc.", aliases=("Fabrikam",))
+
+
+def category(client: ClientProfile) -> str:
+    (score,) = LocalScorer().score_news([(client, Article("a", TITLE, TEXT))])
+    return score.category
+
+
+def test_the_loser_reads_risk_and_the_winner_reads_product():
+    assert category(LOSER) == "risk"
+    assert category(WINNER) == "product"
+
+
+def test_other_categories_are_the_same_from_either_side():
+    title, text = "Contoso sues Fabrikam over patents", "The lawsuit was filed in Delaware."
+    found, _ = classify(title, text)
+    assert from_client_side(found, title, text, ["Contoso"]) == "legal_regulatory"
+    assert from_client_side(found, title, text, ["Fabrikam"]) == "legal_regulatory"
+
+
+def test_government_policy_in_portuguese_is_legal_regulatory():
+    found, _ = classify(
+        "Ministro defende testes de idade a jovens migrantes",
+        "O Governo quer mudar a lei do asilo.",
+    )
+    assert found == "legal_regulatory"
