@@ -231,16 +231,31 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
 # detailed profile does not score higher than a short one; the curve puts the users' default
 # threshold (0.6) at the similarity where, on the tuning part of the evaluation set, a reader's
 # "relevant" starts, and spreads scores either side of it rather than bunching them at the top.
+# Above the threshold the curve flattens (TOP_STEEPNESS), so that strong matches spread over
+# 0.6-0.97 where a person can rank them, instead of all reading 1.00.
 SIMILARITY_AT_THRESHOLD = 0.11
 CURVE_STEEPNESS = 3.0
-_SIMILARITY_MIDPOINT = SIMILARITY_AT_THRESHOLD * (0.4 / 0.6) ** (1 / CURVE_STEEPNESS)
+TOP_STEEPNESS = 1.2
+_THRESHOLD_ODDS = 0.6 / 0.4
 
 
 def similarity_score(similarity: float) -> float:
     if similarity <= 0:
         return 0.0
-    ratio = (similarity / _SIMILARITY_MIDPOINT) ** CURVE_STEEPNESS
-    return ratio / (1.0 + ratio)
+    ratio = similarity / SIMILARITY_AT_THRESHOLD
+    odds = _THRESHOLD_ODDS * ratio ** (CURVE_STEEPNESS if ratio < 1 else TOP_STEEPNESS)
+    return odds / (1.0 + odds)
+
+
+def adjusted(score: float, factor: float) -> float:
+    """A rule's factor applied to a score. Penalties multiply the score; bonuses multiply its
+    odds, so they lift a middling score about as much and never push a strong one to 1.00."""
+    if factor <= 1.0 or score <= 0.0:
+        return score * factor
+    if score >= 1.0:
+        return 1.0
+    odds = score / (1.0 - score) * factor
+    return odds / (1.0 + odds)
 
 
 @dataclass(frozen=True)
@@ -332,7 +347,7 @@ class LocalScorer:
             amount_verdict(org, grant.award_floor, grant.award_ceiling),
             deadline_verdict(grant.close_date, today),
         ):
-            score *= factor
+            score = adjusted(score, factor)
             if reason:
                 reasons.append(reason)
         detail = min(1.0, len(index.documents[doc]) / 60)
