@@ -34,3 +34,14 @@ def test_government_policy_in_portuguese_is_legal_regulatory():
         "O Governo quer mudar a lei do asilo.",
     )
     assert found == "legal_regulatory"
+
+
+def test_the_openai_prompt_states_exclusions_as_kinds_and_the_clients_side():
+    from pipeline.lib.scoring.prompts import GRANT_SYSTEM, NEWS_SYSTEM, news_messages
+
+    assert "kind of item" in NEWS_SYSTEM and "holdings filings" in NEWS_SYSTEM
+    assert "risk for the client that loses and product for the client" in NEWS_SYSTEM
+    assert "client's languages" in NEWS_SYSTEM
+    assert "kind of grant" in GRANT_SYSTEM
+    _, user = news_messages(LOSER, Article("a", TITLE, TEXT))
+    assert '"name": "Fabrikam, Inc."' in user["content"]
