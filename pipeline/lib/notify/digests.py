@@ -46,7 +46,7 @@ from pipeline.lib.notify.users import (
     WEEKLY_DIGEST,
 )
 from pipeline.lib.scoring.categories import CATEGORY_LABELS
-from pipeline.lib.scoring.local import summary_beyond_title
+from pipeline.lib.scoring.news_rules import summary_beyond_title
 
 DEFAULT_CAP = 10
 # How far before the previous run (or digest) new items are looked for again. Scores carry

@@ -59,6 +59,9 @@ def tokens(text: str | None) -> list[str]:
     return [stem(w) for w in words if w not in STOP_WORDS and len(w) > 1]
 
 
+GENERIC_WORDS = frozenset(tokens(GENERIC_WORD_TEXT))
+
+
 def surface_words(text: str | None) -> list[tuple[str, str]]:
     """(stemmed token, the word as written in lower case) of each content word of `text`."""
     if not text:
