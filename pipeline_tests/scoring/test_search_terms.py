@@ -56,3 +56,11 @@ def test_cli_says_nearest_terms_and_related_words(seeded_warehouse):
     assert "nearest terms in the index: literacy" in nothing.output
     unrelated = runner.invoke(main, ["search", "zzzqqq"])
     assert "no indexed word is spelled like it" in unrelated.output
+
+
+def test_a_related_phrase_counts_only_where_all_its_words_are():
+    documents = [
+        SearchDocument("grant", "a", "Reading", "grade level reading for rising students", "", ""),
+        SearchDocument("grant", "b", "Shores", "planning for sea level rise on the coast", "", ""),
+    ]
+    assert [h.document.id for h in search_documents(documents, "climate").hits] == ["b"]

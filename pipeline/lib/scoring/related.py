@@ -1,8 +1,8 @@
-"""Broad topics and the words texts use for them. A person searches for "climate" while a grant
-says "coastal resilience" and "sea level rise"; a profile excludes "events" while the items say
-"webinar", "summit" or "recap". Word matching alone cannot join those, and no embedding model is
-available offline, so this small, hand-written thesaurus does: each entry is a topic a reader
-names and the words that usually stand for it. Related words count less than the word itself."""
+"""Broad topics and the words texts use for them, for `pipeline search`. A person searches for
+"climate" while a grant says "coastal resilience" and "sea level rise". Word matching alone
+cannot join those, and no embedding model is available offline, so this small, hand-written
+thesaurus does: each entry is a topic a reader names and the phrases that usually stand for it.
+A related phrase counts only where all its words are, and less than the query's own words."""
 
 from __future__ import annotations
 
@@ -39,22 +39,6 @@ RELATED_TERMS: dict[str, tuple[str, ...]] = {
     "housing": ("homelessness", "affordable homes", "tenants", "shelter", "rent"),
     "energy": ("renewable", "solar", "wind power", "electricity", "power grid", "efficiency"),
     "migration": ("asylum", "refugees", "migrants", "immigration", "deportation", "border"),
-    "event": (
-        "webinar",
-        "conference",
-        "summit",
-        "meetup",
-        "workshop",
-        "keynote",
-        "panel",
-        "livestream",
-        "register",
-        "recap",
-        "highlights",
-        "join us",
-        "save the date",
-        "hackathon",
-    ),
 }
 
 
@@ -73,7 +57,7 @@ def related_phrases(word: str) -> tuple[tuple[str, ...], ...]:
     return _related_tokens().get(word, ())
 
 
-def related_words(query_tokens: list[str]) -> list[str]:
-    """Tokens of the phrases that stand for the query's topics, without the query's own."""
-    words = [w for t in query_tokens for phrase in related_phrases(t) for w in phrase]
-    return [w for w in dict.fromkeys(words) if w not in query_tokens]
+def related_phrases_of(query_tokens: list[str]) -> list[tuple[str, ...]]:
+    """Token tuples of the phrases that stand for the query's topics (none of the query's own)."""
+    phrases = [phrase for t in query_tokens for phrase in related_phrases(t)]
+    return [p for p in dict.fromkeys(phrases) if not set(p) & set(query_tokens)]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import duckdb
 
 from pipeline.lib.scoring.bm25 import BM25Index
-from pipeline.lib.scoring.related import related_words
+from pipeline.lib.scoring.related import related_phrases_of
 from pipeline.lib.scoring.text import surface_words, tokens
 from pipeline.lib.warehouse import table_exists
 
@@ -89,7 +89,7 @@ RELATED_WEIGHT = 0.5
 class SearchOutcome:
     hits: list[SearchHit]
     missing: tuple[str, ...]  # query words no document contains
-    related: tuple[str, ...]  # words of related phrases that documents contain (weighed half)
+    related: tuple[str, ...]  # words of the related phrases documents contain (weighed half)
     nearest: tuple[str, ...]  # when nothing matched: indexed words spelled most like the query's
 
 
@@ -100,9 +100,14 @@ def search_documents(documents: list[SearchDocument], query: str, limit: int = 1
     index = BM25Index.from_texts([d.text for d in documents])
     vocabulary = index.vocabulary()
     asked = tokens(query)
-    related = [w for w in related_words(asked) if w in vocabulary]
+    phrases = [p for p in related_phrases_of(asked) if all(w in vocabulary for w in p)]
     own_scores = index.scores(asked)
-    related_scores = index.scores(related) if related else [0.0] * len(documents)
+    # A related phrase counts where all of its words are ("sea level rise", not any "level").
+    related_scores = [
+        sum(index.score(p, i) for p in phrases if index.contains_all(i, p))
+        for i in range(len(documents))
+    ]
+    related = list(dict.fromkeys(w for p in phrases for w in p))
     # A document with the query's own words ranks above one with only related words.
     ranked = sorted(
         (
