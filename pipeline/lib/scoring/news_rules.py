@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.lib.scoring.exclusions import excluded
@@ -84,7 +85,7 @@ def _word_pattern(word: str) -> re.Pattern:
     return re.compile(rf"(?<![\w.#+-]){re.escape(word)}(?![\w#+])", re.I)
 
 
-def _lemma_where(wanted: list[str], title: set[str], body: list[str]) -> str | None:
+def _lemma_where(wanted: Sequence[str], title: set[str], body: Sequence[str]) -> str | None:
     """Where all of a keyword's lemmas are: the headline, the text (twice or once), nowhere."""
     if not wanted:
         return None
@@ -159,7 +160,7 @@ def news_evidence(client: ClientProfile, title: str, body: str) -> list[Evidence
     # Worked out only when a keyword is not found as written. A capitalised keyword (Windows,
     # Flüchtlinge) only meets words written with a capital.
     @functools.cache
-    def lemmatised(capitalised: bool) -> tuple[set[str], list[str]]:
+    def lemmatised(capitalised: bool) -> tuple[set[str], tuple[str, ...]]:
         return set(lemmas(title, reader, capitalised)), lemmas(body, reader, capitalised)
 
     for keyword in client.keywords:

@@ -206,14 +206,16 @@ def lemma(word: str, languages: tuple[str, ...]) -> str:
     return simplemma.lemmatize(word, lang=supported).lower()
 
 
+# One article is scored against many clients: its lemmas are worked out once.
+@functools.lru_cache(maxsize=4096)
 def lemmas(
     text: str | None, languages: tuple[str, ...], capitalised_only: bool = False
-) -> list[str]:
+) -> tuple[str, ...]:
     """Lemmas of the words of `text` (lower case, in order) in the reader's languages; with
     `capitalised_only`, of the words written with a capital only (names, German nouns)."""
     if not text:
-        return []
+        return ()
     words = _WORD.findall(plain_text(text))
     if capitalised_only:
         words = [w for w in words if w[0].isupper()]
-    return [lemma(w.lower(), languages) for w in words if len(w) > 1]
+    return tuple(lemma(w.lower(), languages) for w in words if len(w) > 1)
