@@ -45,3 +45,14 @@ def test_the_openai_prompt_states_exclusions_as_kinds_and_the_clients_side():
     assert "kind of grant" in GRANT_SYSTEM
     _, user = news_messages(LOSER, Article("a", TITLE, TEXT))
     assert '"name": "Fabrikam, Inc."' in user["content"]
+
+
+def test_news_of_the_clients_own_offering_is_product_not_other():
+    title = "Contoso plots expansion into home robots and smart displays"
+    found, _ = classify(title, "")
+    assert found == "other"  # no keyword rule places it
+    assert from_client_side(found, title, "", ["Contoso"]) == "product"
+    # Someone else's offering, or the client's news of another kind, stays where it was.
+    assert from_client_side(found, title, "", ["Fabrikam"]) == "other"
+    office = "Contoso opens an office in Lisbon"
+    assert from_client_side(classify(office, "")[0], office, "", ["Contoso"]) == "other"

@@ -235,9 +235,21 @@ _LOSER_BEFORE = re.compile(
 )
 
 
+# What a company offers: a headline naming the client and one of these is news of its products.
+_OFFERING = re.compile(
+    r"\b(?:apps?|devices?|robots?|displays?|platforms?|services?|tools?|software|assistants?"
+    r"|editors?|extensions?|chips?|models?|phones?|handsets?|plans? for)\b",
+    re.I,
+)
+
+
 def from_client_side(category: str, title: str, body: str, names: Sequence[str]) -> str:
     """The category as the client reads it. "Teams is beating Slack" is a risk for Slack but,
-    for Microsoft, news of its own product winning: product."""
+    for Microsoft, news of its own product winning: product. A headline about the client's own
+    offering that no rule placed is product, not other."""
+    if category == "other":
+        about_client = any(re.search(rf"\b{re.escape(n)}\b", title, re.I) for n in names)
+        return "product" if about_client and _OFFERING.search(title) else category
     if category != "risk":
         return category
     text = f"{title}\n{body}"
