@@ -25,8 +25,7 @@ def search(
 ) -> None:
     """Rank grants and client news by relevance to QUERY (BM25, the local scorer's index)."""
     from pipeline.defs.shared.resources import warehouse_resource
-    from pipeline.lib.scoring.search import load_documents
-    from pipeline.lib.scoring.search import search as run_search
+    from pipeline.lib.scoring.search import load_documents, search_documents
 
     text = " ".join(query)
     resource = warehouse_resource()
@@ -36,7 +35,8 @@ def search(
     kinds = {"all": ("grant", "news"), "grants": ("grant",), "news": ("news",)}[kind]
     with resource.get_connection(read_only=True) as conn:
         documents = load_documents(conn, kinds, tenant)
-    hits = run_search(documents, text, limit)
+    outcome = search_documents(documents, text, limit)
+    hits = outcome.hits
     if as_json:
         click.echo(
             json.dumps(
@@ -57,8 +57,18 @@ def search(
         )
         return
     if not hits:
-        click.echo(f"no match for {text!r} in {len(documents)} documents")
+        nearest = (
+            "; nearest terms in the index: " + ", ".join(outcome.nearest)
+            if outcome.nearest
+            else "; no indexed word is spelled like it"
+        )
+        click.echo(f"no match for {text!r} in {len(documents)} documents{nearest}")
         return
+    if outcome.missing and outcome.related:
+        click.echo(
+            f"no document says {', '.join(outcome.missing)}; showing documents about related"
+            f" terms: {', '.join(outcome.related[:8])}\n"
+        )
     samples = sum(hit.document.is_sample for hit in hits)
     if samples:
         click.echo(

@@ -7,7 +7,8 @@ is copied into the repository.
 - labels_blind.jsonl: profiles and labels written BEFORE any of its pairs was scored, with a
   reason per positive and the category a reader gives each relevant article. Split by a hash of
   the item reference into a tuning part and a HELD-OUT part: tuning looks only at the tuning
-  part; the held-out figures are the ones reported against the targets."""
+  part; the held-out figures are the ones reported against the targets.
+- labels_second.jsonl: a second blind set written the same way for issue 26."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ from pipeline.lib.text import plain_text
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scoring"
 LABELS = FIXTURES / "labels.jsonl"
 BLIND_LABELS = FIXTURES / "labels_blind.jsonl"
+# Second blind set (issue 26): exclusions written as kinds of items, a client reading three
+# languages, one story from two clients' sides. Labelled before scoring, split the same way.
+SECOND_LABELS = FIXTURES / "labels_second.jsonl"
 PROFILES = FIXTURES / "eval_profiles.yaml"
 # The realdata grants are from 2008-2010; scoring them "today" would mark every one closed.
 GRANTS_TODAY = dt.date(2008, 1, 1)

@@ -2,8 +2,9 @@ import datetime as dt
 
 from pipeline.lib.scoring.bm25 import BM25Index
 from pipeline.lib.scoring.categories import NEWS_CATEGORIES, classify
-from pipeline.lib.scoring.local import LocalScorer, client_names, eligibility_verdict
+from pipeline.lib.scoring.local import LocalScorer, eligibility_verdict
 from pipeline.lib.scoring.models import Article, ClientProfile, Grant, NewsScore, OrgProfile
+from pipeline.lib.scoring.news_rules import client_names
 from pipeline.lib.scoring.text import tokens
 from pipeline_tests.scoring.conftest import CLIENTS, GRANTS, NEWS, ORGS
 

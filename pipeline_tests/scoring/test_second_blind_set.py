@@ -36,8 +36,8 @@ def test_local_scorer_meets_issue_26_targets_on_the_held_out_part(realdata):
     by_kind, by_profile = reports(score_pairs(LocalScorer(), held_out, realdata), 0.5)
     assert by_kind["grant"].metrics.f1 >= 0.9
     assert by_kind["news"].metrics.f1 >= 0.85
-    # Issue 26 asks 0.85; measured 0.75 (docs/scoring.md says which articles miss): this
-    # guards what is reached.
+    # Issue 26 asks 0.85; 0.77 is reached (docs/scoring.md says where it misses): this guards
+    # what is reached until the rest is done.
     assert by_kind["news"].category_accuracy >= 0.74
     for subject, report in by_profile.items():
         if report.positives:

@@ -32,14 +32,7 @@ import polars as pl
 
 from pipeline.lib import warehouse
 from pipeline.lib.hashing import content_hash
-from pipeline.lib.news.text import (
-    NEAR_DUPLICATE_MAX_DISTANCE,
-    SIMHASH_BITS,
-    hamming,
-    normalised_words,
-    simhash,
-    syndication_text,
-)
+from pipeline.lib.news.stories import news_stories, outlet
 from pipeline.lib.notify import periods, routing
 from pipeline.lib.notify.mailer import MailSettings
 from pipeline.lib.notify.outbox import OutgoingMessage
@@ -53,7 +46,7 @@ from pipeline.lib.notify.users import (
     WEEKLY_DIGEST,
 )
 from pipeline.lib.scoring.categories import CATEGORY_LABELS
-from pipeline.lib.scoring.local import summary_beyond_title
+from pipeline.lib.scoring.news_rules import summary_beyond_title
 
 DEFAULT_CAP = 10
 # How far before the previous run (or digest) new items are looked for again. Scores carry
@@ -209,6 +202,12 @@ def update_item(row: dict, today: dt.date) -> Item:
 _summary_shown = functools.lru_cache(maxsize=8192)(summary_beyond_title)
 
 
+def also_reported_by(outlets: Sequence[str] | None) -> str | None:
+    """'Also reported by Reuters and Yahoo Finance' for a story other outlets reported too."""
+    named = [o for o in outlets or () if o]
+    return f"Also reported by {joined(named)}" if named else None
+
+
 def news_item(row: dict, today: dt.date) -> Item:
     published = row["published_at"]
     clients = ", ".join([row["client_name"], *(row.get("also") or [])])
@@ -220,6 +219,7 @@ def news_item(row: dict, today: dt.date) -> Item:
             clients + (f" · {published:%d %b %Y}" if published is not None else ""),
             # Older scores (and some model answers) repeat the headline: show only what adds.
             _summary_shown(row["title"], row["summary"] or ""),
+            also_reported_by(row.get("also_reported_by")),
         ),
         badge=CATEGORY_LABELS.get(row["category"], row["category"]),
     )
@@ -340,77 +340,37 @@ def counts_phrase(items: UserItems) -> str:
     return joined(parts)
 
 
-def news_stories(news: pl.DataFrame) -> pl.DataFrame:
-    """(client_id, article_id, story): articles that are copies of one story (the same URL,
-    or SimHashes of their text within the news dedup's distance and mostly the same headline
-    words) share a story id. The news
-    dedup groups copies per client; a digest also meets them across clients and sources."""
-    articles = news.select("client_id", "article_id", "url", "title", "summary").unique(
-        subset=["client_id", "article_id"], maintain_order=True
-    )
-    parent = list(range(articles.height))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(a: int, b: int) -> None:
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    hashes, title_words = [], []
-    by_url: dict[str, int] = {}
-    buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
-    block_bits = SIMHASH_BITS // 4
-    for i, (url, title, summary) in enumerate(articles.select("url", "title", "summary").rows()):
-        if url:
-            join(by_url.setdefault(url, i), i)
-        value = simhash(syndication_text(title or "", summary or ""))
-        hashes.append(value)
-        title_words.append(set(normalised_words(title or "")))
-        # Within the distance, two hashes share at least one of four 16-bit blocks.
-        for block in range(4):
-            key = (block, value >> (block * block_bits) & ((1 << block_bits) - 1))
-            for other in buckets[key]:
-                if hamming(value, hashes[other]) <= NEAR_DUPLICATE_MAX_DISTANCE and _same_headline(
-                    title_words[other], title_words[i]
-                ):
-                    join(other, i)
-            buckets[key].append(i)
-    return articles.select("client_id", "article_id").with_columns(
-        story=pl.Series([root(i) for i in range(articles.height)], dtype=pl.UInt32)
-    )
-
-
-def _same_headline(a: set[str], b: set[str]) -> bool:
-    """Most words shared: a copy may add its outlet's name, but 'story 1' is not 'story 11'
-    even where two different stories carry the same stock summary."""
-    return bool(a and b) and len(a & b) / len(a | b) >= 0.7
-
-
 def collapse_news_copies(news: pl.DataFrame) -> pl.DataFrame:
     """One row per (user, story): the most relevant copy (then the newest), with `copy_keys`
-    (the other copies' item keys, delivered with it) and `also` (the other clients it is
-    about)."""
+    (the other copies' item keys, delivered with it), `also` (the other clients it is about)
+    and `also_reported_by` (the other outlets that reported it)."""
     if news.is_empty():
         return news
+    sources = news["source_name"] if "source_name" in news.columns else [None] * news.height
     ranked = (
-        news.join(news_stories(news), on=["client_id", "article_id"], how="left")
+        news.with_columns(
+            outlet=pl.Series([outlet(s, u) for s, u in zip(sources, news["url"], strict=True)])
+        )
+        .join(news_stories(news), on=["client_id", "article_id"], how="left")
         .sort(["relevance", "published_at"], descending=True, nulls_last=True)
         .with_columns(copy=pl.int_range(pl.len()).over("user_id", "story"))
     )
     copies = (
         ranked.filter(pl.col("copy") > 0)
         .group_by("user_id", "story")
-        .agg(copy_keys=pl.col("item_key"), also=pl.col("client_name").unique(maintain_order=True))
+        .agg(
+            copy_keys=pl.col("item_key"),
+            also=pl.col("client_name").unique(maintain_order=True),
+            also_reported_by=pl.col("outlet").unique(maintain_order=True),
+        )
     )
     kept = ranked.filter(pl.col("copy") == 0).join(copies, on=["user_id", "story"], how="left")
     return kept.with_columns(
-        also=pl.col("also").list.set_difference(pl.concat_list(pl.col("client_name")))
-    ).drop("copy", "story")
+        also=pl.col("also").list.set_difference(pl.concat_list(pl.col("client_name"))),
+        also_reported_by=pl.col("also_reported_by").list.set_difference(
+            pl.concat_list(pl.col("outlet"))
+        ),
+    ).drop("copy", "story", "outlet")
 
 
 def items_per_user(routed: Routed, cap: int) -> dict[str, UserItems]:

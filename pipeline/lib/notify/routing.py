@@ -240,7 +240,7 @@ WITH scores AS (
 ),
 news AS (
     SELECT s.client_id, s.article_id, s.tenant_id, s.relevance, s.category, s.summary,
-        s.scored_at, n.title, n.url, n.published_at, c.name AS client_name,
+        s.scored_at, n.title, n.url, n.source_name, n.published_at, c.name AS client_name,
         lower(c.owner_email) AS owner_email, s.is_sample OR n.is_sample AS is_sample
     FROM scores s
     -- Score, article and CRM client must all carry the same tenant.
@@ -250,7 +250,8 @@ news AS (
     WHERE n.near_duplicate_of IS NULL AND {SHOWN_NEWS}
 )
 SELECT a.user_id, 'news:' || n.client_id || ':' || n.article_id AS item_key, n.client_id,
-    n.client_name, n.article_id, n.tenant_id, n.title, n.url, n.published_at, n.relevance,
+    n.client_name, n.article_id, n.tenant_id, n.title, n.url, n.source_name, n.published_at,
+    n.relevance,
     n.category, n.summary, n.is_sample
 FROM {AUDIENCE_VIEW} a
 JOIN news n ON n.tenant_id = a.tenant_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.lib.scoring.text import tokens
@@ -73,6 +73,10 @@ class BM25Index:
             key=lambda pair: (-pair[1], pair[0]),
         )
         return ranked[:limit]
+
+    def vocabulary(self) -> Mapping[str, int]:
+        """Every indexed token and the number of documents it is in."""
+        return self._doc_freq
 
     def matched_terms(self, query: Sequence[str], doc_index: int) -> list[str]:
         """Query terms present in the document, rarest first: the 'why' of a lexical match."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # Order is priority: when two categories tie, the earlier one wins (a deal beats a product).
 NEWS_CATEGORIES: tuple[str, ...] = (
@@ -107,6 +108,11 @@ _RULES: dict[str, list[str]] = {
         r"class action",
         r"subpoena",
         r"banned|bans",
+        # Government policy, also in the other languages clients read (pt, de, es).
+        r"deport\w*|asyl\w*|asilo",
+        r"governo|gobierno|regierung|bundesregierung",
+        r"ministr[oa]s?|minister(?:in)?",
+        r"gesetz\w*|leis?|ley|tribunal|gericht\w*",
     ],
     "financial_results": [
         r"earnings",
@@ -215,3 +221,45 @@ def classify(title: str, body: str) -> tuple[str, list[str]]:
         return "other", []
     best = max(NEWS_CATEGORIES[:-1], key=lambda c: (weights.get(c, 0.0), -NEWS_CATEGORIES.index(c)))
     return best, sorted(set(evidence[best]))
+
+
+# Who loses in a competitive story: the name after "stomping/beating/overtaking ..." or before
+# "is losing ground/share/customers".
+_LOSER_AFTER = re.compile(
+    r"\b(?:stomp\w*|beat(?:s|ing)?|overtak\w*|outpac\w*|crush\w*|gain(?:s|ing)? on)\s+"
+    r"(?P<loser>[A-Z][\w.&-]*)"
+)
+_LOSER_BEFORE = re.compile(
+    r"(?P<loser>[A-Z][\w.&-]*)\s+(?:is\s+|has been\s+)?(?:losing|loses|lost)\s+"
+    r"(?:ground|share|customers|users)"
+)
+
+
+# What a company offers: a headline naming the client and one of these is news of its products.
+_OFFERING = re.compile(
+    r"\b(?:apps?|devices?|robots?|displays?|platforms?|services?|tools?|software|assistants?"
+    r"|editors?|extensions?|chips?|models?|phones?|handsets?|plans? for)\b",
+    re.I,
+)
+
+
+def from_client_side(category: str, title: str, body: str, names: Sequence[str]) -> str:
+    """The category as the client reads it. "Teams is beating Slack" is a risk for Slack but,
+    for Microsoft, news of its own product winning: product. A headline about the client's own
+    offering that no rule placed is product, not other."""
+    if category == "other":
+        about_client = any(re.search(rf"\b{re.escape(n)}\b", title, re.I) for n in names)
+        return "product" if about_client and _OFFERING.search(title) else category
+    if category != "risk":
+        return category
+    text = f"{title}\n{body}"
+    losers = {
+        m.group("loser").casefold() for p in (_LOSER_AFTER, _LOSER_BEFORE) for m in p.finditer(text)
+    }
+    if not losers:
+        return category
+    folded = [n.casefold() for n in names]
+    if any(loser in name.split() or loser == name for loser in losers for name in folded):
+        return category
+    named = any(re.search(rf"\b{re.escape(name)}\b", text, re.I) for name in names)
+    return "product" if named else category

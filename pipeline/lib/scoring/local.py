@@ -1,7 +1,7 @@
 """The local scorer: length-normalised tf-idf similarity plus exclusion, geography, eligibility,
-deadline and award-size rules for grants; evidence from the client's name, keywords and topics,
-word-sense, exclusion and language checks, and keyword categories for news. Needs no keys, is
-deterministic, and explains every score in a few words (docs/scoring.md)."""
+deadline and award-size rules for grants; for news, the evidence and penalties of news_rules and
+keyword categories read from the client's side. Needs no keys, is deterministic, and explains
+every score in a few words (docs/scoring.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.lib.scoring.bm25 import BM25Index
-from pipeline.lib.scoring.categories import CATEGORY_LABELS, MATERIAL_CATEGORIES, classify
+from pipeline.lib.scoring.categories import (
+    CATEGORY_LABELS,
+    MATERIAL_CATEGORIES,
+    classify,
+    from_client_side,
+)
+from pipeline.lib.scoring.exclusions import excluded
 from pipeline.lib.scoring.models import (
     LOCAL_MODEL,
     Article,
@@ -27,8 +33,14 @@ from pipeline.lib.scoring.models import (
     OrgProfile,
     ScoringStats,
 )
+from pipeline.lib.scoring.news_rules import (
+    client_names,
+    news_evidence,
+    news_penalties,
+    summary_beyond_title,
+)
 from pipeline.lib.scoring.places import places_in
-from pipeline.lib.scoring.text import guess_language, tokens
+from pipeline.lib.scoring.text import tokens
 from pipeline.lib.text import plain_text
 
 # Words in an eligibility text that name each kind of applicant. An organisation's
@@ -95,21 +107,10 @@ _OPEN_ELIGIBILITY = re.compile(
     r"\b(unrestricted|open to all|all applicants|any (?:type of )?(?:entity|organization)|others)\b",
     re.I,
 )
+
+
 # Words that say nothing about a subject on their own ("military programmes" is about
 # "military"): left out when matching topics and exclusions.
-GENERIC_WORDS = frozenset(
-    tokens(
-        "program programs programme programmes project projects work works service services"
-        " activity activities initiative initiatives grant grants news report reports issue"
-        " issues related"
-    )
-)
-_CORPORATE_SUFFIX = re.compile(
-    r"[,.]?\s+(inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|gmbh|ag|sa|group|holdings)\.?$",
-    re.I,
-)
-
-
 def normalise_applicant_type(value: str | None) -> str | None:
     if not value:
         return None
@@ -135,15 +136,11 @@ def eligibility_verdict(org_type: str | None, eligibility_text: str) -> tuple[fl
     return 0.3, f"likely ineligible: open to {listed}"
 
 
-def exclusion_verdict(
-    exclusions: Sequence[tuple[str, Sequence[str]]], grant_words: set[str]
-) -> tuple[float, str | None]:
+def exclusion_verdict(not_a_fit: Sequence[str], grant: Grant) -> tuple[float, str | None]:
     """A grant about something the organisation ruled out ("military programmes") is marked
     down hard, however well its other words match."""
-    for phrase, words in exclusions:
-        if all(w in grant_words for w in words):
-            return 0.2, f"not a fit: {phrase}"
-    return 1.0, None
+    phrase = excluded(not_a_fit, grant.title, grant.description)
+    return (0.2, f"not a fit: {phrase}") if phrase else (1.0, None)
 
 
 def geography_verdict(geography: str | None, grant_text: str) -> tuple[float, str | None]:
@@ -186,39 +183,6 @@ def amount_verdict(
     return 1.0, None
 
 
-def client_names(client: ClientProfile) -> list[str]:
-    """Names an article may use for the client: the CRM name with and without a corporate
-    suffix, the aliases, and the domain's first label (acme.com → acme)."""
-    names = {client.name.strip()}
-    names.add(_CORPORATE_SUFFIX.sub("", client.name.strip()))
-    names.update(a.strip() for a in client.aliases if a and a.strip())
-    if client.domain:
-        host = re.sub(r"^[a-z]+://", "", client.domain.strip().lower()).split("/")[0]
-        label = host.removeprefix("www.").split(".")[0]
-        if len(label) >= 3:
-            names.add(label)
-    return sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.strip()) > 1]
-
-
-def _repeats(sentence: str, title: str) -> bool:
-    """Whether a sentence says little beyond the headline (most of its words are in it)."""
-    words = set(tokens(sentence))
-    return not words or len(words & set(tokens(title))) / len(words) >= 0.6
-
-
-def summary_beyond_title(title: str, description: str, limit: int = 320) -> str:
-    """Up to two sentences of the text that add to the headline: a sentence that only repeats
-    the headline is skipped; with nothing new to say, the summary is empty rather than the
-    headline again."""
-    sentences = [s for s in _sentences(description) if not _repeats(s, title)]
-    summary = " ".join(sentences[:2])
-    return summary if len(summary) <= limit else summary[: limit - 1].rstrip() + "…"
-
-
 def _weighted(words: Sequence[str], index: BM25Index) -> dict[str, float]:
     """Sublinear tf × idf vector of `words`."""
     counts = Counter(words)
@@ -237,16 +201,31 @@ def cosine(a: dict[str, float], b: dict[str, float]) -> float:
 # detailed profile does not score higher than a short one; the curve puts the users' default
 # threshold (0.6) at the similarity where, on the tuning part of the evaluation set, a reader's
 # "relevant" starts, and spreads scores either side of it rather than bunching them at the top.
+# Above the threshold the curve flattens (TOP_STEEPNESS), so that strong matches spread over
+# 0.6-0.97 where a person can rank them, instead of all reading 1.00.
 SIMILARITY_AT_THRESHOLD = 0.11
 CURVE_STEEPNESS = 3.0
-_SIMILARITY_MIDPOINT = SIMILARITY_AT_THRESHOLD * (0.4 / 0.6) ** (1 / CURVE_STEEPNESS)
+TOP_STEEPNESS = 1.2
+_THRESHOLD_ODDS = 0.6 / 0.4
 
 
 def similarity_score(similarity: float) -> float:
     if similarity <= 0:
         return 0.0
-    ratio = (similarity / _SIMILARITY_MIDPOINT) ** CURVE_STEEPNESS
-    return ratio / (1.0 + ratio)
+    ratio = similarity / SIMILARITY_AT_THRESHOLD
+    odds = _THRESHOLD_ODDS * ratio ** (CURVE_STEEPNESS if ratio < 1 else TOP_STEEPNESS)
+    return odds / (1.0 + odds)
+
+
+def adjusted(score: float, factor: float) -> float:
+    """A rule's factor applied to a score. Penalties multiply the score; bonuses multiply its
+    odds, so they lift a middling score about as much and never push a strong one to 1.00."""
+    if factor <= 1.0 or score <= 0.0:
+        return score * factor
+    if score >= 1.0:
+        return 1.0
+    odds = score / (1.0 - score) * factor
+    return odds / (1.0 + odds)
 
 
 @dataclass(frozen=True)
@@ -257,7 +236,6 @@ class _ProfileTerms:
     phrases: tuple[str, ...]
     phrase_words: tuple[tuple[str, ...], ...]
     vector: dict[str, float]
-    exclusions: tuple[tuple[str, tuple[str, ...]], ...]
 
     @classmethod
     def of(cls, org: OrgProfile, index: BM25Index) -> _ProfileTerms:
@@ -266,15 +244,10 @@ class _ProfileTerms:
         phrases = tuple(p for p in unique.values() if p)
         words = tuple(tuple(tokens(p)) for p in phrases)
         kept = [i for i, ws in enumerate(words) if ws]
-        exclusions = tuple(
-            (phrase, tuple(w for w in tokens(phrase) if w not in GENERIC_WORDS))
-            for phrase in org.not_a_fit
-        )
         return cls(
             phrases=tuple(phrases[i] for i in kept),
             phrase_words=tuple(words[i] for i in kept),
             vector=_weighted(tokens(" ".join([org.mission, *phrases])), index),
-            exclusions=tuple((p, ws) for p, ws in exclusions if ws),
         )
 
 
@@ -338,13 +311,13 @@ class LocalScorer:
             )
         score = lexical
         for factor, reason in (
-            exclusion_verdict(terms.exclusions, set(index.documents[doc])),
+            exclusion_verdict(org.not_a_fit, grant),
             geography_verdict(org.geography, f"{grant.title} {grant.description}"),
             eligibility_verdict(org.eligibility_type, grant.eligibility),
             amount_verdict(org, grant.award_floor, grant.award_ceiling),
             deadline_verdict(grant.close_date, today),
         ):
-            score *= factor
+            score = adjusted(score, factor)
             if reason:
                 reasons.append(reason)
         detail = min(1.0, len(index.documents[doc]) / 60)
@@ -367,6 +340,7 @@ class LocalScorer:
         title = plain_text(article.title)
         body = plain_text(article.description)
         category, evidence = classify(title, body)
+        category = from_client_side(category, title, body, client_names(client))
         found = news_evidence(client, title, body)
         # Noisy-OR of the two strongest pieces of evidence: a second mention adds less than
         # the first, and a long profile gains nothing from listing more words.
@@ -402,144 +376,3 @@ class LocalScorer:
             model=self.model,
             lexical_score=round(subject, 4),
         )
-
-
-@dataclass(frozen=True)
-class Evidence:
-    strength: float
-    reason: str
-
-
-# Where a term is found and how often: a headline is what the article is about; a single
-# mention in the text is often in passing, two or more mean the text is about it.
-_NAME_STRENGTH = {"title": 0.65, "body_repeated": 0.5, "body": 0.35}
-_KEYWORD_STRENGTH = {"title": 0.62, "body_repeated": 0.45, "body": 0.3}
-_TOPIC_STRENGTH = {"title": 0.62, "body": 0.42, "title_partial": 0.4, "body_partial": 0.2}
-
-
-def _term_pattern(term: str) -> re.Pattern:
-    """A whole-word pattern for a name or keyword. A single word written with a capital
-    (Slack, Apple, Windows) only matches that spelling (or all capitals), so 'slack in his
-    uniform' or 'large windows' is not the company or the product."""
-    escaped = re.escape(term)
-    body = rf"(?<![\w.#+-]){escaped}(?![\w#+])"
-    if " " not in term and term.islower():
-        # A domain's label (slack): the domain itself, or the word as a name is written.
-        spellings = "|".join(re.escape(t) for t in (term.capitalize(), term.upper()))
-        return re.compile(rf"(?<![\w.#+-])(?:{escaped}\.[a-z]{{2,}}\b|(?:{spellings})(?![\w#+]))")
-    if " " not in term and any(c.isupper() for c in term):
-        return re.compile(rf"(?<![\w.#+-])(?:{escaped}|{re.escape(term.upper())})(?![\w#+])")
-    return re.compile(body, re.I)
-
-
-def _count(pattern: re.Pattern, text: str) -> int:
-    return len(pattern.findall(text))
-
-
-def _where(pattern: re.Pattern, title: str, body: str) -> str | None:
-    if pattern.search(title):
-        return "title"
-    hits = _count(pattern, body)
-    return "body_repeated" if hits >= 2 else "body" if hits else None
-
-
-# A name followed by one of these is something else called the same (a slack adjuster).
-_PRODUCT_NOUNS = re.compile(
-    r"^\s+(?:adjusters?|wax|market|markets|cable|line|tide|water|season|jeans)\b", re.I
-)
-# Before a name, a capitalised first name means a person (second baseman Brayden Slack).
-_PERSON_BEFORE = re.compile(r"(?:^|\s)(?:[A-Z][a-z]+)\s+$")
-
-
-def _names_the_company(name: str, pattern: re.Pattern, text: str) -> bool:
-    """Whether some mention of `name` in `text` is the company: not part of a longer noun
-    phrase for another thing, not a person's surname."""
-    for match in pattern.finditer(text):
-        after = text[match.end() :]
-        before = text[: match.start()]
-        if _PRODUCT_NOUNS.match(after):
-            continue
-        if " " not in name and _PERSON_BEFORE.search(before) and not _at_sentence_start(before):
-            continue
-        return True
-    return False
-
-
-def _at_sentence_start(before: str) -> bool:
-    stripped = before.rstrip()
-    words = stripped.split()
-    # "Report: Slack ..." or a headline's first word: a capital there says nothing.
-    return not stripped or stripped.endswith((":", ".", "|", "-", "–")) or len(words) <= 1
-
-
-def news_evidence(client: ClientProfile, title: str, body: str) -> list[Evidence]:
-    """What in the article points to the client: its name, its keywords (products it uses or
-    sells), its topics (whole phrase or its rarer half)."""
-    found: list[Evidence] = []
-    # The best mention in the headline and the best in the text count separately: an
-    # article that names the client in both is more about it than one that names it once.
-    in_title, in_body = [], []
-    for name in client_names(client):
-        pattern = _term_pattern(name)
-        if not _names_the_company(name, pattern, f"{title}\n{body}"):
-            continue
-        if pattern.search(title):
-            in_title.append(Evidence(_NAME_STRENGTH["title"], f"names {name} in the headline"))
-        hits = _count(pattern, body)
-        if hits:
-            place = "body_repeated" if hits >= 2 else "body"
-            in_body.append(Evidence(_NAME_STRENGTH[place], f"names {name} in the text"))
-    for named in (in_title, in_body):
-        if named:
-            found.append(max(named, key=lambda e: e.strength))
-    for keyword in client.keywords:
-        pattern = _term_pattern(keyword)
-        where = _where(pattern, title, body)
-        if where and _names_the_company(keyword, pattern, f"{title}\n{body}"):
-            place = "the headline" if where == "title" else "the text"
-            found.append(Evidence(_KEYWORD_STRENGTH[where], f"is about {keyword} ({place})"))
-    title_words, body_words = set(tokens(title)), set(tokens(body))
-    for topic in client.topics:
-        words = [w for w in tokens(topic) if w not in GENERIC_WORDS]
-        if not words:
-            continue
-        for place, present in (("title", title_words), ("body", body_words)):
-            hit = [w for w in words if w in present]
-            if len(hit) == len(words):
-                found.append(Evidence(_TOPIC_STRENGTH[place], f"is about {topic} (the {place})"))
-                break
-            # Half a phrase still counts a little when the matched word is the specific one
-            # ("trafficking" of "human trafficking"), never for a one-word topic.
-            if len(words) > 1 and hit and max(len(w) for w in hit) >= 6:
-                found.append(Evidence(_TOPIC_STRENGTH[f"{place}_partial"], f"touches on {topic}"))
-                break
-    return found
-
-
-# Listings and market-research teasers name companies and products without being news
-# about them ("Automotive Slack Market 2019 by Top key players ...").
-_NOT_NEWS = re.compile(
-    r"\bmarket\b.{0,60}\b(?:report|research|size|share|growth|forecast|overview|study|players?)\b"
-    r"|\bmarket (?:20\d\d|report)\b|\$\d[\d,]* \d?(?:bd|br)\b|\d+ ?(?:bd|ft2|sq ?ft)\b",
-    re.I,
-)
-
-
-def news_penalties(client: ClientProfile, title: str, body: str) -> list[tuple[float, str]]:
-    """(factor, reason) for what lowers an article's relevance whatever it names."""
-    penalties = []
-    text = f"{title}\n{body}"
-    for exclusion in client.not_interested_in:
-        words = [w for w in tokens(exclusion) if w not in GENERIC_WORDS]
-        present = set(tokens(text))
-        if words and all(w in present for w in words):
-            penalties.append((0.3, f"is about {exclusion}, which the client is not interested in"))
-            break
-    if _NOT_NEWS.search(title):
-        penalties.append((0.35, "looks like a market-research listing or an ad, not news"))
-    if client.languages:
-        language = guess_language(f"{title}. {body}")
-        if language and language not in client.languages:
-            wanted = "/".join(client.languages)
-            penalties.append((0.4, f"is written in {language}, not {wanted}"))
-    return penalties

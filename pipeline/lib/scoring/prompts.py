@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from pipeline.lib.scoring.categories import CATEGORY_DEFINITIONS, NEWS_CATEGORIES
 from pipeline.lib.scoring.models import Article, ClientProfile, Grant, OrgProfile
 
-PROMPT_VERSION = "2026-12-04.1"
+PROMPT_VERSION = "2026-12-06.1"
 MAX_ITEM_CHARS = 2500
 
 NewsCategory = Literal[NEWS_CATEGORIES]
@@ -87,7 +87,9 @@ GRANT_SYSTEM = (
     "You match funding opportunities to organisations. Given an organisation profile and a "
     "grant, rate how well the grant fits the organisation's mission, focus areas, keywords, "
     "eligibility type, geography and budget. Anything listed under not_a_fit rules the grant "
-    "out (score below 0.3), however well the rest matches. Score 0 means no fit or not "
+    "out (score below 0.3), however well the rest matches: each entry describes a kind of "
+    "grant as a reader means it (with other wordings and inflections), not words that must "
+    "all appear. Score 0 means no fit or not "
     "eligible, 1 means an excellent fit the organisation should apply for. "
     + SCALE
     + " Reply with JSON only: score (0-1), confidence (0-1) and reason (one sentence)."
@@ -98,10 +100,18 @@ NEWS_SYSTEM = (
     "by name, by the products it uses or sells (keywords), or by its topics (an NGO); an "
     "article can matter without naming the client. Rate how relevant the article is to the "
     "client (0 = not about the client or its interests, or a different thing with the same "
-    "name, e.g. a 'slack adjuster' for Slack; 1 = important news for the client). Anything "
-    "under not_interested_in, and articles not in the client's languages, score low. "
+    "name, e.g. a 'slack adjuster' for Slack; 1 = important news for the client). Each "
+    "entry under not_interested_in describes a kind of item as a reader means it (event "
+    "announcements and recaps, sample or demo projects, routine analyst notes and holdings "
+    "filings, third-party products that merely run on the client's platform): an article of "
+    "that kind scores below 0.3, however it is worded and in whatever language. Articles in "
+    "any of the client's languages count fully (match its keywords and topics across them); "
+    "articles in other languages score low. "
     + SCALE
-    + " Pick the ONE category for what the article is mainly about: "
+    + " Pick the ONE category for what the article is mainly about, as the client reads it: "
+    "a competitor winning is risk for the client that loses and product for the client whose "
+    "product wins; news of the client's own products is product, not other; a lawsuit and "
+    "the company's statement on it are legal_regulatory. Categories: "
     + "; ".join(f"{c}: {d}" for c, d in CATEGORY_DEFINITIONS.items())
     + ". Reply with JSON only: relevance (0-1), confidence (0-1), category, summary (two "
     "sentences that add to the headline, never repeating it) and reason (one sentence)."

@@ -3,11 +3,15 @@ the engine of `pipeline search`."""
 
 from __future__ import annotations
 
+import difflib
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import duckdb
 
 from pipeline.lib.scoring.bm25 import BM25Index
+from pipeline.lib.scoring.related import related_phrases_of
+from pipeline.lib.scoring.text import surface_words, tokens
 from pipeline.lib.warehouse import table_exists
 
 
@@ -77,6 +81,69 @@ def load_documents(
     return documents
 
 
-def search(documents: list[SearchDocument], query: str, limit: int = 10) -> list[SearchHit]:
+# What a related word ("resilience" for "climate") counts against the query's own words.
+RELATED_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    hits: list[SearchHit]
+    missing: tuple[str, ...]  # query words no document contains
+    related: tuple[str, ...]  # words of the related phrases documents contain (weighed half)
+    nearest: tuple[str, ...]  # when nothing matched: indexed words spelled most like the query's
+
+
+def search_documents(documents: list[SearchDocument], query: str, limit: int = 10) -> SearchOutcome:
+    """BM25 over the documents' stemmed words. The query is stemmed the same way and widened
+    with the words its broad topics are usually written in ("climate" also finds "coastal
+    resilience"); with no match at all, the indexed words nearest to the query's are named."""
     index = BM25Index.from_texts([d.text for d in documents])
-    return [SearchHit(documents[i], score) for i, score in index.search(query, limit)]
+    vocabulary = index.vocabulary()
+    asked = tokens(query)
+    phrases = [p for p in related_phrases_of(asked) if all(w in vocabulary for w in p)]
+    own_scores = index.scores(asked)
+    # A related phrase counts where all of its words are ("sea level rise", not any "level").
+    related_scores = [
+        sum(index.score(p, i) for p in phrases if index.contains_all(i, p))
+        for i in range(len(documents))
+    ]
+    related = list(dict.fromkeys(w for p in phrases for w in p))
+    # A document with the query's own words ranks above one with only related words.
+    ranked = sorted(
+        (
+            (own > 0, own + RELATED_WEIGHT * other, i)
+            for i, (own, other) in enumerate(zip(own_scores, related_scores, strict=True))
+            if own > 0 or other > 0
+        ),
+        key=lambda entry: (not entry[0], -entry[1], entry[2]),
+    )
+    hits = [SearchHit(documents[i], score) for _, score, i in ranked[:limit]]
+    missing = tuple(w for w in asked if w not in vocabulary)
+    shown = _shown_forms(documents)
+    nearest: tuple[str, ...] = ()
+    if not hits:
+        close = [
+            term
+            for word in missing
+            for term in difflib.get_close_matches(word, list(vocabulary), n=5, cutoff=0.7)
+        ]
+        nearest = tuple(dict.fromkeys(shown.get(t, t) for t in close))
+    return SearchOutcome(
+        hits,
+        tuple(shown.get(w, w) for w in missing),
+        tuple(shown.get(w, w) for w in related),
+        nearest,
+    )
+
+
+def search(documents: list[SearchDocument], query: str, limit: int = 10) -> list[SearchHit]:
+    return search_documents(documents, query, limit).hits
+
+
+def _shown_forms(documents: list[SearchDocument]) -> dict[str, str]:
+    """Stemmed token -> the commonest way the documents write it ('restorate' -> 'restoration')."""
+    forms: dict[str, Counter] = defaultdict(Counter)
+    for document in documents:
+        for token, word in surface_words(document.text):
+            forms[token][word] += 1
+    return {token: counts.most_common(1)[0][0] for token, counts in forms.items()}

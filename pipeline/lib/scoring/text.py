@@ -3,7 +3,10 @@ stop words dropped, a light suffix stemmer so 'grants'/'granting' meet 'grant'."
 
 from __future__ import annotations
 
+import functools
 import re
+
+import simplemma
 
 from pipeline.lib.text import plain_text
 
@@ -18,6 +21,13 @@ _STOP_WORD_TEXT = """a about above after again against all also am an and any ar
     would you your yours new one two may must per via within without across etc us said says
     inc corp co ltd llc plc"""
 STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
+# Words that say nothing about a subject on their own ("military programmes" is about
+# "military"): left out when matching topics and exclusions.
+GENERIC_WORD_TEXT = """program programs programme programmes project projects work works service
+    services activity activities initiative initiatives grant grants news report reports issue
+    issues related product products"""
+# The languages lemmatised with simplemma (its tables for them ship in its wheel).
+_LEMMA_LANGUAGES = frozenset({"en", "pt", "de", "es", "fr", "it", "nl"})
 
 
 def stem(word: str) -> str:
@@ -47,6 +57,17 @@ def tokens(text: str | None) -> list[str]:
         return []
     words = _WORD.findall(plain_text(text).lower())
     return [stem(w) for w in words if w not in STOP_WORDS and len(w) > 1]
+
+
+GENERIC_WORDS = frozenset(tokens(GENERIC_WORD_TEXT))
+
+
+def surface_words(text: str | None) -> list[tuple[str, str]]:
+    """(stemmed token, the word as written in lower case) of each content word of `text`."""
+    if not text:
+        return []
+    words = _WORD.findall(plain_text(text).lower())
+    return [(stem(w), w) for w in words if w not in STOP_WORDS and len(w) > 1]
 
 
 # A few of the commonest words of each language: enough to tell which language a headline and
@@ -172,3 +193,29 @@ def guess_language(text: str) -> str | None:
     ranked = sorted(counts.items(), key=lambda item: -item[1])
     (best, top), (_, second) = ranked[0], ranked[1]
     return best if top >= 3 and top >= 2 * second else None
+
+
+@functools.lru_cache(maxsize=65536)
+def lemma(word: str, languages: tuple[str, ...]) -> str:
+    """The dictionary form of a lower-case word in the first of `languages` that knows it
+    ('migrantes' → 'migrante', 'flüchtlinge' → 'flüchtling'); the word itself otherwise.
+    simplemma's tables ship in its wheel: nothing is downloaded."""
+    supported = tuple(code for code in languages if code in _LEMMA_LANGUAGES)
+    if not supported or word.isdigit():
+        return word
+    return simplemma.lemmatize(word, lang=supported).lower()
+
+
+# One article is scored against many clients: its lemmas are worked out once.
+@functools.lru_cache(maxsize=4096)
+def lemmas(
+    text: str | None, languages: tuple[str, ...], capitalised_only: bool = False
+) -> tuple[str, ...]:
+    """Lemmas of the words of `text` (lower case, in order) in the reader's languages; with
+    `capitalised_only`, of the words written with a capital only (names, German nouns)."""
+    if not text:
+        return ()
+    words = _WORD.findall(plain_text(text))
+    if capitalised_only:
+        words = [w for w in words if w[0].isupper()]
+    return tuple(lemma(w.lower(), languages) for w in words if len(w) > 1)
