@@ -77,19 +77,19 @@ def generate(path: Path, rows: int) -> None:
     )
 
 
-def measure(command: list[str], env: dict[str, str]) -> dict:
+def measure(command: list[str], env: dict[str, str], repo: Path = REPO) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", MEASURE, *command],
         capture_output=True,
         text=True,
-        env=env,
-        cwd=REPO,  # `python -m` puts the working directory first on sys.path
+        env={**env, "PYTHONPATH": str(repo)},
+        cwd=repo,  # `python -m` puts the working directory first on sys.path
         check=True,
     )
     return json.loads(out.stdout)
 
 
-def _run_ingest(csv: Path, tmp_path: Path, env: dict[str, str]) -> dict:
+def _run_ingest(csv: Path, tmp_path: Path, env: dict[str, str], repo: Path = REPO) -> dict:
     data = tmp_path / "data"
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -101,7 +101,7 @@ def _run_ingest(csv: Path, tmp_path: Path, env: dict[str, str]) -> dict:
         "DAGSTER_HOME": str(home),
     }
     command = [sys.executable, "-m", "pipeline", "ingest", str(csv), "--datasource", "bench"]
-    ingest = measure([*command, "--wait"], ingest_env)
+    ingest = measure([*command, "--wait"], ingest_env, repo)
     assert ingest["rc"] == 0, ingest["stdout"] + ingest["stderr"]
     return ingest
 
@@ -112,18 +112,28 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="measure both N times (alternating); best and median"
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout of the project (e.g. `git archive` of an older commit): its"
+        " ingest is measured in the same rounds, so before/after share the machine's load",
+    )
+    parser.add_argument(
+        "--csv", type=Path, help="reuse this generated file (written there when missing)"
+    )
     args = parser.parse_args()
-    baselines, ingests = [], []
+    baselines, ingests, compared = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-sales-") as tmp:
         tmp_path = Path(tmp)
-        csv = tmp_path / "bench_sales.csv"
-        started = time.perf_counter()
-        generate(csv, args.rows)
-        size_mb = csv.stat().st_size / 1e6
-        print(
-            f"generated {args.rows:,} rows, {size_mb:,.0f} MB in {time.perf_counter() - started:.1f}s"
-        )
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        csv = args.csv or tmp_path / "bench_sales.csv"
+        if not csv.exists():
+            started = time.perf_counter()
+            generate(csv, args.rows)
+            took = time.perf_counter() - started
+            print(
+                f"generated {args.rows:,} rows, {csv.stat().st_size / 1e6:,.0f} MB in {took:.1f}s"
+            )
+        env = dict(os.environ)
         for round_ in range(args.repeat):
             run_dir = tmp_path / f"round{round_}"
             run_dir.mkdir()
@@ -133,10 +143,16 @@ def main() -> None:
             assert baseline["rc"] == 0, baseline["stderr"]
             baselines.append(baseline)
             ingests.append(_run_ingest(csv, run_dir, env))
-            if args.repeat > 1:
+            if args.compare:
+                (run_dir / "compare").mkdir()
+                compared.append(_run_ingest(csv, run_dir / "compare", env, args.compare))
+            if args.repeat > 1 or args.compare:
+                other = f", {args.compare.name} {compared[-1]['seconds']:.1f}s" if compared else ""
                 print(
                     f"  round {round_ + 1}: bare {baseline['seconds']:.1f}s,"
-                    f" ingest {ingests[-1]['seconds']:.1f}s (load {os.getloadavg()[0]:.2f})"
+                    f" ingest {ingests[-1]['seconds']:.1f}s{other}"
+                    f" (load {os.getloadavg()[0]:.2f})",
+                    flush=True,
                 )
 
     def line(label: str, runs: list[dict]) -> str:
@@ -151,13 +167,19 @@ def main() -> None:
 
     print(line("bare DuckDB read_csv + daily aggregate:", baselines))
     print(line("pipeline ingest --wait (+ analytics):", ingests))
-    best = min(r["seconds"] for r in ingests) / min(r["seconds"] for r in baselines)
-    median = statistics.median(r["seconds"] for r in ingests) / statistics.median(
+    print(ratio(ingests, baselines) + " (target <= 2x); peak RSS target <= 1,229 MB")
+    if compared:
+        print(line(f"{args.compare.name} ingest --wait:", compared))
+        print(f"{args.compare.name}: " + ratio(compared, baselines))
+    print("ingest said:", ingests[-1]["stdout"].strip().splitlines()[-1])
+
+
+def ratio(runs: list[dict], baselines: list[dict]) -> str:
+    best = min(r["seconds"] for r in runs) / min(r["seconds"] for r in baselines)
+    median = statistics.median(r["seconds"] for r in runs) / statistics.median(
         r["seconds"] for r in baselines
     )
-    ratio = f"ratio {best:.2f}x" + (f" (medians {median:.2f}x)" if len(ingests) > 1 else "")
-    print(f"{ratio} (target <= 2x); peak RSS target <= 1,536 MB")
-    print("ingest said:", ingests[-1]["stdout"].strip().splitlines()[-1])
+    return f"ratio {best:.2f}x" + (f" (medians {median:.2f}x)" if len(runs) > 1 else "")
 
 
 if __name__ == "__main__":
