@@ -100,7 +100,11 @@ def test_bad_files_are_rejected_whole_with_a_reason(land, landing, tmp_path, nam
 def test_a_parse_error_is_one_line_for_a_person_and_in_full_in_the_report(land, landing, tmp_path):
     # A 3 MB line: DuckDB's error quotes it whole, then options, the dialect and the SQL.
     path = tmp_path / "long_line.csv"
-    path.write_text("Order ID,Order Date,Qty,Unit price\nO1,2024-05-01,1,2.5\n" + "x" * 3_000_000)
+    path.write_text(
+        "Order ID,Order Date,Qty,Unit price\nO1,2024-05-01,1,2.5\n"
+        + "x" * 3_000_000
+        + ",2024-05-01,1,2.5\n"
+    )
     outcome = process_landed(land(path, "long"), landing)
     assert outcome.status == "rejected"
     assert "\n" not in outcome.reason and len(outcome.reason) <= 250
