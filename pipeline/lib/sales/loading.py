@@ -76,7 +76,7 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
     only_good = (
         " WHERE row_number NOT IN (SELECT row_number FROM stage.rejects)" if has_rejects else ""
     )
-    good_lines = f"({numbered_sql('stage.', shifted)}) AS n{only_good}"
+    good_lines = f"({numbered_sql('stage.', shifted, with_line=True)}) AS n{only_good}"
     replaced = 0
     # A datasource's first file has nothing to replace: no need to collect its orders.
     if conn.execute(
