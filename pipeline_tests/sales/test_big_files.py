@@ -12,7 +12,7 @@ import pipeline.lib.sales.staging as staging
 from pipeline.definitions import defs
 from pipeline.defs.sales.operations import process_now
 from pipeline.lib.health_checks import uniqueness
-from pipeline.lib.sales import validation
+from pipeline.lib.sales import typed, validation
 from pipeline_tests.sales.conftest import connect, process_landed
 
 HEADER = "Order ID,Order Date,Store,Category,Qty,Unit price,Unit cost,Discount,Tax"
@@ -175,6 +175,6 @@ def test_numbers_read_the_same_with_case_as_with_coalesce(value):
         f"COALESCE(TRY_CAST({text} AS DOUBLE),"
         f" TRY_CAST(NULLIF(regexp_replace({text}, '[^0-9.eE+-]', '', 'g'), '') AS DOUBLE))"
     )
-    case = staging._number("v", "VARCHAR", ".")
+    case = typed.number_expr("v", "VARCHAR", ".")
     got = conn.execute(f"SELECT {case}, {coalesced} FROM (SELECT ? AS v)", [value]).fetchall()
     assert got[0][0] == got[0][1]

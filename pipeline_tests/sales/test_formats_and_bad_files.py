@@ -98,6 +98,30 @@ def test_bad_files_are_rejected_whole_with_a_reason(land, landing, tmp_path, nam
     assert lines_loaded("bad") == 0
 
 
+def test_a_parse_error_is_one_line_for_a_person_and_in_full_in_the_report(land, landing, tmp_path):
+    # A 3 MB line: DuckDB's error quotes it whole, then options, the dialect and the SQL.
+    path = tmp_path / "long_line.csv"
+    path.write_text(
+        "Order ID,Order Date,Qty,Unit price\nO1,2024-05-01,1,2.5\n"
+        + "x" * 3_000_000
+        + ",2024-05-01,1,2.5\n"
+    )
+    outcome = process_landed(land(path, "long"), landing)
+    assert outcome.status == "rejected"
+    assert "\n" not in outcome.reason and len(outcome.reason) <= 250
+    assert outcome.reason.startswith("cannot be read as csv: ")
+    assert "Maximum line size" in outcome.reason and "xxxx" not in outcome.reason
+    assert str(tmp_path) not in outcome.reason
+    report = json.loads((landing.root / "rejected/long/long_line.csv.errors.json").read_text())
+    assert report["reason"] == outcome.reason
+    assert "Original Line" in report["detail"] and "x" * 1000 in report["detail"]
+    with connect() as conn:
+        [(reason,)] = conn.execute(
+            "SELECT reason FROM sales.rejects WHERE source_file = 'long_line.csv'"
+        ).fetchall()
+    assert reason == outcome.reason
+
+
 def test_oversized_xlsx_is_rejected_with_a_clear_limit(land, landing, tmp_path):
     path = tmp_path / "big.xlsx"
     frame(2000).write_excel(path)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.lib.sales import staging
+from pipeline.lib.sales import reading, staging
 from pipeline.lib.sales.spec import infer_date_format
 from pipeline.lib.settings import settings
 from pipeline_tests.sales.conftest import connect, process_landed
@@ -269,9 +269,9 @@ def test_a_negative_quantity_is_reported_once_not_as_a_unit_cost_too(land, landi
 def test_big_csv_inference_reads_evenly_spaced_chunks(tmp_path, monkeypatch, superstore_csv):
     # The sampling path of files over INFER_WHOLE_FILE_BYTES, on a small file: a bad date
     # near the top and decimal commas must be judged the same as over the whole column.
-    monkeypatch.setattr(staging, "INFER_WHOLE_FILE_BYTES", 0)
-    monkeypatch.setattr(staging, "INFER_SAMPLE_CHUNKS", 16)
-    monkeypatch.setattr(staging, "INFER_SAMPLE_CHUNK_BYTES", 8192)
+    monkeypatch.setattr(reading, "INFER_WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(reading, "INFER_SAMPLE_CHUNKS", 16)
+    monkeypatch.setattr(reading, "INFER_SAMPLE_CHUNK_BYTES", 8192)
     rows = read_rows(superstore_csv)
     rows[3][rows[0].index("Order Date")] = "31/31/19"
     path = write_rows(tmp_path / "store.csv", as_decimal_comma(rows), delimiter=";")
@@ -287,8 +287,8 @@ def test_big_csv_inference_reads_evenly_spaced_chunks(tmp_path, monkeypatch, sup
 
 
 def test_chunk_sampling_reads_a_file_without_quoting(tmp_path, monkeypatch):
-    monkeypatch.setattr(staging, "INFER_WHOLE_FILE_BYTES", 0)
-    monkeypatch.setattr(staging, "INFER_SAMPLE_CHUNK_BYTES", 4096)
+    monkeypatch.setattr(reading, "INFER_WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(reading, "INFER_SAMPLE_CHUNK_BYTES", 4096)
     rows = [["Order ID", "Date", "Qty", "Price"]]
     rows += [[f"Q{i}", f"{1 + i % 28}/{1 + i % 12}/2024", "2", f"{i % 90},5"] for i in range(5000)]
     path = write_rows(tmp_path / "plain.csv", rows, delimiter=";")

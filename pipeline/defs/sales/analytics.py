@@ -10,7 +10,7 @@ from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.sales import analytics
 from pipeline.lib.sales import dashboard as dashboard_page
-from pipeline.lib.sales.staging import configure
+from pipeline.lib.sales.duck import configure
 from pipeline.lib.settings import settings
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,10 +16,45 @@ _MAGIC = {
     "parquet": (b"PAR1",),
 }
 _CHUNK = 1 << 20
+TRANSCODED_NAME = "transcoded.csv"  # in the work dir, when a CSV is not UTF-8
 
 
 class FileRejected(ValueError):
-    """The whole file cannot be read; the message is the reason shown to the uploader."""
+    """The whole file cannot be read; the message is the one-line reason shown to the
+    uploader, `detail` the full text behind it (for the file's errors.json), if any."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason)
+        self.detail = detail
+
+
+# DuckDB's error text: a class prefix, then lines that quote the offending line, suggest
+# options, list the dialect and point at the SQL; none of it helps the uploader.
+_DUCKDB_PREFIX = re.compile(r"^[A-Za-z ]*Error: ")
+_DUCKDB_NOISE = ("Original Line:", "Possible Solution", "Possible fixes", "LINE ", "* ")
+SUMMARY_CHARS = 200
+
+
+def unreadable(fmt: str, error: Exception, name: str, paths: tuple[Path, ...]) -> FileRejected:
+    """FileRejected for a file DuckDB could not parse: one line for a person ("cannot be read
+    as csv: CSV Error on Line: 1: Maximum line size ... exceeded"), the full text as detail.
+    `paths` (the landed file, a transcoded copy) are shown as the file's `name`."""
+    text = str(error)
+    for path in paths:  # the uploader knows the file by name; scratch paths mean nothing
+        text = text.replace(str(path), name)
+    kept = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            if kept:
+                break  # the dialect block and the SQL pointer follow the first blank line
+            continue
+        if not line.startswith(_DUCKDB_NOISE):
+            kept.append(_DUCKDB_PREFIX.sub("", line) if not kept else line)
+    summary = ": ".join(kept) or type(error).__name__
+    if len(summary) > SUMMARY_CHARS:
+        summary = summary[: SUMMARY_CHARS - 3] + "..."
+    return FileRejected(f"cannot be read as {fmt}: {summary}", detail=text)
 
 
 def format_of(name: str) -> str | None:
@@ -97,7 +133,7 @@ def prepare_csv(path: Path, fmt: str, work_dir: Path) -> PreparedCsv:
 
 
 def _transcode_lines(path: Path, fmt: str, work_dir: Path) -> PreparedCsv:
-    target = work_dir / "transcoded.csv"
+    target = work_dir / TRANSCODED_NAME
     legacy = utf8 = 0
     with _open_bytes(path, fmt) as source, open(target, "wb") as sink:
         for raw in source:
@@ -117,7 +153,7 @@ def _transcode_lines(path: Path, fmt: str, work_dir: Path) -> PreparedCsv:
 
 
 def _transcode_utf16(path: Path, fmt: str, work_dir: Path) -> PreparedCsv:
-    target = work_dir / "transcoded.csv"
+    target = work_dir / TRANSCODED_NAME
     with _open_bytes(path, fmt) as raw:
         reader = codecs.getreader("utf-16")(raw)
         with open(target, "w", encoding="utf-8", newline="") as sink:

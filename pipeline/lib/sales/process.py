@@ -23,16 +23,12 @@ from pipeline.lib.sales.landing import (
     rejected_key,
     with_hash_suffix,
 )
+from pipeline.lib.sales.loading import FileIdentity, load_stage
 from pipeline.lib.sales.partition_keys import HASH_CHARS, hash_prefix, names_file, partition_key
 from pipeline.lib.sales.quarantine import refusal
+from pipeline.lib.sales.reading import DEFAULT_MAX_EXCEL_BYTES
 from pipeline.lib.sales.spec import SpecError, load_spec
-from pipeline.lib.sales.staging import (
-    DEFAULT_MAX_EXCEL_BYTES,
-    FileIdentity,
-    load_stage,
-    reject_sample,
-    stage_file,
-)
+from pipeline.lib.sales.staging import reject_sample, stage_file
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 Landing = LocalLanding | S3Landing
@@ -190,7 +186,8 @@ def _process(
                 max_excel_bytes=max_excel_bytes,
             )
     except (FileRejected, SpecError) as error:
-        return _reject_whole_file(outcome, ident, connect, landing, str(error))
+        detail = getattr(error, "detail", None)
+        return _reject_whole_file(outcome, ident, connect, landing, str(error), detail)
 
     outcome.format, outcome.encoding = stage.fmt, stage.encoding
     outcome.spec_source = stage.spec.source
@@ -225,6 +222,7 @@ def _reject_whole_file(
     connect: Connect,
     landing: Landing,
     reason: str,
+    detail: str | None,
 ) -> IngestOutcome:
     outcome.status, outcome.reason = "rejected", reason
     outcome.rows_loaded = 0
@@ -242,14 +240,20 @@ def _reject_whole_file(
         except Exception:
             conn.execute("ROLLBACK")
             raise
-    _move_rejected(outcome, landing, connect, [], 0)
+    _move_rejected(outcome, landing, connect, [], 0, detail)
     return outcome
 
 
 def _move_rejected(
-    outcome: IngestOutcome, landing: Landing, connect: Connect, errors: list[dict], total: int
+    outcome: IngestOutcome,
+    landing: Landing,
+    connect: Connect,
+    errors: list[dict],
+    total: int,
+    detail: str | None = None,
 ) -> None:
-    """Move the file to rejected/ (never over another file) beside its errors report."""
+    """Move the file to rejected/ (never over another file) beside its errors report, which
+    holds the full text behind a one-line reason (`detail`) when there is one."""
     target = rejected_key(outcome.landing_key)
     if landing.exists(target):
         target = with_hash_suffix(target, outcome.file_hash)
@@ -259,6 +263,7 @@ def _move_rejected(
         "file_hash": outcome.file_hash,
         "status": "rejected",
         "reason": outcome.reason,
+        **({"detail": detail} if detail else {}),
         "rows_total": outcome.rows_total,
         "rows_rejected": outcome.rows_rejected,
         "nothing_loaded": True,
