@@ -19,6 +19,7 @@ def test_first_real_file_after_samples_raises_no_volume_warning(instance, land, 
         loaded, instance, land(supermarket_csv, "supermarket", instance=instance)
     )
     assert result.success
+    assert result.dagster_run.job_name == "sales_ingest_job", "named on the Runs page"
     volume = [c for c in result.get_asset_check_evaluations() if c.check_name == "volume_anomaly"]
     assert {c.asset_key.to_user_string() for c in volume} >= {"sales_transactions", "sales_daily"}
     assert [(c.asset_key.to_user_string(), c.description) for c in volume if not c.passed] == []
