@@ -82,6 +82,12 @@ def ui_url() -> str:
     return (os.environ.get("PIPELINE_UI_URL", "").strip() or DEFAULT_UI_URL).rstrip("/")
 
 
+def schedule_cron(cron: str) -> str:
+    """A schedule's cron, or PIPELINE_SCHEDULE_CRON for every schedule when set (a soak test
+    makes them all tick every minute with "* * * * *")."""
+    return os.environ.get("PIPELINE_SCHEDULE_CRON", "").strip() or cron
+
+
 # The daily partitions' fixed start before PIPELINE_START_DATE: a warehouse from then may hold
 # any day since, so it keeps this start until told otherwise.
 PREVIOUS_START_DATE = dt.date(2026, 1, 1)

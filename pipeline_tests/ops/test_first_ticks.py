@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
+import sys
 
 import dagster as dg
 import pytest
@@ -85,3 +87,17 @@ def test_an_unknown_client_fails_once_and_is_not_retried(repository, retrying_in
     run = instance.get_run_by_id(result.run_id)
     assert run.tags.items() >= NO_RETRY_TAGS.items()
     assert run.tags["dagster/will_retry"] == "false"
+
+
+def test_one_setting_makes_every_schedule_tick_every_minute(pipeline_env):
+    """PIPELINE_SCHEDULE_CRON (for soak tests) overrides every schedule's cron. In a new
+    process, as the daemon loads the code location: schedules take their cron at import."""
+    code = (
+        "from pipeline.definitions import defs\n"
+        "print(sorted({s.cron_schedule for s in defs().get_repository_def().schedule_defs}))"
+    )
+    env = {**os.environ, "PIPELINE_SCHEDULE_CRON": "* * * * *"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "['* * * * *']"

@@ -14,7 +14,7 @@ from pipeline.defs.shared.run_limits import discovery_run_allowed
 from pipeline.lib.news.clients import load_clients_csv
 from pipeline.lib.news.monitoring import MonitoringConfig, MonitoringEntry, load_monitoring
 from pipeline.lib.rate_limit import DISCOVERY_RATE_LIMIT
-from pipeline.lib.settings import settings
+from pipeline.lib.settings import schedule_cron, settings
 
 log = logging.getLogger(__name__)
 CRM_API_VARIABLES = ("SALESFORCE_CLIENT_ID", "HUBSPOT_TOKEN")
@@ -47,7 +47,7 @@ def build_schedule(entry: MonitoringEntry) -> dg.ScheduleDefinition:
 
     @dg.schedule(
         name=entry.schedule_name,
-        cron_schedule=entry.cron,
+        cron_schedule=schedule_cron(entry.cron),
         job=news_fetch_job,
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
