@@ -116,7 +116,7 @@ def health_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     return dg.SkipReason(f"{sent} alert(s) sent; firing: {', '.join(sorted(firing)) or 'nothing'}")
 
 
-def _failure(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[str, str]:
+def run_failure(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[str, str]:
     """The failed step (or "run" when it failed outside any step) and its error's last line."""
     for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
         data = event.dagster_event and event.dagster_event.event_specific_data
@@ -169,7 +169,7 @@ def run_observations(
             continue
         if any(fact.passed is False and fact.run_id == run.run_id for fact in facts.values()):
             continue  # a blocking check failed the run: the check's own alert is the one
-        step, error = _failure(instance, run)
+        step, error = run_failure(instance, run)
         lost = sorted(
             f"{k.asset_key.to_user_string()}:{k.name}"
             for k, fact in facts.items()
