@@ -39,6 +39,7 @@ FIXTURES = REPO_ROOT / "pipeline_tests" / "fixtures" / "sales"
 SALES_FILES = [("supermarket", "supermarket_sales.csv"), ("superstore", "sample_superstore.csv")]
 MAX_REQUESTS = 400  # loopback requests to `pipeline serve`, in all
 REQUEST_PAUSE_S = 0.5
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 ALERT_SENSOR_S = 75  # health_alert_sensor's interval and a margin: it sees the last runs
 LOCK_PATTERNS = ("is locked by another process", "lock acquired after", "stayed locked")
 ALERT_SUBJECT = re.compile(r"^\[(?P<severity>[A-Z]+)\] (?P<kind>Failing|Still failing|Resolved): ")
@@ -230,7 +231,9 @@ def report(root: Path, started: float, stopped: float, dropped: list[Path], requ
     print(f"failed runs: {len(failed)}")
     for line in failed:
         print(f"  {line}")
-    print(f"runs cut short by the soak's stop (still in flight after the drain): {len(cut_short)}")
+    unfinished = sum(n for status, n in runs_by_status.items() if status not in FINISHED)
+    print(f"runs not finished when the soak stopped (the drain's bound): {unfinished}")
+    print(f"runs cut short by the soak's stop (failed after it): {len(cut_short)}")
     for line in cut_short:
         print(f"  {line}")
     print(f"operator e-mails: {sum(len(s) for s in alerts.values())} for {len(alerts)} cause(s)")
