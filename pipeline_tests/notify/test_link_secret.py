@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from pipeline.lib.notify.secret import SECRET_FILE
 from pipeline_tests.fakes.ports import reserved_port
-from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
+from pipeline_tests.notify.conftest import NOW, add_news, as_of, fold, materialize, rows
 from pipeline_tests.notify.web_server import serve_command
 
 VARIABLE = "PIPELINE_UNSUBSCRIBE_SECRET"
@@ -43,6 +43,7 @@ def test_an_email_rendered_here_verifies_in_serve_started_elsewhere_with_no_secr
     with serve_command(port, log):
         response = httpx.post(link, data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200, response.text
+    fold(world)  # the service appended the unsubscribe to the event store; the pipeline folds it in
     assert rows(world, "SELECT user_id, kind FROM notify.unsubscribes") == [
         ("bob@example.org", "instant_alert")
     ]
