@@ -446,7 +446,7 @@ def record_failures(
 
 
 def query_frame(conn: duckdb.DuckDBPyConnection, sql: str, params: list) -> pl.DataFrame:
-    """A query's rows as a Polars frame (DuckDB 2.0's execute() result has no .pl())."""
+    """A query's rows as a Polars frame, typed from the Python values."""
     result = conn.execute(sql, params)
     columns = [d[0] for d in result.description]
     return pl.DataFrame(result.fetchall(), schema=columns, orient="row")
