@@ -8,9 +8,6 @@ import dagster as dg
 
 from pipeline.lib.logs import install_redaction
 
-# Code servers and run workers import this module: from here on no log record carries a secret.
-install_redaction()
-
 # How stale each domain's assets may get: the one freshness rule. Dagster's freshness daemon
 # (on with `dagster dev`) shows it in the UI, and `pipeline health` applies the same windows to
 # the instance's last materialisation, so it needs no daemon. News is fetched hourly and grants
@@ -70,6 +67,9 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    # Code servers and run workers load the location through this call: from here on no log
+    # record of the process carries a secret. Importing the module alone changes nothing.
+    install_redaction()
     loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     merged = dg.Definitions.merge(loaded, dg.Definitions(sensors=[automation_sensor]))
     with warnings.catch_warnings():
