@@ -83,49 +83,66 @@ def _fallback_check(warehouse: WarehouseResource, asset: str):
     )
 
 
-grant_matches_score_range = _unit_range_check(
-    "grant_matches_score_range", "grant_matches", "ai.grant_matches", ("score", "confidence")
-)
+def _score_checks(
+    asset: str,
+    table: str,
+    range_columns: tuple[str, ...],
+    key: tuple[str, ...],
+    profiles: str,
+    *,
+    range_name: str,
+    owner: str,
+):
+    """The four checks of a score table: range, unique pairs, tenant isolation (against the
+    `profiles` of `key[0]`, which `owner` names) and the local-fallback share."""
+
+    @dg.asset_check(
+        asset=asset,
+        name=f"{asset}_tenant_isolation",
+        blocking=True,
+        description=f"rows carry the {owner}'s tenant",
+    )
+    def tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return _tenant_check(warehouse, table, key[0], profiles)
+
+    @dg.asset_check(
+        asset=asset,
+        name=f"{asset}_fallback_share",
+        description="share of AI candidates scored locally",
+    )
+    def fallback_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return _fallback_check(warehouse, asset)
+
+    unique_pairs = unique_check(asset, table, key, name=f"{asset}_unique_pairs", blocking=True)
+    score_range = _unit_range_check(range_name, asset, table, range_columns)
+    return score_range, unique_pairs, tenant_isolation, fallback_share
 
 
-grant_matches_unique_pairs = unique_check(
+(
+    grant_matches_score_range,
+    grant_matches_unique_pairs,
+    grant_matches_tenant_isolation,
+    grant_matches_fallback_share,
+) = _score_checks(
     "grant_matches",
     "ai.grant_matches",
+    ("score", "confidence"),
     ("org_id", "grant_id"),
-    name="grant_matches_unique_pairs",
-    blocking=True,
+    "core.organizations",
+    range_name="grant_matches_score_range",
+    owner="org",
 )
-
-
-@dg.asset_check(asset="grant_matches", blocking=True, description="rows carry the org's tenant")
-def grant_matches_tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _tenant_check(warehouse, "ai.grant_matches", "org_id", "core.organizations")
-
-
-@dg.asset_check(asset="grant_matches", description="share of AI candidates scored locally")
-def grant_matches_fallback_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _fallback_check(warehouse, "grant_matches")
-
-
-news_scores_range = _unit_range_check(
-    "news_scores_range", "news_scores", "ai.news_scores", ("relevance", "confidence")
-)
-
-
-news_scores_unique_pairs = unique_check(
+(
+    news_scores_range,
+    news_scores_unique_pairs,
+    news_scores_tenant_isolation,
+    news_scores_fallback_share,
+) = _score_checks(
     "news_scores",
     "ai.news_scores",
+    ("relevance", "confidence"),
     ("client_id", "article_id"),
-    name="news_scores_unique_pairs",
-    blocking=True,
+    "core.crm_clients",
+    range_name="news_scores_range",
+    owner="client",
 )
-
-
-@dg.asset_check(asset="news_scores", blocking=True, description="rows carry the client's tenant")
-def news_scores_tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _tenant_check(warehouse, "ai.news_scores", "client_id", "core.crm_clients")
-
-
-@dg.asset_check(asset="news_scores", description="share of AI candidates scored locally")
-def news_scores_fallback_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _fallback_check(warehouse, "news_scores")

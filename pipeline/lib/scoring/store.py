@@ -126,10 +126,7 @@ def write_grant_matches(
         else "partition_date BETWEEN ? AND ?"
     )
     params: list = [start, end, start, end] if "core.grants" in where else [start, end]
-    if org_ids:
-        where += " AND org_id IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(org_ids))
-    return warehouse.replace_where(conn, "ai.grant_matches", frame, where, params)
+    return _replace_scores(conn, "ai.grant_matches", frame, where, params, "org_id", org_ids)
 
 
 def write_news_scores(
@@ -139,12 +136,24 @@ def write_news_scores(
     end: dt.date,
     client_ids: Sequence[str] = (),
 ) -> int:
-    where = "partition_date BETWEEN ? AND ?"
-    params: list = [start, end]
-    if client_ids:
-        where += " AND client_id IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(client_ids))
-    return warehouse.replace_where(conn, "ai.news_scores", frame, where, params)
+    where, params = "partition_date BETWEEN ? AND ?", [start, end]
+    return _replace_scores(conn, "ai.news_scores", frame, where, params, "client_id", client_ids)
+
+
+def _replace_scores(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame,
+    where: str,
+    params: list,
+    subject: str,
+    subject_ids: Sequence[str],
+) -> int:
+    """Replace the rows of `table` matching `where`, only those of `subject_ids` when given."""
+    if subject_ids:
+        where += f" AND {subject} IN (SELECT unnest(?::VARCHAR[]))"
+        params = [*params, list(subject_ids)]
+    return warehouse.replace_where(conn, table, frame, where, params)
 
 
 def record_usage(
