@@ -54,8 +54,10 @@ format: install
 	$(BIN)/ruff check --fix pipeline pipeline_tests
 
 # loadgroup: the tests of one xdist_group share a worker (e.g. one `dagster dev` per module).
+# dg check defs: the code location loads and every definition is valid, before any test runs.
 test: install
 	$(BIN)/ruff check pipeline pipeline_tests
+	$(BIN)/dg check defs
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 clean:

@@ -8,9 +8,6 @@ import dagster as dg
 
 from pipeline.lib.logs import install_redaction
 
-# Code servers and run workers import this module: from here on no log record carries a secret.
-install_redaction()
-
 # How stale each domain's assets may get: the one freshness rule. Dagster's freshness daemon
 # (on with `dagster dev`) shows it in the UI, and `pipeline health` applies the same windows to
 # the instance's last materialisation, so it needs no daemon. News is fetched hourly and grants
@@ -70,16 +67,33 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    # Code servers and run workers load the location through this call: from here on no log
+    # record of the process carries a secret. Importing the module alone changes nothing.
+    install_redaction()
+    from pipeline.defs.health.assets import ASSET_GRAPH_RESOURCE
+    from pipeline.defs.health.coverage import cross_cutting_checks
+
+    location: list[dg.Definitions] = []
+    # health_report judges the whole location, not its run's job: its graph, read when a run
+    # first asks for it (the location is complete by then).
+    asset_graph = dg.ResourceDefinition(
+        resource_fn=lambda _: location[0].resolve_asset_graph(),
+        description="The code location's asset graph, which health_report judges.",
+    )
     loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
-    merged = dg.Definitions.merge(loaded, dg.Definitions(sensors=[automation_sensor]))
+    merged = dg.Definitions.merge(
+        loaded,
+        dg.Definitions(sensors=[automation_sensor], resources={ASSET_GRAPH_RESOURCE: asset_graph}),
+    )
     with warnings.catch_warnings():
         # map_resolved_asset_specs is marked preview in 1.13; it is the documented way to apply
         # a project-wide policy, and the warning would repeat on every code-location load.
         warnings.simplefilter("ignore", dg.PreviewWarning)
         with_policies = merged.map_resolved_asset_specs(func=with_group_policies)
     # Schema-change, volume and share checks for every asset no domain covered itself.
-    from pipeline.defs.health.coverage import cross_cutting_checks
-
-    return dg.Definitions.merge(
-        with_policies, dg.Definitions(asset_checks=cross_cutting_checks(with_policies))
+    location.append(
+        dg.Definitions.merge(
+            with_policies, dg.Definitions(asset_checks=cross_cutting_checks(with_policies))
+        )
     )
+    return location[0]

@@ -1,6 +1,6 @@
-"""The data tests behind the reusable asset checks (pipeline.defs.health.builders): volume against
-a trailing median, uniqueness, value ranges and shares. Pure: they take a DuckDB connection
-or numbers and return a Verdict; the Dagster wrappers turn it into an AssetCheckResult."""
+"""The data tests behind the reusable asset checks (pipeline.defs.shared.check_builders):
+volume against a trailing median, uniqueness, value ranges and shares. Pure: they take a DuckDB
+connection or numbers and return a Verdict; the Dagster wrappers turn it into an AssetCheckResult."""
 
 from __future__ import annotations
 

@@ -39,6 +39,43 @@ class RawEvent:
         return sha256_text(f"{self.kind}|{self.provider}|{self.scope}|{self.content_hash}")
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """What one source returned: raw payloads (read lazily where the source streams), whether
+    they are the bundled sample, and where they came from."""
+
+    provider: str
+    items: Iterable[dict]
+    is_sample: bool
+    source_url: str
+
+    def events(
+        self,
+        kind: str,
+        payloads: Iterable[dict],
+        *,
+        partition_date: dt.date,
+        scope: str,
+        fetched_at: dt.datetime,
+        tenant_id: str | None = None,
+    ) -> list[RawEvent]:
+        """`payloads` (this fetch's items, or a batch of them) as raw events."""
+        return [
+            RawEvent(
+                kind=kind,
+                provider=self.provider,
+                payload=payload,
+                is_sample=self.is_sample,
+                partition_date=partition_date,
+                scope=scope,
+                tenant_id=tenant_id,
+                source_url=self.source_url,
+                fetched_at=fetched_at,
+            )
+            for payload in payloads
+        ]
+
+
 RAW_EVENT_SCHEMA = {
     "event_id": pl.String,
     "kind": pl.String,

@@ -1,4 +1,4 @@
-"""Where things live, read from the environment at call time (see CONTRACT.md)."""
+"""Where things live, read from the environment at call time (README.md, Configuration)."""
 
 from __future__ import annotations
 

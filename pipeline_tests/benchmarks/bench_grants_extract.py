@@ -100,7 +100,8 @@ PARSE = (
     PEAK_RSS
     + """
 import sys, time
-from pipeline.lib.grants.extract import iter_extract_records, normalise_extract_record, open_extract
+from pipeline.lib.grants.extract import iter_extract_records, open_extract
+from pipeline.lib.grants.extract_records import normalise_extract_record
 started = time.perf_counter()
 records = 0
 with open_extract(sys.argv[1]) as stream:

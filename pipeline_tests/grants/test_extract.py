@@ -11,15 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.lib.grants.extract import (
-    ELIGIBILITY_CODES,
-    iter_extract_records,
-    normalise_extract_record,
-    open_extract,
-    parse_amount,
-    parse_grants_date,
-)
+from pipeline.lib.grants.extract import iter_extract_records, open_extract
+from pipeline.lib.grants.extract_records import normalise_extract_record
 from pipeline.lib.grants.models import GRANTS_GOV_EXTRACT, GrantParseError
+from pipeline.lib.grants.values import ELIGIBILITY_CODES, parse_amount, parse_grants_date
 from pipeline.lib.http import ProviderHTTP
 from pipeline.lib.text import plain_text
 from pipeline_tests.fakes.http_server import Reply

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.lib.grants.extract import iter_extract_records, normalise_extract_record, open_extract
+from pipeline.lib.grants.extract import iter_extract_records, open_extract
+from pipeline.lib.grants.extract_records import normalise_extract_record
 from pipeline.lib.grants.models import SIMPLER_GRANTS, GrantParseError
 from pipeline.lib.grants.simpler import (
     SIMPLER_SEARCH_PATH,

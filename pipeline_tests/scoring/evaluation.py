@@ -23,7 +23,8 @@ from pathlib import Path
 import feedparser
 import yaml
 
-from pipeline.lib.grants.extract import iter_extract_records, normalise_extract_record, open_extract
+from pipeline.lib.grants.extract import iter_extract_records, open_extract
+from pipeline.lib.grants.extract_records import normalise_extract_record
 from pipeline.lib.scoring.models import Article, ClientProfile, Grant, OrgProfile
 from pipeline.lib.settings import settings
 from pipeline.lib.text import plain_text

@@ -129,7 +129,7 @@ def test_selection_includes_organizations_when_the_location_defines_it(
 
 
 def test_profiles_file_formats(tmp_path):
-    from pipeline.lib.scoring.profiles import profile_hashes
+    from pipeline.lib.grants.organizations import profile_hashes
 
     path = tmp_path / "organizations.yaml"
     assert profile_hashes(path) == {}

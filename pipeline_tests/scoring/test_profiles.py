@@ -13,8 +13,8 @@ from pipeline.lib.grants.store import write_organizations
 from pipeline.lib.news.clients import load_clients_csv
 from pipeline.lib.news.crm import HubSpotCRM, SalesforceCRM
 from pipeline.lib.news.store import write_clients
+from pipeline.lib.scoring.inputs import load_grant_inputs, load_news_inputs
 from pipeline.lib.scoring.models import ClientProfile, OrgProfile
-from pipeline.lib.scoring.store import load_grant_inputs, load_news_inputs
 from pipeline_tests.fakes.http_server import Reply
 from pipeline_tests.scoring.conftest import NOW, PARTITION_DATE
 

@@ -6,7 +6,7 @@ repeats it, as it could never fail."""
 
 import dagster as dg
 
-from pipeline.defs.health.builders import range_check, share_check, unique_check
+from pipeline.defs.shared.check_builders import range_check, share_check, unique_check
 from pipeline.defs.shared.resources import WarehouseResource
 
 ERROR = dg.AssetCheckSeverity.ERROR

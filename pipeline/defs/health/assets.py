@@ -16,9 +16,10 @@ from pipeline.lib import health
 from pipeline.lib.warehouse import replace_where
 
 REPORT_CRON = "0 * * * *"
-# The asset graph health_report judges, for runs without a repository: an in-process run
-# (pipeline.graph_runner, tests) has none in Dagster 1.13, so its runner hands the code
-# location's graph over as this resource. Runs launched from the code location leave it None.
+# The asset graph health_report judges: pipeline.definitions binds the code location's own
+# (an in-process run has no repository in Dagster 1.13, and a run's job holds only its assets);
+# pipeline.graph_runner and tests hand over the graph of what they run, or None for the run's
+# repository.
 ASSET_GRAPH_RESOURCE = "asset_graph"
 
 

@@ -3,7 +3,7 @@ duplicated bucket or a mean outside 0..1 would mislead the charts built on it. E
 numbers are wrong) but not blocking: nothing downstream acts on it automatically.
 """
 
-from pipeline.defs.health.builders import range_check, unique_check
+from pipeline.defs.shared.check_builders import range_check, unique_check
 
 DISTRIBUTION = "analytics.ai_score_distribution"
 

@@ -12,7 +12,7 @@ import warnings
 
 import dagster as dg
 
-from pipeline.defs.health.builders import (
+from pipeline.defs.shared.check_builders import (
     share_check,
     source_error_share_check,
     volume_anomaly_checks,

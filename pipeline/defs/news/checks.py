@@ -5,8 +5,8 @@ import datetime as dt
 
 import dagster as dg
 
-from pipeline.defs.health.builders import to_result, unique_check
 from pipeline.defs.news.schedules import load_config
+from pipeline.defs.shared.check_builders import to_result, unique_check
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.news.health import monitoring_problems, source_freshness
 

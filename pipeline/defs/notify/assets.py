@@ -16,6 +16,14 @@ import datetime as dt
 import dagster as dg
 from pydantic import Field
 
+from pipeline.defs.shared.asset_keys import (
+    CLIENT_NEWS,
+    CRM_CLIENTS,
+    GRANT_CHANGES,
+    GRANT_MATCHES,
+    GRANTS,
+    NEWS_SCORES,
+)
 from pipeline.defs.shared.automation import AFTER_ANY_UPDATE
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
@@ -34,12 +42,6 @@ from pipeline.lib.notify.users import (
 from pipeline.lib.settings import settings
 
 GROUP = "notify"
-GRANT_MATCHES = dg.AssetKey("grant_matches")
-NEWS_SCORES = dg.AssetKey("news_scores")
-GRANTS = dg.AssetKey("grants")
-CLIENT_NEWS = dg.AssetKey("client_news")
-CRM_CLIENTS = dg.AssetKey("crm_clients")
-GRANT_CHANGES = dg.AssetKey("grant_changes")
 
 
 def _now(as_of: str) -> dt.datetime:

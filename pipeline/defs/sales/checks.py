@@ -4,9 +4,9 @@ change silently."""
 
 import dagster as dg
 
-from pipeline.defs.health.builders import to_result
 from pipeline.defs.sales.assets import TRANSACTIONS, UPLOADS
 from pipeline.defs.sales.recovery import stuck_files
+from pipeline.defs.shared.check_builders import to_result
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import health_checks
 from pipeline.lib.sales import dashboard as dashboard_page

@@ -10,7 +10,7 @@
 - a file that waits for nothing is reported as stuck (`pipeline health`, the
   sales_uploads_not_stuck check).
 
-The landing sensor calls `recover` on every tick."""
+The landing sensor runs `fail_dead_runs`, `clean_scratch` and `file_states` on every tick."""
 
 from __future__ import annotations
 

@@ -3,9 +3,12 @@ time (or a range, when the profile-change sensor re-matches one organisation).""
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import duckdb
+import polars as pl
 from pydantic import Field
 
 from pipeline.defs.scoring.ai_resource import ScoringAIResource
@@ -13,6 +16,12 @@ from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.partitions import daily_partitions
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.scoring import store
+from pipeline.lib.scoring.inputs import (
+    GrantInputs,
+    NewsInputs,
+    load_grant_inputs,
+    load_news_inputs,
+)
 from pipeline.lib.scoring.models import ScoringStats
 
 
@@ -83,85 +92,102 @@ def _save(
     return metadata
 
 
-@dg.asset(
-    group_name="scoring",
-    partitions_def=daily_partitions,
+@dataclass(frozen=True)
+class _Scoring:
+    """What one kind of score does between the shared steps of its asset."""
+
+    load: Callable[..., Any]  # (conn, start, end, ids) -> inputs
+    score: Callable[..., pl.DataFrame]  # (scorer, inputs, started_at) -> rows to write
+    write: Callable[..., object]  # (conn, frame, start, end, ids)
+    figures: Callable[[Any], dict]  # inputs -> the kind's own metadata
+    order_by: str
+
+
+def _score_grants(scorer, inputs: GrantInputs, started_at: dt.datetime) -> pl.DataFrame:
+    pairs = [(org, grant) for org in inputs.orgs for grant in inputs.grants]
+    scores = scorer.score_grants(pairs, today=started_at.date())
+    return store.grant_match_frame(inputs, pairs, scores, started_at)
+
+
+def _score_news(scorer, inputs: NewsInputs, started_at: dt.datetime) -> pl.DataFrame:
+    return store.news_score_frame(inputs, scorer.score_news(inputs.pairs), started_at)
+
+
+def _scoring_asset(name: str, ids_field: str, config_type, scoring: _Scoring, **asset_args):
+    """A daily scoring asset: load its inputs, score them with no warehouse connection held
+    (the scorer may wait on the network), then write scores, failures and usage."""
+
+    @dg.asset(
+        name=name,
+        group_name="scoring",
+        partitions_def=daily_partitions,
+        automation_condition=dg.AutomationCondition.eager(),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="openai",
+        kinds={"duckdb", "python"},
+        **asset_args,
+    )
+    def _score(
+        context: dg.AssetExecutionContext,
+        config: config_type,
+        warehouse: WarehouseResource,
+        scoring_ai: ScoringAIResource,
+    ) -> dg.MaterializeResult:
+        start, end, label = _partition_bounds(context)
+        ids = getattr(config, ids_field)
+        started_at = dt.datetime.now(dt.UTC)
+        with warehouse.get_connection() as conn:
+            inputs = scoring.load(conn, start, end, ids)
+        with scoring_ai.scorer(context, warehouse.location) as scorer:
+            frame = scoring.score(scorer, inputs, started_at)
+        metadata = _save(
+            context,
+            warehouse,
+            scorer.stats,
+            scorer.failures,
+            lambda conn: scoring.write(conn, frame, start, end, ids),
+            partitions=(start, end, label),
+            notes=inputs.notes,
+            started_at=started_at,
+            order_by=scoring.order_by,
+        )
+        return dg.MaterializeResult(metadata=metadata | scoring.figures(inputs))
+
+    return _score
+
+
+grant_matches = _scoring_asset(
+    "grant_matches",
+    "org_ids",
+    GrantMatchConfig,
+    _Scoring(
+        load=load_grant_inputs,
+        score=_score_grants,
+        write=store.write_grant_matches,
+        figures=lambda inputs: {"organizations": len(inputs.orgs), "grants": len(inputs.grants)},
+        order_by="score DESC",
+    ),
     deps=["grants", "organizations"],
-    automation_condition=dg.AutomationCondition.eager(),
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="openai",
-    kinds={"duckdb", "python"},
     description="How well each grant fits each matchable organisation profile: score 0–1, "
     "confidence and short reasons (ai.grant_matches).",
 )
-def grant_matches(
-    context: dg.AssetExecutionContext,
-    config: GrantMatchConfig,
-    warehouse: WarehouseResource,
-    scoring_ai: ScoringAIResource,
-) -> dg.MaterializeResult:
-    start, end, label = _partition_bounds(context)
-    started_at = dt.datetime.now(dt.UTC)
-    with warehouse.get_connection() as conn:
-        inputs = store.load_grant_inputs(conn, start, end, config.org_ids)
-    pairs = [(org, grant) for org in inputs.orgs for grant in inputs.grants]
-    # No warehouse connection is held while the scorer works: it may wait on the network.
-    with scoring_ai.scorer(context, warehouse.location) as scorer:
-        scores = scorer.score_grants(pairs, today=started_at.date())
-    frame = store.grant_match_frame(inputs, pairs, scores, started_at)
-    metadata = _save(
-        context,
-        warehouse,
-        scorer.stats,
-        scorer.failures,
-        lambda conn: store.write_grant_matches(conn, frame, start, end, config.org_ids),
-        partitions=(start, end, label),
-        notes=inputs.notes,
-        started_at=started_at,
-        order_by="score DESC",
-    )
-    metadata["organizations"] = len(inputs.orgs)
-    metadata["grants"] = len(inputs.grants)
-    return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
-    group_name="scoring",
-    partitions_def=daily_partitions,
+news_scores = _scoring_asset(
+    "news_scores",
+    "client_ids",
+    NewsScoreConfig,
+    _Scoring(
+        load=load_news_inputs,
+        score=_score_news,
+        write=store.write_news_scores,
+        figures=lambda inputs: {"cross_tenant_skipped": inputs.cross_tenant_skipped},
+        order_by="relevance DESC",
+    ),
     deps=["client_news", "crm_clients"],
-    automation_condition=dg.AutomationCondition.eager(),
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="openai",
-    kinds={"duckdb", "python"},
     description="Relevance 0–1, category, two-sentence summary and reason for each client's "
     "article (ai.news_scores).",
 )
-def news_scores(
-    context: dg.AssetExecutionContext,
-    config: NewsScoreConfig,
-    warehouse: WarehouseResource,
-    scoring_ai: ScoringAIResource,
-) -> dg.MaterializeResult:
-    start, end, label = _partition_bounds(context)
-    started_at = dt.datetime.now(dt.UTC)
-    with warehouse.get_connection() as conn:
-        inputs = store.load_news_inputs(conn, start, end, config.client_ids)
-    with scoring_ai.scorer(context, warehouse.location) as scorer:
-        scores = scorer.score_news(inputs.pairs)
-    frame = store.news_score_frame(inputs, scores, started_at)
-    metadata = _save(
-        context,
-        warehouse,
-        scorer.stats,
-        scorer.failures,
-        lambda conn: store.write_news_scores(conn, frame, start, end, config.client_ids),
-        partitions=(start, end, label),
-        notes=inputs.notes,
-        started_at=started_at,
-        order_by="relevance DESC",
-    )
-    metadata["cross_tenant_skipped"] = inputs.cross_tenant_skipped
-    return dg.MaterializeResult(metadata=metadata)
 
 
 DISTRIBUTION_SQL = """

@@ -4,31 +4,33 @@ and the share of AI candidates that fell back to the local scorer (warning)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import dagster as dg
 
-from pipeline.defs.health.builders import to_result
+from pipeline.defs.shared.check_builders import table_check, unique_check
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import health_checks
 from pipeline.lib import warehouse as wh
+from pipeline.lib.health_checks import Verdict
 
 FALLBACK_WARN_SHARE = 0.2
 
 
-def _range_check(warehouse: WarehouseResource, table: str, columns: tuple[str, ...]):
+def _first_out_of_unit_range(conn, table: str, columns: tuple[str, ...]) -> Verdict:
     """Every value of `columns` in 0..1 and not null: the first column that fails decides."""
-    with warehouse.get_connection() as conn:
-        verdicts = [
-            health_checks.value_range(conn, table, c, minimum=0, maximum=1, allow_null=False)
-            for c in columns
-        ]
+    verdicts = [
+        health_checks.value_range(conn, table, c, minimum=0, maximum=1, allow_null=False)
+        for c in columns
+    ]
     failed = [v for v in verdicts if not v.passed]
-    return to_result(failed[0] if failed else verdicts[0], dg.AssetCheckSeverity.ERROR)
+    return failed[0] if failed else verdicts[0]
 
 
-def _unique_check(warehouse: WarehouseResource, table: str, key: tuple[str, ...]):
-    with warehouse.get_connection() as conn:
-        verdict = health_checks.uniqueness(conn, table, key)
-    return to_result(verdict, dg.AssetCheckSeverity.ERROR)
+def _unit_range_check(name: str, asset: str, table: str, columns: tuple[str, ...]):
+    test = partial(_first_out_of_unit_range, table=table, columns=columns)
+    description = f"{' and '.join(columns)} in 0..1"
+    return table_check(asset, name, description, test, blocking=True)
 
 
 def _tenant_check(warehouse: WarehouseResource, table: str, subject: str, profiles: str):
@@ -81,41 +83,66 @@ def _fallback_check(warehouse: WarehouseResource, asset: str):
     )
 
 
-@dg.asset_check(asset="grant_matches", blocking=True, description="score and confidence in 0..1")
-def grant_matches_score_range(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _range_check(warehouse, "ai.grant_matches", ("score", "confidence"))
+def _score_checks(
+    asset: str,
+    table: str,
+    range_columns: tuple[str, ...],
+    key: tuple[str, ...],
+    profiles: str,
+    *,
+    range_name: str,
+    owner: str,
+):
+    """The four checks of a score table: range, unique pairs, tenant isolation (against the
+    `profiles` of `key[0]`, which `owner` names) and the local-fallback share."""
+
+    @dg.asset_check(
+        asset=asset,
+        name=f"{asset}_tenant_isolation",
+        blocking=True,
+        description=f"rows carry the {owner}'s tenant",
+    )
+    def tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return _tenant_check(warehouse, table, key[0], profiles)
+
+    @dg.asset_check(
+        asset=asset,
+        name=f"{asset}_fallback_share",
+        description="share of AI candidates scored locally",
+    )
+    def fallback_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return _fallback_check(warehouse, asset)
+
+    unique_pairs = unique_check(asset, table, key, name=f"{asset}_unique_pairs", blocking=True)
+    score_range = _unit_range_check(range_name, asset, table, range_columns)
+    return score_range, unique_pairs, tenant_isolation, fallback_share
 
 
-@dg.asset_check(asset="grant_matches", blocking=True, description="one row per (org, grant)")
-def grant_matches_unique_pairs(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _unique_check(warehouse, "ai.grant_matches", ("org_id", "grant_id"))
-
-
-@dg.asset_check(asset="grant_matches", blocking=True, description="rows carry the org's tenant")
-def grant_matches_tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _tenant_check(warehouse, "ai.grant_matches", "org_id", "core.organizations")
-
-
-@dg.asset_check(asset="grant_matches", description="share of AI candidates scored locally")
-def grant_matches_fallback_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _fallback_check(warehouse, "grant_matches")
-
-
-@dg.asset_check(asset="news_scores", blocking=True, description="relevance, confidence in 0..1")
-def news_scores_range(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _range_check(warehouse, "ai.news_scores", ("relevance", "confidence"))
-
-
-@dg.asset_check(asset="news_scores", blocking=True, description="one row per (client, article)")
-def news_scores_unique_pairs(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _unique_check(warehouse, "ai.news_scores", ("client_id", "article_id"))
-
-
-@dg.asset_check(asset="news_scores", blocking=True, description="rows carry the client's tenant")
-def news_scores_tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _tenant_check(warehouse, "ai.news_scores", "client_id", "core.crm_clients")
-
-
-@dg.asset_check(asset="news_scores", description="share of AI candidates scored locally")
-def news_scores_fallback_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return _fallback_check(warehouse, "news_scores")
+(
+    grant_matches_score_range,
+    grant_matches_unique_pairs,
+    grant_matches_tenant_isolation,
+    grant_matches_fallback_share,
+) = _score_checks(
+    "grant_matches",
+    "ai.grant_matches",
+    ("score", "confidence"),
+    ("org_id", "grant_id"),
+    "core.organizations",
+    range_name="grant_matches_score_range",
+    owner="org",
+)
+(
+    news_scores_range,
+    news_scores_unique_pairs,
+    news_scores_tenant_isolation,
+    news_scores_fallback_share,
+) = _score_checks(
+    "news_scores",
+    "ai.news_scores",
+    ("relevance", "confidence"),
+    ("client_id", "article_id"),
+    "core.crm_clients",
+    range_name="news_scores_range",
+    owner="client",
+)

@@ -15,20 +15,21 @@ import json
 
 import dagster as dg
 
+from pipeline.defs.shared.asset_keys import (
+    CLIENT_NEWS,
+    GRANT_MATCHES,
+    GRANTS,
+    NEWS_SCORES,
+    ORGANIZATIONS,
+)
 from pipeline.defs.shared.partitions import daily_partitions
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import warehouse
+from pipeline.lib.grants.organizations import changed_profiles, profile_hashes
 from pipeline.lib.hashing import content_hash
-from pipeline.lib.scoring.profiles import changed_profiles, profile_hashes
-from pipeline.lib.scoring.store import load_client_profiles
+from pipeline.lib.scoring.inputs import load_client_profiles
 from pipeline.lib.settings import settings
 from pipeline.lib.warehouse import table_exists
-
-GRANT_MATCHES = dg.AssetKey("grant_matches")
-GRANTS = dg.AssetKey("grants")
-ORGANIZATIONS = dg.AssetKey("organizations")
-NEWS_SCORES = dg.AssetKey("news_scores")
-CLIENT_NEWS = dg.AssetKey("client_news")
 
 
 def _partitions(instance: dg.DagsterInstance, *keys: dg.AssetKey) -> set[str]:

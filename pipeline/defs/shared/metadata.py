@@ -100,7 +100,6 @@ def table_metadata(
         f"SELECT * FROM {table}{where}{order} LIMIT {preview_rows}", params or []
     )
     columns = [d[0] for d in relation.description]
-    # fetchall, not .pl(): a DuckDB 2.0 connection's execute() result has no .pl().
     preview_rows_data = relation.fetchall()
     schema_rows = conn.execute(
         "SELECT column_name, data_type FROM information_schema.columns "

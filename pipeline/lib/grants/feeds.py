@@ -14,8 +14,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from pipeline.lib.grants.extract import first_text, parse_grants_date
 from pipeline.lib.grants.models import GRANT_FEED, GrantParseError, GrantRecord, NotAGrantError
+from pipeline.lib.grants.values import first_text, parse_grants_date
 from pipeline.lib.hashing import sha256_text
 from pipeline.lib.http import ProviderError, redact
 from pipeline.lib.news.dates import parse_published

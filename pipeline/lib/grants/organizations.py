@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
 )
 
+from pipeline.lib.hashing import content_hash
 from pipeline.lib.scoring.local import APPLICANT_TYPES, normalise_applicant_type
 from pipeline.lib.scoring.models import OrgProfile
 
@@ -179,6 +180,25 @@ def read_document(path: Path) -> dict | list | None:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise OrganizationsConfigError(f"{path}: not valid YAML: {error}") from error
+
+
+def profile_hashes(path: Path) -> dict[str, str]:
+    """org_id → hash of its whole entry, as written (what the profile-change sensor compares
+    against its cursor). A missing file means no organisations."""
+    if not path.exists():
+        return {}
+    hashes = {}
+    for entry in raw_entries(read_document(path)):
+        org_id = entry.get("org_id") or entry.get("id")
+        if org_id:
+            hashes[str(org_id)] = content_hash(entry)
+    return hashes
+
+
+def changed_profiles(previous: dict[str, str], current: dict[str, str]) -> list[str]:
+    """Organisations added, edited or removed since `previous` (removed ones too: re-matching
+    them deletes their stale matches)."""
+    return sorted(k for k in previous.keys() | current.keys() if previous.get(k) != current.get(k))
 
 
 def load_organizations(config_dir: Path) -> OrganizationsFile:

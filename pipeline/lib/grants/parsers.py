@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipeline.lib.grants.extract import normalise_extract_record
+from pipeline.lib.grants.extract_records import normalise_extract_record
 from pipeline.lib.grants.feeds import normalise_feed_item
 from pipeline.lib.grants.models import (
     GRANT_FEED,

@@ -13,14 +13,14 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pipeline.lib.grants.extract import (
+from pipeline.lib.grants.models import GRANTS_GOV_SEARCH, GrantParseError, GrantRecord
+from pipeline.lib.grants.values import (
     first_text,
     grants_gov_url,
     meaningful,
     parse_grants_date,
     split_codes,
 )
-from pipeline.lib.grants.models import GRANTS_GOV_SEARCH, GrantParseError, GrantRecord
 from pipeline.lib.http import HttpSettings
 from pipeline.lib.text import plain_text
 

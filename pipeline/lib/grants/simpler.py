@@ -21,7 +21,8 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pipeline.lib.grants.extract import (
+from pipeline.lib.grants.models import SIMPLER_GRANTS, GrantParseError, GrantRecord
+from pipeline.lib.grants.values import (
     ELIGIBILITY_CODES,
     FUNDING_CATEGORY_CODES,
     first_text,
@@ -31,7 +32,6 @@ from pipeline.lib.grants.extract import (
     parse_grants_date,
     split_codes,
 )
-from pipeline.lib.grants.models import SIMPLER_GRANTS, GrantParseError, GrantRecord
 from pipeline.lib.http import HttpSettings, ProviderError
 from pipeline.lib.text import plain_text
 

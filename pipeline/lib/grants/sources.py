@@ -29,7 +29,7 @@ from pipeline.lib.grants.models import (
 from pipeline.lib.grants.search2 import Search2Client, search2_hits
 from pipeline.lib.grants.simpler import SimplerGrantsClient, simpler_items
 from pipeline.lib.http import HttpSettings, ProviderError, redact
-from pipeline.lib.raw_events import RawEvent, SourceFetch, utc_now
+from pipeline.lib.raw_events import Fetched, RawEvent, SourceFetch, utc_now
 
 # Grants.gov publishes the whole database as a zip every day; {date} is the UTC fetch date.
 GRANTS_GOV_EXTRACT_URL = (
@@ -41,16 +41,6 @@ SAMPLE_FILES = {
     SIMPLER_GRANTS: "simpler_grants_search.json",
 }
 STORE_BATCH = 2000
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What one source returned: raw payloads, read lazily where the source streams."""
-
-    provider: str
-    items: Iterable[dict]
-    is_sample: bool
-    source_url: str
 
 
 @dataclass(frozen=True)
@@ -224,19 +214,9 @@ def collect(
     batch: list[dict] = []
 
     def flush() -> int:
-        events = [
-            RawEvent(
-                kind="grant",
-                provider=fetched.provider,
-                payload=payload,
-                is_sample=fetched.is_sample,
-                partition_date=partition_date,
-                scope=source.scope,
-                source_url=fetched.source_url,
-                fetched_at=now,
-            )
-            for payload in batch
-        ]
+        events = fetched.events(
+            "grant", batch, partition_date=partition_date, scope=source.scope, fetched_at=now
+        )
         batch.clear()
         return store(events)
 

@@ -21,7 +21,7 @@ from pipeline.lib.news.parsers import (
     feed_items,
     parse_item,
 )
-from pipeline.lib.raw_events import RawEvent, SourceFetch, utc_now
+from pipeline.lib.raw_events import Fetched, RawEvent, SourceFetch, utc_now
 
 NEWSAPI_BASE_URL = "https://newsapi.org"
 SERPER_BASE_URL = "https://google.serper.dev"
@@ -31,16 +31,6 @@ SAMPLE_FILES = {
     SERPER: "serper_news.json",
     GOOGLE_CSE: "google_cse.json",
 }
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """Items one source returned for one client."""
-
-    provider: str
-    items: list[dict]
-    is_sample: bool
-    source_url: str
 
 
 def search_query(client: CrmClient) -> str:
@@ -214,20 +204,14 @@ def collect(
                 tenant_id=client.tenant_id,
             ),
         )
-    events = [
-        RawEvent(
-            kind="news",
-            provider=fetched.provider,
-            payload=item,
-            is_sample=fetched.is_sample,
-            partition_date=partition_date,
-            scope=client.client_id,
-            tenant_id=client.tenant_id,
-            source_url=fetched.source_url,
-            fetched_at=now,
-        )
-        for item in fetched.items
-    ]
+    events = fetched.events(
+        "news",
+        fetched.items,
+        partition_date=partition_date,
+        scope=client.client_id,
+        tenant_id=client.tenant_id,
+        fetched_at=now,
+    )
     return SourceOutcome(
         events,
         SourceFetch(

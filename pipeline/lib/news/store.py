@@ -23,7 +23,6 @@ DEDUP_LOOKBACK_DAYS = 14
 def query_frame(
     conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
 ) -> pl.DataFrame:
-    # A relation, not execute(): a DuckDB 2.0 execute() result has no .pl().
     return conn.sql(sql, params=params or None).pl()
 
 

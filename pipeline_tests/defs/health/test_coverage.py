@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.defs.health.builders import volume_anomaly_checks
 from pipeline.defs.health.coverage import cross_cutting_checks
+from pipeline.defs.shared.check_builders import volume_anomaly_checks
 from pipeline_tests.defs.health.toy_defs import toy_definitions
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from pipeline.defs.health.builders import (
+from pipeline.defs.shared.check_builders import (
     range_check,
     share_check,
     source_error_share_check,

@@ -1,0 +1,178 @@
+"""A raw record of the Grants.gov XML extract (pipeline.lib.grants.extract) as a GrantRecord:
+the current format's synopses and forecasts, and the legacy format's synopses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pipeline.lib.grants.extract import (
+    CURRENT_RECORDS,
+    FORECAST_1_0,
+    LEGACY_RECORDS,
+)
+from pipeline.lib.grants.models import GRANTS_GOV_EXTRACT, GrantParseError, GrantRecord
+from pipeline.lib.grants.values import (
+    category_words,
+    eligibility_words,
+    first_text,
+    grants_gov_url,
+    http_url,
+    join_eligibility,
+    meaningful,
+    parse_amount,
+    parse_grants_date,
+    split_codes,
+    utc_midnight,
+)
+from pipeline.lib.text import plain_text
+
+
+def _current(payload: dict, kind: str) -> GrantRecord:
+    get = payload.get
+    forecast = kind == FORECAST_1_0
+    opportunity_id = first_text(get("OpportunityID")) or None
+    number = first_text(get("OpportunityNumber")) or None
+    title = plain_text(first_text(get("OpportunityTitle")))
+    if not title:
+        raise GrantParseError(
+            f"{GRANTS_GOV_EXTRACT} {kind} record {opportunity_id or number or '?'} has no title"
+        )
+    source_id = opportunity_id or number
+    if not source_id:
+        raise GrantParseError(
+            f"{GRANTS_GOV_EXTRACT} {kind} record '{title[:80]}' has no OpportunityID"
+        )
+    post_date = parse_grants_date(get("PostDate"))
+    extra: dict[str, Any] = {"record_kind": kind}
+    if forecast:
+        # A forecast's dates are estimates: the expected synopsis post date stands for
+        # posted_date and the expected close date for close_date. Extracts name the latter
+        # EstimatedSynopsisCloseDate; fetchOpportunity calls it estimatedApplicationDueDate.
+        source_id += ":forecast"
+        posted = parse_grants_date(get("EstimatedSynopsisPostDate")) or post_date
+        close = parse_grants_date(
+            get("EstimatedSynopsisCloseDate") or get("EstimatedApplicationDueDate")
+        )
+        if post_date:
+            extra["forecast_post_date"] = post_date.isoformat()
+        if fiscal_year := first_text(get("FiscalYear")):
+            extra["fiscal_year"] = fiscal_year
+    else:
+        posted = post_date
+        close = parse_grants_date(get("CloseDate"))
+    additional_url = http_url(get("AdditionalInformationURL"))
+    _add_extra(
+        extra,
+        archive_date=parse_grants_date(get("ArchiveDate")),
+        funding_instruments=split_codes(get("FundingInstrumentType")),
+        opportunity_category=first_text(get("OpportunityCategory")),
+        expected_awards=first_text(get("ExpectedNumberOfAwards")),
+        version=first_text(get("Version")),
+        additional_info_url=additional_url,
+        contact=meaningful(get("GrantorContactText") or get("GrantorContactName")),
+        contact_email=first_text(get("GrantorContactEmail")),
+    )
+    return GrantRecord(
+        provider=GRANTS_GOV_EXTRACT,
+        source_id=source_id,
+        title=title,
+        record_type="forecast" if forecast else "synopsis",
+        opportunity_id=opportunity_id,
+        opportunity_number=number,
+        agency=meaningful(get("AgencyName")),
+        agency_code=meaningful(get("AgencyCode")),
+        description=plain_text(get("Description")) or None,
+        eligibility=join_eligibility(
+            eligibility_words(split_codes(get("EligibleApplicants"))),
+            meaningful(get("AdditionalInformationOnEligibility")),
+        ),
+        category=category_words(
+            split_codes(get("CategoryOfFundingActivity")), meaningful(get("CategoryExplanation"))
+        ),
+        assistance_listings=tuple(split_codes(get("CFDANumbers"))),
+        status="forecasted" if forecast else "posted",
+        posted_date=posted,
+        close_date=close,
+        award_floor=parse_amount(get("AwardFloor")),
+        award_ceiling=parse_amount(get("AwardCeiling")),
+        estimated_funding=parse_amount(get("EstimatedTotalProgramFunding")),
+        url=grants_gov_url(opportunity_id) or additional_url,
+        source_updated_at=utc_midnight(parse_grants_date(get("LastUpdatedDate"))),
+        extra=extra,
+    )
+
+
+def _legacy(payload: dict, kind: str) -> GrantRecord:
+    get = payload.get
+    number = first_text(get("FundingOppNumber")) or None
+    title = plain_text(first_text(get("FundingOppTitle")))
+    if not title:
+        raise GrantParseError(f"{GRANTS_GOV_EXTRACT} {kind} record {number or '?'} has no title")
+    if not number:
+        raise GrantParseError(
+            f"{GRANTS_GOV_EXTRACT} {kind} record '{title[:80]}' has no FundingOppNumber"
+        )
+    extra: dict[str, Any] = {"record_kind": kind}
+    _add_extra(
+        extra,
+        office=meaningful(get("Office")),
+        archive_date=parse_grants_date(get("ArchiveDate")),
+        modification_number=meaningful(get("ModificationNumber")),
+        funding_instruments=split_codes(get("FundingInstrumentType")),
+        expected_awards=meaningful(get("NumberOfAwards")),
+        close_date_explanation=meaningful(get("ApplicationsDueDateExplanation")),
+        contact=meaningful(get("AgencyContact")),
+        contact_email=meaningful(get("AgencyEmailAddress")),
+    )
+    return GrantRecord(
+        provider=GRANTS_GOV_EXTRACT,
+        source_id=number,
+        title=title,
+        record_type="synopsis",
+        opportunity_id=None,
+        opportunity_number=number,
+        agency=meaningful(get("Agency")),
+        agency_code=meaningful(get("AgencyCode")),
+        description=plain_text(first_text(get("FundingOppDescription"))) or None,
+        eligibility=join_eligibility(
+            eligibility_words(split_codes(get("EligibilityCategory"))),
+            meaningful(get("AdditionalEligibilityInfo")),
+        ),
+        category=category_words(
+            split_codes(get("FundingActivityCategory")),
+            meaningful(get("OtherCategoryExplanation")),
+        ),
+        assistance_listings=tuple(split_codes(get("CFDANumber"))),
+        status="posted",
+        posted_date=parse_grants_date(get("PostDate")),
+        close_date=parse_grants_date(get("ApplicationsDueDate")),
+        award_floor=parse_amount(get("AwardFloor")),
+        award_ceiling=parse_amount(get("AwardCeiling")),
+        estimated_funding=parse_amount(get("EstimatedFunding")),
+        url=http_url(get("FundingOppURL")) or http_url(get("AdditionalInformationURL")),
+        source_updated_at=utc_midnight(parse_grants_date(get("LastUpdatedDate"))),
+        extra=extra,
+    )
+
+
+def _add_extra(extra: dict, **values: Any) -> None:
+    """Provenance worth keeping beside the record (not part of its content hash): dates as ISO
+    text, empty values left out, so `extra` stays JSON-ready."""
+    for key, value in values.items():
+        if value:
+            extra[key] = value.isoformat() if isinstance(value, dt.date) else value
+
+
+def normalise_extract_record(payload: dict) -> GrantRecord:
+    """One raw extract record (any of the four kinds) as a GrantRecord."""
+    if not isinstance(payload, dict):
+        raise GrantParseError(
+            f"{GRANTS_GOV_EXTRACT} record must be a dict, got {type(payload).__name__}"
+        )
+    kind = payload.get("record_type")
+    if kind in CURRENT_RECORDS:
+        return _current(payload, kind)
+    if kind in LEGACY_RECORDS:
+        return _legacy(payload, kind)
+    raise GrantParseError(f"{GRANTS_GOV_EXTRACT}: unknown extract record type {kind!r}")
