@@ -53,6 +53,17 @@ def settings() -> Settings:
     )
 
 
+def recipient_events_location() -> Path | str:
+    """Where `pipeline serve` appends what recipients do (pipeline.lib.notify.recipient_events):
+    PIPELINE_EVENTS_URL, else the instance's PostgreSQL (DAGSTER_PG_URL), else a SQLite file
+    in the data dir. A `postgresql://` URL stays a string; anything else is a SQLite path."""
+    value = os.environ.get("PIPELINE_EVENTS_URL", "").strip()
+    value = value or os.environ.get("DAGSTER_PG_URL", "").strip()
+    if value.startswith(("postgresql://", "postgres://")):
+        return value
+    return _resolve(value) if value else settings().data_dir / "recipient_events.sqlite"
+
+
 def _warehouse(value: str) -> Path | str:
     if not value.startswith("ducklake:"):
         return _resolve(value)

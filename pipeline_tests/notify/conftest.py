@@ -14,6 +14,7 @@ import pytest
 from pipeline.lib import warehouse
 from pipeline.lib.notify import directory
 from pipeline.lib.notify.users import load_users_file
+from pipeline.lib.settings import settings
 from pipeline_tests.fakes.smtp_server import FakeSMTPServer
 
 
@@ -313,14 +314,26 @@ def rows(path: Path, sql: str, params: list | None = None) -> list[tuple]:
         return conn.execute(sql, params or []).fetchall()
 
 
+def fold(path: Path):
+    """Fold the test's recipient event store into the warehouse, as the sensor's run does."""
+    from pipeline.lib.notify.event_fold import fold_events
+    from pipeline.lib.notify.recipient_events import default_store
+
+    events = default_store()
+    try:
+        return fold_events(path, events, settings().config_dir)
+    finally:
+        events.close()
+
+
 def notify_definitions() -> list:
     """Every asset and check of the notify domain, as `dg.materialize` takes them."""
     import dagster as dg
 
-    from pipeline.defs.notify import assets, checks
+    from pipeline.defs.notify import assets, checks, recipient_events
 
     found = []
-    for module in (assets, checks):
+    for module in (assets, checks, recipient_events):
         for value in vars(module).values():
             candidates = value if isinstance(value, list) else [value]
             for candidate in candidates:

@@ -1,14 +1,14 @@
-"""Preferences changed on the web page are an override layer over users.yaml: the assets apply
-them, users.yaml stays the source for everything not overridden, and a sensor on the override
-table re-materialises notification_preferences so the change shows in the UI."""
+"""Preferences changed on the web page are an override layer over users.yaml: saved to the
+recipient event store, folded into notify.preference_overrides, applied by the assets;
+users.yaml stays the source for everything not overridden."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.defs.notify.sensors import preference_overrides_sensor
 from pipeline.lib.notify import preferences
-from pipeline_tests.notify.conftest import USERS_YAML, materialize, rows
+from pipeline.lib.notify.recipient_events import default_store
+from pipeline_tests.notify.conftest import USERS_YAML, fold, materialize, rows
 
 
 def alice(config_dir):
@@ -17,10 +17,12 @@ def alice(config_dir):
 
 def test_the_assets_apply_overrides_and_users_yaml_stays_the_source(instance, world, config_dir):
     wanted = preferences.with_changes(alice(config_dir), {"threshold": 0.95, "digest_hour": 6})
-    assert preferences.save_preferences(world, config_dir, wanted) == {
+    assert preferences.record_preferences(default_store(), config_dir, wanted) == {
         "threshold": 0.95,
         "digest_hour": 6,
     }
+    assert fold(world).preferences_applied == 1
+    assert fold(world).preferences_applied == 0  # already holds that save
     # The operator edits users.yaml: a field the user did not touch follows the file.
     (config_dir / "users.yaml").write_text(
         USERS_YAML.replace("frequency: daily\n    watchlists", "frequency: weekly\n    watchlists"),
@@ -53,16 +55,3 @@ def test_an_override_that_no_longer_validates_is_ignored(world, config_dir):
         users_file = preferences.effective_users(conn, preferences.load_users_file(config_dir))
     [user] = [u for u in users_file.users if u.user_id == "alice@example.org"]
     assert (user.timezone, user.threshold) == ("America/New_York", 0.5)
-
-
-def test_the_sensor_requests_a_run_when_someone_saves(instance, world, config_dir):
-    context = dg.build_sensor_context(instance=instance)
-    first = preference_overrides_sensor(context)
-    assert isinstance(first, dg.SkipReason)
-    wanted = preferences.with_changes(alice(config_dir), {"threshold": 0.8})
-    preferences.save_preferences(world, config_dir, wanted)
-    context = dg.build_sensor_context(instance=instance, cursor=context.cursor)
-    request = preference_overrides_sensor(context)
-    assert isinstance(request, dg.RunRequest)
-    again = dg.build_sensor_context(instance=instance, cursor=context.cursor)
-    assert isinstance(preference_overrides_sensor(again), dg.SkipReason)

@@ -1,5 +1,6 @@
-"""Unsubscribing from the signed token in an e-mail's link: recorded per (user, kind), honoured
-by the next run, pending messages of that kind cancelled, forged tokens refused."""
+"""Unsubscribing from the signed token in an e-mail's link: appended to the recipient event store
+per (user, kind), honoured by the next run, pending messages of that kind cancelled, forged
+tokens refused."""
 
 from __future__ import annotations
 
@@ -11,14 +12,19 @@ import pytest
 
 from pipeline.lib import warehouse
 from pipeline.lib.notify import digests
+from pipeline.lib.notify.recipient_events import default_store
 from pipeline.lib.notify.subscriptions import (
     InvalidUnsubscribeToken,
     is_unsubscribed,
-    resubscribe,
+    resubscribe_user,
     unsubscribe_with_token,
 )
 from pipeline.lib.notify.unsubscribe import make_token
-from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
+from pipeline_tests.notify.conftest import NOW, add_news, as_of, fold, materialize, rows
+
+
+def unsubscribe(config_dir, token: str):
+    return unsubscribe_with_token(default_store(), config_dir, token)
 
 
 def token_of(path) -> str:
@@ -28,13 +34,14 @@ def token_of(path) -> str:
     return parse_qs(urlsplit(link).query)["token"][0]
 
 
-def test_unsubscribe_from_the_link_stops_that_kind_only(instance, world):
+def test_unsubscribe_from_the_link_stops_that_kind_only(instance, world, config_dir):
     add_news(world, "n1", "acme-blue", "acme", "BluePeak buys a rival", 0.9)
     selection = ["instant_alerts", "email_log"]
     assert materialize(selection, instance, as_of(NOW, "instant_alerts")).success
-    user_id, kind, newly = unsubscribe_with_token(world, token_of(world))
+    user_id, kind, newly = unsubscribe(config_dir, token_of(world))
     assert (user_id, kind, newly) == ("bob@example.org", "instant_alert", True)
-    assert unsubscribe_with_token(world, token_of(world))[2] is False  # clicking twice is fine
+    assert unsubscribe(config_dir, token_of(world))[2] is False  # clicking twice is fine
+    fold(world)
     later = NOW + dt.timedelta(minutes=10)
     add_news(world, "n2", "acme-blue", "acme", "BluePeak again", 0.9, scored_at=later)
     assert materialize(selection, instance, as_of(later, "instant_alerts")).success
@@ -43,23 +50,24 @@ def test_unsubscribe_from_the_link_stops_that_kind_only(instance, world):
     with warehouse.connection(world) as conn:
         people = {p.user_id for p in digests.routing.recipients(conn, "deadline_reminder")}
         assert "bob@example.org" in people
-        assert resubscribe(conn, "bob@example.org", "instant_alert")
+    assert resubscribe_user(default_store(), config_dir, "bob@example.org", "instant_alert")
 
 
-def test_forged_or_mangled_tokens_are_refused(world):
+def test_forged_or_mangled_tokens_are_refused(world, config_dir):
     forged = make_token("someone-elses-secret", "bob@example.org", "instant_alert")
     for token in (forged, "garbage", ""):
         with pytest.raises(InvalidUnsubscribeToken, match="PIPELINE_UNSUBSCRIBE_SECRET"):
-            unsubscribe_with_token(world, token)
+            unsubscribe(config_dir, token)
+    fold(world)
     assert rows(world, "SELECT count(*) FROM notify.unsubscribes") == [(0,)]
 
 
-def test_the_deployment_secret_signs_and_verifies(world, monkeypatch):
+def test_the_deployment_secret_signs_and_verifies(world, config_dir, monkeypatch):
     monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", "s3cret")
     token = make_token("s3cret", "alice@example.org", "daily_digest")
-    assert unsubscribe_with_token(world, token)[:2] == ("alice@example.org", "daily_digest")
+    assert unsubscribe(config_dir, token)[:2] == ("alice@example.org", "daily_digest")
     with pytest.raises(ValueError, match="cannot unsubscribe from 'operator_alert'"):
-        unsubscribe_with_token(world, make_token("s3cret", "ops@example.org", "operator_alert"))
+        unsubscribe(config_dir, make_token("s3cret", "alice@example.org", "operator_alert"))
 
 
 @pytest.fixture

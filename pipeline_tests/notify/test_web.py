@@ -16,12 +16,14 @@ from click.testing import CliRunner
 
 from pipeline.lib import warehouse
 from pipeline.lib.notify.links import make_preferences_token
+from pipeline.lib.notify.recipient_events import default_store
 from pipeline.lib.notify.stats import rebuild_stats
 from pipeline.lib.notify.subscriptions import UnknownRecipient, unsubscribe_with_token
 from pipeline.lib.notify.unsubscribe import make_token
+from pipeline.lib.settings import recipient_events_location
 from pipeline.web.app import WebSettings
 from pipeline_tests.fakes.ports import reserved_port
-from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
+from pipeline_tests.notify.conftest import NOW, add_news, as_of, fold, materialize, rows
 from pipeline_tests.notify.web_server import running_app, serve_command
 
 SECRET = "web-test-secret-0123456789"
@@ -31,7 +33,7 @@ SECRET = "web-test-secret-0123456789"
 def site(world: Path, config_dir: Path, monkeypatch) -> str:
     """The app serving the test world; e-mails rendered from now on link to it."""
     monkeypatch.setenv("PIPELINE_UNSUBSCRIBE_SECRET", SECRET)
-    config = WebSettings(warehouse=world, config_dir=config_dir, secret=SECRET)
+    config = WebSettings(events=recipient_events_location(), config_dir=config_dir, secret=SECRET)
     with running_app(config) as base_url:
         monkeypatch.setenv("PIPELINE_PUBLIC_URL", base_url)
         yield base_url
@@ -63,6 +65,7 @@ def test_one_click_post_needs_no_cookies_and_is_idempotent(instance, world, site
         response = httpx.post(link, data={"List-Unsubscribe": "One-Click"})
         assert response.status_code == 200 and response.text == "unsubscribed\n"
         assert "set-cookie" not in response.headers
+    fold(world)
     assert rows(world, "SELECT user_id, kind FROM notify.unsubscribes") == [
         ("bob@example.org", "instant_alert")
     ]
@@ -90,16 +93,18 @@ def test_tampered_or_foreign_tokens_get_a_clear_400(world, site):
         for response in (httpx.get(url), httpx.post(url, data={"List-Unsubscribe": "One-Click"})):
             assert response.status_code == 400
             assert "This link is not valid" in response.text
+    fold(world)
     assert rows(world, "SELECT count(*) FROM notify.unsubscribes") == [(0,)]
 
 
-def test_a_signed_token_for_an_address_that_is_not_a_user_is_refused(world, site):
+def test_a_signed_token_for_an_address_that_is_not_a_user_is_refused(world, config_dir, site):
     token = make_token(SECRET, "mallory@example.org", "daily_digest")
     url = f"{site}/unsubscribe?{urlencode({'token': token})}"
     for response in (httpx.get(url), httpx.post(url, data={"List-Unsubscribe": "One-Click"})):
         assert response.status_code == 404 and "Not a recipient" in response.text
     with pytest.raises(UnknownRecipient, match=r"mallory@example\.org is not a user"):
-        unsubscribe_with_token(world, token, secret=SECRET)
+        unsubscribe_with_token(default_store(), config_dir, token, secret=SECRET)
+    fold(world)
     assert rows(world, "SELECT count(*) FROM notify.unsubscribes") == [(0,)]
     preferences = f"{site}/preferences?{urlencode({'token': make_preferences_token(SECRET, 'mallory@example.org')})}"
     assert httpx.get(preferences).status_code == 404
@@ -147,6 +152,7 @@ def test_preferences_save_with_csrf_and_show_validation_errors(world, site):
         assert "Nothing was saved" in bad.text
         assert "less than or equal to 1" in bad.text and "unknown timezone" in bad.text
         assert "amount_min 900000 is above amount_max 500000" in bad.text
+        fold(world)
         assert rows(world, "SELECT count(*) FROM notify.preference_overrides") == [(0,)]
 
         saved = browser.post(
@@ -160,6 +166,9 @@ def test_preferences_save_with_csrf_and_show_validation_errors(world, site):
             },
         )
         assert saved.status_code == 200 and "Saved." in saved.text
+        # The page shows the saved values at once, before any fold-in (read from the store).
+        assert preferences_form(browser, url)["threshold"] == "0.9"
+    fold(world)
     assert rows(
         world,
         "SELECT threshold, frequency, categories, timezone, json_array_length(watchlists)"
@@ -212,6 +221,10 @@ def test_clicks_redirect_only_where_the_email_linked_and_opens_are_counted(insta
     image = httpx.get(pixel)
     assert image.status_code == 200 and image.headers["content-type"] == "image/gif"
     assert httpx.get(pixel + "x").status_code == 400
+    assert rows(world, "SELECT opens, clicks FROM notify.email_log") == [(0, 0)]  # not folded yet
+    fold(world)
+    assert rows(world, "SELECT opens, clicks FROM notify.email_log") == [(1, 1)]
+    fold(world)  # folding again counts nothing twice
     assert rows(world, "SELECT opens, clicks FROM notify.email_log") == [(1, 1)]
     with warehouse.connection(world) as conn:
         rebuild_stats(conn, NOW)
@@ -264,3 +277,57 @@ def test_serve_warns_about_the_public_url(pipeline_env, monkeypatch):
     assert result.exit_code == 0, result.output
     assert started["port"] == 9999
     assert "PIPELINE_PUBLIC_URL is unset, so e-mails link to http://127.0.0.1:8080" in result.output
+
+
+def test_preferences_are_bounded_and_numbers_finite(world, site):
+    url = f"{site}/preferences?{urlencode({'token': make_preferences_token(SECRET, 'alice@example.org')})}"
+    with httpx.Client() as browser:
+        fields = preferences_form(browser, url)
+        huge = browser.post(url, data={**fields, "wl0_include_keywords": "x," * 100_000})
+        assert huge.status_code == 413 and "larger than this service accepts" in huge.text
+        many_words = ", ".join(f"w{i}" for i in range(51))
+        long_word = "y" * 101
+        lists = {f"wl{i}_name": f"list {i}" for i in range(21)}
+        for data, expected in (
+            ({"wl0_include_keywords": many_words}, "include_keywords: at most 50 entries"),
+            ({"wl0_agencies": long_word}, "agencies: each at most 100 characters"),
+            ({**lists, "watchlist_count": "21"}, "at most 20 watchlists"),
+            ({"wl0_amount_max": "1e400"}, "amount_max: Input should be a finite number"),
+        ):
+            refused = browser.post(url, data={**fields, **data})
+            assert refused.status_code == 400 and expected in unescape(refused.text), expected
+    fold(world)
+    assert rows(world, "SELECT count(*) FROM notify.preference_overrides") == [(0,)]
+
+
+def test_a_cross_site_origin_is_refused_even_with_the_csrf_token(world, site):
+    url = f"{site}/preferences?{urlencode({'token': make_preferences_token(SECRET, 'alice@example.org')})}"
+    with httpx.Client() as browser:
+        fields = {**preferences_form(browser, url), "threshold": "0.9"}
+        cross = browser.post(url, data=fields, headers={"Origin": "https://evil.example"})
+        assert cross.status_code == 403 and "not sent from this page" in cross.text
+        assert browser.post(url, data=fields, headers={"Origin": "null"}).status_code == 403
+        same = browser.post(url, data=fields, headers={"Origin": site})
+        assert same.status_code == 200 and "Saved." in same.text
+
+
+def test_head_requests_are_answered_but_not_counted(instance, world, site):
+    found = html_links(send_alert_to_bob(instance, world))
+    [click] = [u for u in found if "/t/click?" in u]
+    [pixel] = [u for u in found if "/t/open.gif?" in u]
+    assert httpx.head(click).status_code == 302 and httpx.head(pixel).status_code == 200
+    fold(world)
+    assert rows(world, "SELECT opens, clicks FROM notify.email_log") == [(0, 0)]
+
+
+def test_the_web_app_does_not_load_the_dagster_definitions():
+    """Layers: the service sits on pipeline.lib only (and so never builds the resources)."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, pipeline.web.app;"
+         " print(sorted(m for m in sys.modules if m.startswith('pipeline.defs')))"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert loaded.strip() == "[]"

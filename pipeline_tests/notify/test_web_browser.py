@@ -1,7 +1,7 @@
 """What a recipient does, in headless Chromium against `pipeline serve` started as the real
 command: open a rendered e-mail, follow its unsubscribe link, confirm, and the next run sends
-them nothing; change the threshold on the preferences page and the next digest follows it; a
-tampered link gets a clear 4xx page."""
+them nothing; change the threshold on the preferences page and the next digest (after the
+fold-in) follows it; a tampered link gets a clear 4xx page."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pipeline_tests.conftest import require
 from pipeline_tests.fakes.browser import chromium_path
 from pipeline_tests.fakes.browser_session import BrowserSession
 from pipeline_tests.fakes.ports import reserved_port
-from pipeline_tests.notify.conftest import NOW, add_news, as_of, materialize, rows
+from pipeline_tests.notify.conftest import NOW, add_news, as_of, fold, materialize, rows
 from pipeline_tests.notify.web_server import serve_command
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -60,6 +60,7 @@ def test_unsubscribe_from_the_email_in_a_browser_and_the_next_run_skips_them(
         assert browser.status == 200
         assert "You are unsubscribed" in browser.text()
 
+    fold(world)  # what recipient_events_sensor's run does
     assert rows(world, "SELECT user_id, kind FROM notify.unsubscribes") == [
         ("bob@example.org", "instant_alert")
     ]
@@ -85,6 +86,7 @@ def test_a_threshold_changed_on_the_preferences_page_shapes_the_next_digest(
         assert "Saved. Your next e-mail follows these settings." in browser.text()
         assert browser.evaluate("document.getElementById('threshold').value") == "0.8"
 
+    fold(world)  # what recipient_events_sensor's run does
     add_news(world, "a1", "acme-north", "acme", "Northwind raises a large round", 0.9)
     add_news(world, "a2", "acme-north", "acme", "Northwind hires a new CFO", 0.7)
     assert materialize(["daily_digest", "email_log"], instance, as_of(NOW, "daily_digest")).success
@@ -104,4 +106,5 @@ def test_a_tampered_link_gets_a_clear_4xx_page(world, served):
             browser.open(url)
             assert browser.status == 400
             assert "This link is not valid" in browser.text()
+    fold(world)
     assert rows(world, "SELECT count(*) FROM notify.unsubscribes") == [(0,)]

@@ -371,7 +371,8 @@ def email_log(
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb"},
-    deps=[email_log],
+    # By key: the fold-in asset is defined in recipient_events.py.
+    deps=[email_log, dg.AssetKey("recipient_events")],
     automation_condition=AFTER_ANY_UPDATE,
     description="E-mails per UTC day and kind: sent, written to the outbox, failed, pending, "
     "uncertain, cancelled, and opened / clicked as tracked by `pipeline serve` "

@@ -1,20 +1,14 @@
 """users_config_sensor: reload users, preferences and watchlists when data/config/users.yaml
 changes (and once on a fresh deployment). Reads only the file, never the warehouse, so it
 never waits on the DuckDB lock. A broken file fails that run with the reason, and the tables
-keep their last good contents until it is fixed.
-
-preference_overrides_sensor: the same runs when someone saved the preferences page (a short
-read-only look at notify.preference_overrides; skipped while a run holds the warehouse)."""
+keep their last good contents until it is fixed. (Saved preferences arrive through
+recipient_events_sensor.)"""
 
 import json
 
 import dagster as dg
-import duckdb
 
-from pipeline.defs.shared.resources import warehouse_resource
-from pipeline.lib import warehouse
 from pipeline.lib.hashing import content_hash
-from pipeline.lib.notify.preferences import overrides_marker
 from pipeline.lib.notify.users import USERS_FILE
 from pipeline.lib.settings import settings
 
@@ -41,35 +35,3 @@ def users_config_sensor(context: dg.SensorEvaluationContext):
     changes = state["changes"] + 1
     context.update_cursor(json.dumps({"hash": current, "changes": changes}))
     return dg.RunRequest(run_key=f"users-yaml-{changes}-{current[:12]}")
-
-
-# Short: a sensor must not wait on a run that holds the warehouse; it tries again next tick.
-OVERRIDES_LOCK_TIMEOUT_S = 5.0
-
-
-@dg.sensor(
-    target=["users", "notification_preferences", "watchlists"],
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Re-materialises notification_preferences (and users, watchlists) when someone "
-    "saves the preferences page of `pipeline serve` (notify.preference_overrides changed), so "
-    "the change shows up in the UI. The save itself already took effect for the next digest.",
-)
-def preference_overrides_sensor(context: dg.SensorEvaluationContext):
-    location = warehouse_resource().location
-    if not warehouse.exists(location):
-        return dg.SkipReason("no warehouse yet")
-    try:
-        with warehouse.connection(
-            location, read_only=True, timeout_s=OVERRIDES_LOCK_TIMEOUT_S
-        ) as conn:
-            marker = overrides_marker(conn)
-    except (duckdb.Error, warehouse.WarehouseLockedError) as error:
-        return dg.SkipReason(f"preference overrides not readable now: {error}")
-    if marker == context.cursor:
-        return dg.SkipReason("no preference changes")
-    first_look = context.cursor is None
-    context.update_cursor(marker)
-    if first_look and marker.startswith("0:"):
-        return dg.SkipReason("no preference changes yet")
-    return dg.RunRequest(run_key=f"preference-overrides-{marker}")

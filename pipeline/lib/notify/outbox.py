@@ -11,7 +11,9 @@ connection held, then records the outcome:
                      -> `pending` again with a backoff; retried in this run (retry_delays)
                         and by the next run; `failed` after max_attempts
   permanent (5xx)    -> `failed` with the server's reason
-  unsubscribed since it was recorded -> `cancelled`, never sent
+  unsubscribed since it was recorded -> `cancelled`, never sent (checked against the
+                        recipient event store just before each send, so an unsubscribe
+                        counts before the fold-in has copied it into the warehouse)
 
 A crash between sending and recording leaves rows in `sending`. On a later run:
   * the .eml outbox can tell (the file exists or not): `written`, or `pending` to write again;
@@ -33,6 +35,7 @@ import duckdb
 import polars as pl
 
 from pipeline.lib import warehouse
+from pipeline.lib.notify.recipient_events import RecipientEvents, default_store
 from pipeline.lib.notify.transport import Transport
 from pipeline.lib.raw_events import utc_now
 
@@ -257,7 +260,7 @@ def recover_interrupted(
 
 def _claim(conn, where: str, params: list, now: dt.datetime, limit: int, transport: Transport):
     rows = conn.execute(
-        "SELECT message_id, recipient, raw_message, attempts FROM notify.email_log"
+        "SELECT message_id, recipient, raw_message, attempts, user_id, kind FROM notify.email_log"
         " WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
         f"{where} ORDER BY created_at, message_id LIMIT ?",
         [now, *params, limit],
@@ -284,11 +287,15 @@ def deliver_pending(
     now: Callable[[], dt.datetime] = utc_now,
     sleep: Callable[[float], None] = time.sleep,
     after_send: Callable[[str], None] | None = None,
+    events: RecipientEvents | None = None,
 ) -> DeliveryReport:
     """Send every due `pending` message (optionally only some kinds / ids). `after_send` is a
-    test hook called between a send and its recording."""
+    test hook called between a send and its recording. `events`: where unsubscribes are
+    accepted (the deployment's recipient event store by default)."""
     kinds = list(kinds) if kinds is not None else None
     report = DeliveryReport()
+    own_events = events is None
+    events = events or default_store()
     with warehouse.connection(warehouse_path) as conn:
         report.cancelled = cancel_unsubscribed(conn, now())
     report.uncertain = recover_interrupted(
@@ -300,7 +307,7 @@ def deliver_pending(
         while True:
             sent_any = _deliver_due(
                 warehouse_path, transport, where, params, report, max_attempts, batch_size,
-                now, after_send,
+                now, after_send, events,
             )  # fmt: skip
             if sent_any:
                 continue
@@ -318,26 +325,40 @@ def deliver_pending(
                 )
     finally:
         transport.close()
+        if own_events:
+            events.close()
     finished = set(report.delivered) | set(report.failed)
     report.retrying = sorted({m for m in report.retrying if m not in finished})
     return report
 
 
 def _deliver_due(
-    warehouse_path, transport, where, params, report, max_attempts, batch_size, now, after_send
-) -> bool:
+    warehouse_path, transport, where, params, report, max_attempts, batch_size, now, after_send,
+    events,
+) -> bool:  # fmt: skip
     with warehouse.connection(warehouse_path) as conn:
         claimed = _claim(conn, where, params, now(), batch_size, transport)
     if not claimed:
         return False
-    results = []
-    for message_id, recipient, raw_message, attempts in claimed:
+    results, unsubscribed = [], []
+    for message_id, recipient, raw_message, attempts, user_id, kind in claimed:
+        if user_id and events.is_unsubscribed(user_id, kind):
+            unsubscribed.append(message_id)
+            continue
         outcome = transport.send(message_id, recipient, raw_message)
         if after_send:
             after_send(message_id)
         results.append((message_id, attempts + 1, outcome))
     at = now()
     with warehouse.connection(warehouse_path) as conn:
+        if unsubscribed:
+            conn.execute(
+                "UPDATE notify.email_log SET status = 'cancelled', updated_at = ?, last_error ="
+                " 'recipient unsubscribed from ' || kind || ' before it was sent'"
+                " WHERE message_id IN (SELECT unnest(?))",
+                [at, unsubscribed],
+            )
+            report.cancelled += len(unsubscribed)
         for message_id, attempts, outcome in results:
             if outcome.accepted:
                 conn.execute(

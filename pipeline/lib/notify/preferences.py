@@ -3,9 +3,10 @@ notify.preference_overrides as a layer over data/config/users.yaml: users.yaml s
 operator's source, a NULL override column means "as users.yaml says", and the effective
 values are users.yaml with the overrides applied, validated by the same rules as the file.
 
-The notification_preferences / watchlists / users assets write the effective values; a save
-also rewrites that user's rows at once, so the next digest follows it even before the
-override sensor's run shows the change as a materialisation."""
+A save on the page is appended to the recipient event store (`pipeline serve` never opens the
+warehouse); the page reads it back from there. The fold-in (event_fold) stores it as the
+user's override row and rewrites that user's effective rows; the notification_preferences /
+watchlists / users assets write the effective values of everyone."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 
 from pipeline.lib import warehouse
 from pipeline.lib.notify import directory
+from pipeline.lib.notify.recipient_events import PREFERENCES, RecipientEvents
 from pipeline.lib.notify.subscriptions import UnknownRecipient
 from pipeline.lib.notify.users import User, UsersFile, load_users_file
 
@@ -111,49 +113,58 @@ def diff(base: User, wanted: User) -> dict:
     }
 
 
-def save_preferences(
-    warehouse_path: Path, config_dir: Path, wanted: User, now: dt.datetime | None = None
+def record_preferences(
+    events: RecipientEvents, config_dir: Path, wanted: User, now: dt.datetime | None = None
 ) -> dict:
-    """Store what `wanted` changes against users.yaml (all NULL when nothing differs) and
-    rewrite the user's effective rows. Returns the stored changes."""
-    now = now or dt.datetime.now(dt.UTC)
-    users_file = load_users_file(config_dir)
-    base = next((u for u in users_file.users if u.user_id == wanted.user_id), None)
+    """Append what `wanted` changes against users.yaml (empty when nothing differs: back to
+    users.yaml) as a `preferences` event; the fold-in stores it (write_overrides). Returns
+    the changes."""
+    base = yaml_user(config_dir, wanted.user_id)
     if base is None:
         raise UnknownRecipient(f"{wanted.user_id} is not in users.yaml")
     changes = diff(base, wanted)
-    values = {
-        column: (json.dumps(changes[column]) if column == "watchlists" else changes.get(column))
-        if column in changes
-        else None
-        for column in SCALAR_FIELDS
-    }
-    one_user = replace(users_file, users=[wanted])
-    with warehouse.connection(warehouse_path) as conn:
-        # The override row changes even when the diff is empty (back to users.yaml), so the
-        # sensor still sees a change and re-materialises the preferences.
-        conn.execute(
-            f"INSERT OR REPLACE INTO {OVERRIDES_TABLE} (user_id, {', '.join(SCALAR_FIELDS)},"
-            f" updated_at) VALUES (?, {', '.join('?' for _ in SCALAR_FIELDS)}, ?)",
-            [wanted.user_id, *values.values(), now],
-        )
-        where = ("user_id = ?", [wanted.user_id])
-        warehouse.replace_where(
-            conn, "notify.notification_preferences", directory.preferences_frame(one_user), *where
-        )
-        warehouse.replace_where(
-            conn, "notify.watchlists", directory.watchlists_frame(one_user), *where
-        )
-        conn.execute(
-            "UPDATE notify.users SET timezone = ?, updated_at = ? WHERE user_id = ?",
-            [wanted.timezone, now, wanted.user_id],
-        )
+    events.append(PREFERENCES, user_id=wanted.user_id, detail=changes, now=now)
     return changes
 
 
-def overrides_marker(conn: duckdb.DuckDBPyConnection) -> str:
-    """Changes whenever an override is saved: the sensor's cursor."""
-    count, latest = conn.execute(
-        f"SELECT count(*), max(updated_at) FROM {OVERRIDES_TABLE}"
-    ).fetchone()
-    return f"{count}:{latest.isoformat() if latest else '-'}"
+def current_changes(events: RecipientEvents, user_id: str) -> dict:
+    """The user's saved changes as the event store has them (before any fold-in)."""
+    return events.preference_changes(user_id) or {}
+
+
+def write_overrides(
+    conn: duckdb.DuckDBPyConnection, users_file: UsersFile, user_id: str, changes: dict,
+    at: dt.datetime,
+) -> bool:  # fmt: skip
+    """Store one user's saved changes as their override row (updated_at = when they were
+    saved) and rewrite their effective rows. False when the user is not in users.yaml."""
+    base = next((u for u in users_file.users if u.user_id == user_id), None)
+    if base is None:
+        log.warning("preferences of %s not applied: not in users.yaml any more", user_id)
+        return False
+    values = [
+        (json.dumps(changes[c]) if c == "watchlists" else changes[c]) if c in changes else None
+        for c in SCALAR_FIELDS
+    ]
+    # The override row changes even when the diff is empty (back to users.yaml).
+    conn.execute(
+        f"INSERT OR REPLACE INTO {OVERRIDES_TABLE} (user_id, {', '.join(SCALAR_FIELDS)},"
+        f" updated_at) VALUES (?, {', '.join('?' for _ in SCALAR_FIELDS)}, ?)",
+        [user_id, *values, at],
+    )
+    try:
+        wanted = with_changes(base, changes)
+    except ValidationError as error:  # users.yaml changed under it: kept, not applied
+        log.warning("preference overrides of %s ignored (invalid now): %s", user_id, error)
+        return True
+    one_user = replace(users_file, users=[wanted])
+    where = ("user_id = ?", [user_id])
+    warehouse.replace_where(
+        conn, "notify.notification_preferences", directory.preferences_frame(one_user), *where
+    )
+    warehouse.replace_where(conn, "notify.watchlists", directory.watchlists_frame(one_user), *where)
+    conn.execute(
+        "UPDATE notify.users SET timezone = ?, updated_at = ? WHERE user_id = ?",
+        [wanted.timezone, at, user_id],
+    )
+    return True

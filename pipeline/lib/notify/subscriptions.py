@@ -4,7 +4,8 @@ of sent (outbox.cancel_unsubscribed).
 
 The unsubscribe link in each e-mail points at `pipeline serve` (PIPELINE_PUBLIC_URL/unsubscribe
 ?token=...); it, `pipeline unsubscribe TOKEN` and anything else that gets a token call
-`unsubscribe_with_token`.
+`unsubscribe_with_token`, which appends to the recipient event store; the fold-in
+(event_fold) applies it to notify.unsubscribes with `record_unsubscribe` / `resubscribe`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.lib import warehouse
 from pipeline.lib.notify.mailer import unsubscribe_secret
 from pipeline.lib.notify.outbox import cancel_unsubscribed
+from pipeline.lib.notify.recipient_events import RESUBSCRIBE, UNSUBSCRIBE, RecipientEvents
 from pipeline.lib.notify.unsubscribe import verify_token
-from pipeline.lib.notify.users import USER_KINDS
+from pipeline.lib.notify.users import USER_KINDS, load_users_file
 
 
 class InvalidUnsubscribeToken(ValueError):
@@ -40,11 +41,15 @@ def verify_unsubscribe_token(token: str, *, secret: str | None = None) -> tuple[
     return verified
 
 
-def require_user(conn: duckdb.DuckDBPyConnection, user_id: str) -> None:
-    """UnknownRecipient unless `user_id` is in notify.users (loaded from users.yaml)."""
-    found = conn.execute("SELECT 1 FROM notify.users WHERE user_id = ?", [user_id]).fetchall()
-    if not found:
+def require_user(config_dir: Path, user_id: str) -> None:
+    """UnknownRecipient unless `user_id` is in users.yaml (ValueError when the file is broken)."""
+    if not any(u.user_id == user_id for u in load_users_file(config_dir).users):
         raise UnknownRecipient(f"{user_id} is not a user of this deployment (see users.yaml)")
+
+
+def require_kind(kind: str) -> None:
+    if kind not in USER_KINDS:
+        raise ValueError(f"cannot unsubscribe from {kind!r}; kinds: {', '.join(USER_KINDS)}")
 
 
 def is_unsubscribed(conn: duckdb.DuckDBPyConnection, user_id: str, kind: str) -> bool:
@@ -60,8 +65,7 @@ def record_unsubscribe(
 ) -> bool:
     """Stop `kind` for `user_id` and cancel what is still waiting to be sent. True when the
     user was subscribed until now."""
-    if kind not in USER_KINDS:
-        raise ValueError(f"cannot unsubscribe from {kind!r}; kinds: {', '.join(USER_KINDS)}")
+    require_kind(kind)
     now = now or dt.datetime.now(dt.UTC)
     # No RETURNING: the DuckLake backend does not support it (pipeline.lib.lake).
     already = conn.execute(
@@ -85,13 +89,26 @@ def resubscribe(conn: duckdb.DuckDBPyConnection, user_id: str, kind: str) -> boo
 
 
 def unsubscribe_with_token(
-    warehouse_path: Path, token: str, *, secret: str | None = None
+    events: RecipientEvents, config_dir: Path, token: str, *, secret: str | None = None
 ) -> tuple[str, str, bool]:
-    """Record the unsubscribe a link's token stands for: (user_id, kind, newly unsubscribed).
-    Raises InvalidUnsubscribeToken for a token this deployment did not sign and
-    UnknownRecipient for an address that is not a user."""
+    """Append the unsubscribe a link's token stands for to the event store (it counts from
+    then on: the sender reads the store): (user_id, kind, newly unsubscribed). Raises
+    InvalidUnsubscribeToken for a token this deployment did not sign, UnknownRecipient for an
+    address that is not a user, ValueError for a kind that cannot be stopped."""
     user_id, kind = verify_unsubscribe_token(token, secret=secret)
-    with warehouse.connection(warehouse_path) as conn:
-        require_user(conn, user_id)
-        newly = record_unsubscribe(conn, user_id, kind)
-    return user_id, kind, newly
+    require_user(config_dir, user_id)
+    require_kind(kind)
+    if events.is_unsubscribed(user_id, kind):
+        return user_id, kind, False  # clicking twice is fine: nothing new to record
+    events.append(UNSUBSCRIBE, user_id=user_id, kind=kind)
+    return user_id, kind, True
+
+
+def resubscribe_user(events: RecipientEvents, config_dir: Path, user_id: str, kind: str) -> bool:
+    """Undo an unsubscribe in the event store. True when there was one."""
+    require_user(config_dir, user_id)
+    require_kind(kind)
+    if not events.is_unsubscribed(user_id, kind):
+        return False
+    events.append(RESUBSCRIBE, user_id=user_id, kind=kind)
+    return True

@@ -43,8 +43,8 @@ class Watchlist(BaseModel):
     exclude_keywords: list[str] = []
     agencies: list[str] = []
     eligibility: list[str] = []
-    amount_min: float | None = Field(None, ge=0)
-    amount_max: float | None = Field(None, ge=0)
+    amount_min: float | None = Field(None, ge=0, allow_inf_nan=False)
+    amount_max: float | None = Field(None, ge=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _amount_range(self) -> Watchlist:
