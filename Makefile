@@ -35,9 +35,11 @@ home:
 	@mkdir -p "$(DAGSTER_HOME)"
 	@test -f "$(DAGSTER_HOME)/dagster.yaml" || cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
+# Started in DAGSTER_HOME: from the repo, dagster dev would warn that the repo's dagster.yaml
+# (the template `home` copies) "will not be used".
 dev: install home
 	@$(BIN)/pipeline env --ui http://$(HOST):$(PORT)
-	$(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+	cd "$(DAGSTER_HOME)" && $(CURDIR)/$(BIN)/dagster dev -w $(CURDIR)/workspace.yaml -h $(HOST) -p $(PORT)
 
 # Refuses to start while PIPELINE_UNSUBSCRIBE_SECRET is unset (links would be forgeable).
 serve: install

@@ -1,6 +1,7 @@
 """The one in-process runner: materialise the whole asset graph once (`pipeline demo`, the
 end-to-end tests) or run every standalone check (`pipeline check`), recording every run and
-check result in the Dagster instance under a named job (demo_job, check_job)."""
+check result in the Dagster instance under a named job: demo_<domains> per step of the demo
+(demo_news, demo_sales, ...), check_job."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import dagster as dg
 from pipeline.defs.health.assets import ASSET_GRAPH_RESOURCE
 from pipeline.defs.sales.operations import seed_sample_uploads
 from pipeline.defs.shared.resources import warehouse_resource
-from pipeline.lib import health, warehouse
+from pipeline.lib import alerting, health, warehouse
 
-# Runs of `pipeline demo` and `pipeline check` show under these job names in the UI.
-DEMO_JOB = "demo_job"
+# Runs of `pipeline demo` and `pipeline check` show under these job names in the UI: a demo
+# step is DEMO_JOB_PREFIX + the groups (domains) of its assets.
+DEMO_JOB_PREFIX = "demo_"
 CHECK_JOB = "check_job"
 
 
@@ -27,12 +29,19 @@ class GraphStep:
 
     asset_keys: tuple[dg.AssetKey, ...]
     partition_key: str | None
+    domains: tuple[str, ...] = ()  # the asset groups, in graph order
+
+    @property
+    def job_name(self) -> str:
+        return DEMO_JOB_PREFIX + "_".join(self.domains or ("assets",))
 
 
 @dataclass
 class GraphRunSummary:
     run_ids: list[str] = field(default_factory=list)
     failed_runs: list[str] = field(default_factory=list)
+    # run id -> "<failed step>: <its error's last line>"
+    failures: dict[str, str] = field(default_factory=dict)
     row_counts: dict[str, int] = field(default_factory=dict)
     checks: list[dg.AssetCheckEvaluation] = field(default_factory=list)
     emails: dict[str, int] = field(default_factory=dict)
@@ -61,6 +70,7 @@ class GraphRunSummary:
         self.run_ids.append(result.run_id)
         if not result.success:
             self.failed_runs.append(result.run_id)
+            self.failures[result.run_id] = failure_of(result)
         for event in result.get_asset_materialization_events():
             materialization = event.step_materialization_data.materialization
             rows = materialization.metadata.get("dagster/row_count")
@@ -82,11 +92,21 @@ class GraphRunSummary:
             "ok": self.ok,
             "run_ids": self.run_ids,
             "failed_runs": self.failed_runs,
+            "failures": self.failures,
             "row_counts": self.row_counts,
             "checks": [check(c) for c in self.checks],
             "failed_error_checks": [check(c) for c in self.failed_error_checks],
             "emails": self.emails,
         }
+
+
+def failure_of(result: dg.ExecuteInProcessResult) -> str:
+    """ "<failed step>: <its error's last line>" of a failed run (the first failed step)."""
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        if (event.is_step_failure or event.is_run_failure) and error is not None:
+            return f"{event.step_key or 'run'}: {alerting.error_last_line(error)}"
+    return "run: failed"
 
 
 def partition_keys(
@@ -137,8 +157,9 @@ def plan_steps(
             groups.append((cut, keys))
     steps = []
     for (partitions_def, _), keys in groups:
+        domains = tuple(dict.fromkeys(graph.get(k).group_name or "default" for k in keys))
         for partition_key in partition_keys(partitions_def, instance, today):
-            steps.append(GraphStep(tuple(keys), partition_key))
+            steps.append(GraphStep(tuple(keys), partition_key, domains))
     return steps
 
 
@@ -191,7 +212,7 @@ def run_graph(
             defs,
             instance,
             dg.AssetSelection.assets(*step.asset_keys),
-            job_name=DEMO_JOB,
+            job_name=step.job_name,
             partition_key=step.partition_key,
             tags=run_tags,
         )

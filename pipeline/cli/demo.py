@@ -72,7 +72,7 @@ def demo(as_json: bool) -> None:
             )
         )
         if summary.failed_runs:
-            click.echo(
-                f"\n{len(summary.failed_runs)} run(s) failed: {', '.join(r[:8] for r in summary.failed_runs)}"
-            )
+            click.echo(f"\n{len(summary.failed_runs)} run(s) failed:")
+            for run_id in summary.failed_runs:
+                click.echo(f"  {run_id[:8]} {summary.failures[run_id]}")
     sys.exit(0 if summary.ok else 1)

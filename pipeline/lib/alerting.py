@@ -101,6 +101,16 @@ def decide(
     return firing, alerts
 
 
+def error_last_line(error) -> str:
+    """The innermost error's last line, from Dagster's error info (anything with `message`,
+    `cause` and `cls_name`): Dagster wraps user errors in its own step error, and the last line
+    of a message or traceback is the one that names what went wrong."""
+    while error.cause is not None:
+        error = error.cause
+    lines = [line.strip() for line in (error.message or "").splitlines() if line.strip()]
+    return (lines[-1] if lines else error.cls_name or "error")[:300]
+
+
 def _iso(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 

@@ -63,6 +63,7 @@ class CheckFact:
     description: str | None = None
     execution_failed: bool = False
     blocking: bool = False
+    run_id: str | None = None  # the run of the latest evaluation (or of the one that died)
 
 
 @dataclass

@@ -78,6 +78,38 @@ def volume_anomaly(
     return Verdict(True, f"{latest} rows, trailing median {median:g}", metadata)
 
 
+def volume_anomaly_by_source(
+    latest: dict[str, int],
+    history: Sequence[dict[str, int]],
+    *,
+    max_drop: float = 0.5,
+    max_rise: float = 3.0,
+    min_history: int = 3,
+) -> Verdict:
+    """volume_anomaly per source (a sales datasource): each source's latest row count against
+    its own earlier counts, so a new source starts its own baseline instead of looking like a
+    jump of the total. A source missing from `latest` was removed on purpose (e.g. samples):
+    not judged. Fails if any source fails."""
+    verdicts = {
+        source: volume_anomaly(
+            count,
+            [counts[source] for counts in history if source in counts],
+            max_drop=max_drop,
+            max_rise=max_rise,
+            min_history=min_history,
+        )
+        for source, count in sorted(latest.items())
+    }
+    failed = {source: v for source, v in verdicts.items() if not v.passed}
+    shown = failed or verdicts
+    description = "; ".join(f"{source}: {v.description}" for source, v in shown.items())
+    return Verdict(
+        not failed,
+        description or "no rows yet",
+        {"sources": len(verdicts), "failing_sources": ", ".join(failed) or None},
+    )
+
+
 def uniqueness(
     conn: duckdb.DuckDBPyConnection,
     table: str,
@@ -117,6 +149,15 @@ def uniqueness(
     return Verdict(True, f"{rows} rows, unique on ({key})", metadata)
 
 
+def bounds_text(minimum: float | None, maximum: float | None) -> str:
+    """ "within [0, 1]", ">= 0", "<= 1" or "any value": an open bound is not printed."""
+    if minimum is not None and maximum is not None:
+        return f"within [{minimum:g}, {maximum:g}]"
+    if minimum is not None:
+        return f">= {minimum:g}"
+    return f"<= {maximum:g}" if maximum is not None else "any value"
+
+
 def value_range(
     conn: duckdb.DuckDBPyConnection,
     table: str,
@@ -143,7 +184,7 @@ def value_range(
         f"SELECT count(*), count(*) FILTER (WHERE {bad_sql}), min({column}), max({column}) "
         f"FROM {table}{_where(where_sql)}"
     ).fetchall()[0]
-    bounds = f"[{'-inf' if minimum is None else minimum}, {'inf' if maximum is None else maximum}]"
+    bounds = bounds_text(minimum, maximum)
     metadata = {
         "rows": rows,
         "out_of_range": bad,
@@ -151,8 +192,8 @@ def value_range(
         "max": None if high is None else float(high),
     }
     if bad:
-        return Verdict(False, f"{bad} of {rows} {column} values outside {bounds}", metadata)
-    return Verdict(True, f"{rows} {column} values within {bounds}", metadata)
+        return Verdict(False, f"{bad} of {rows} {column} values not {bounds}", metadata)
+    return Verdict(True, f"{rows} {column} values {bounds}", metadata)
 
 
 def share(

@@ -85,6 +85,20 @@ def lake_data() -> str | None:
     return str(_resolve(value))
 
 
+DEFAULT_UI_URL = "http://127.0.0.1:3000"  # where `make dev` starts `dagster dev`
+
+
+def ui_url() -> str:
+    """PIPELINE_UI_URL: the Dagster UI operator alerts link to (`<ui>/runs/<run_id>`)."""
+    return (os.environ.get("PIPELINE_UI_URL", "").strip() or DEFAULT_UI_URL).rstrip("/")
+
+
+def schedule_cron(cron: str) -> str:
+    """A schedule's cron, or PIPELINE_SCHEDULE_CRON for every schedule when set (a soak test
+    makes them all tick every minute with "* * * * *")."""
+    return os.environ.get("PIPELINE_SCHEDULE_CRON", "").strip() or cron
+
+
 # The daily partitions' fixed start before PIPELINE_START_DATE: a warehouse from then may hold
 # any day since, so it keeps this start until told otherwise.
 PREVIOUS_START_DATE = dt.date(2026, 1, 1)

@@ -46,7 +46,7 @@ def test_value_range(conn):
     conn.execute("INSERT INTO ai.scores VALUES ('c3', 'a8', NULL, 'openai', '2026-11-21')")
     bad = health_checks.value_range(conn, "ai.scores", "relevance", minimum=0, maximum=1)
     assert not bad.passed
-    assert bad.description == "1 of 6 relevance values outside [0, 1]"
+    assert bad.description == "1 of 6 relevance values not within [0, 1]"
     assert bad.metadata["max"] == 1.7
     strict = health_checks.value_range(
         conn, "ai.scores", "relevance", minimum=0, maximum=2, allow_null=False

@@ -1,6 +1,6 @@
-"""`pipeline demo` runs carry the process running them (`pipeline/process`), like `pipeline
-ingest --wait` runs, so recovery marks the run of a killed demo failed instead of leaving it
-STARTED until run monitoring's limit."""
+"""`pipeline demo` runs carry the process running them (`.dagster/pipeline_process`, hidden in
+the UI), like `pipeline ingest --wait` runs, so recovery marks the run of a killed demo failed
+instead of leaving it STARTED until run monitoring's limit."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_the_run_of_a_killed_demo_is_marked_failed(pipeline_env):
         child.send_signal(signal.SIGKILL)
         assert child.wait() == -signal.SIGKILL
         [run] = instance.get_runs(filters=started)
-        assert run.job_name == "demo_job" and run.tags[PROCESS_TAG] == demo_process
+        assert run.job_name.startswith("demo_") and run.tags[PROCESS_TAG] == demo_process
         # What the landing sensor does on every tick (and the next demo before it starts).
         assert fail_dead_runs(instance) == [run.run_id]
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
@@ -72,3 +72,10 @@ def test_a_demo_fails_dead_runs_first_and_tags_its_own(pipeline_env, monkeypatch
         assert instance.get_run_by_id(left.run_id).status == dg.DagsterRunStatus.FAILURE
     [tags] = seen_tags
     assert tags["pipeline/trigger"] == "demo" and tags[PROCESS_TAG] == process_identity()
+
+
+def test_the_process_tag_is_hidden_on_the_runs_page():
+    # What the UI's GraphQL API filters run tags by (dagster_graphql leaves HIDDEN ones out).
+    from dagster._core.storage.tags import TagType, get_tag_type
+
+    assert get_tag_type(PROCESS_TAG) == TagType.HIDDEN

@@ -6,6 +6,7 @@ import dagster as dg
 from pipeline.defs.shared.partitions import daily_partitions
 from pipeline.defs.shared.run_limits import DISCOVERY_TAGS, discovery_run_allowed
 from pipeline.lib.rate_limit import DISCOVERY_RATE_LIMIT
+from pipeline.lib.settings import schedule_cron
 
 # Selected by key: importing the asset objects here would make the defs loader collect them
 # twice.
@@ -20,7 +21,7 @@ grants_discovery_job = dg.define_asset_job(
 
 @dg.schedule(
     job=grants_discovery_job,
-    cron_schedule="0 6 * * *",
+    cron_schedule=schedule_cron("0 6 * * *"),
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every day at 06:00 UTC: discover grants for that day's partition.",

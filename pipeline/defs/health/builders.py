@@ -17,11 +17,13 @@ from functools import partial
 import dagster as dg
 import duckdb
 
+from pipeline.defs.shared.metadata import ROWS_BY_DATASOURCE
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import health_checks
 from pipeline.lib.health_checks import Verdict
 
 ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+ROW_COUNT = "dagster/row_count"
 
 
 def to_result(verdict: Verdict, severity: dg.AssetCheckSeverity, **target) -> dg.AssetCheckResult:
@@ -67,7 +69,8 @@ def range_check(
     """Every `column` value of `table` lies within the bounds (health_checks.value_range's
     minimum, maximum, allow_null and where_sql)."""
     test = partial(health_checks.value_range, table=table, column=column, **bounds)
-    description = f"{table}.{column} within [{bounds.get('minimum')}, {bounds.get('maximum')}]"
+    limits = health_checks.bounds_text(bounds.get("minimum"), bounds.get("maximum"))
+    description = f"{table}.{column} {limits}"
     name = name or f"{column}_in_range"
     return table_check(asset, name, description, test, severity=severity, blocking=blocking)
 
@@ -121,16 +124,20 @@ def volume_anomaly_checks(
     max_rise: float = 3.0,
     severity: dg.AssetCheckSeverity = WARN,
     blocking: bool = False,
+    op_name: str | None = None,
 ) -> dg.AssetChecksDefinition:
     """For each asset: the latest `dagster/row_count` against the median of the previous
-    `window` ones from the instance's materialisation history; fails on a drop below
+    `window` ones from the instance's materialisation history, or, when the materialisation
+    counts rows per datasource (table_metadata does for tables with a datasource column), each
+    datasource against its own history; fails on a drop below
     (1 - max_drop) x median or a rise above max_rise x median. One op for all the assets
     (subsettable), so a run evaluates only the selected ones. An asset that reports no row
     count passes."""
     description = (
         f"row count within -{max_drop:.0%}/x{max_rise:g} of the trailing median "
-        f"of the last {window} materialisations"
+        f"of the last {window} materialisations (per datasource where the table has one)"
     )
+    limits = {"max_drop": max_drop, "max_rise": max_rise, "min_history": min_history}
 
     specs = [
         dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description)
@@ -140,23 +147,25 @@ def volume_anomaly_checks(
     @dg.multi_asset_check(
         specs=specs,
         can_subset=True,
-        name=f"{name}_{'_'.join(s.asset_key.to_python_identifier() for s in specs)}"[:200],
+        # The step's name in the Runs page: short and readable, unique per builder call.
+        name=op_name
+        or f"{name}_{specs[0].asset_key.to_python_identifier()}"
+        + (f"_and_{len(specs) - 1}_more" if len(specs) > 1 else ""),
     )
     def _volume(context: dg.AssetCheckExecutionContext):
         for key in sorted(context.selected_asset_check_keys, key=str):
             records = context.instance.fetch_materializations(key.asset_key, limit=window + 1)
-            counts = [
-                int(r.asset_materialization.metadata["dagster/row_count"].value)
-                for r in records.records
-                if "dagster/row_count" in r.asset_materialization.metadata
-            ]
-            verdict = health_checks.volume_anomaly(
-                counts[0] if counts else None,
-                counts[1:],
-                max_drop=max_drop,
-                max_rise=max_rise,
-                min_history=min_history,
-            )
+            metadata = [r.asset_materialization.metadata for r in records.records]
+            by_source = [m[ROWS_BY_DATASOURCE].value for m in metadata if ROWS_BY_DATASOURCE in m]
+            if metadata and ROWS_BY_DATASOURCE in metadata[0]:
+                verdict = health_checks.volume_anomaly_by_source(
+                    by_source[0], by_source[1:], **limits
+                )
+            else:
+                counts = [int(m[ROW_COUNT].value) for m in metadata if ROW_COUNT in m]
+                verdict = health_checks.volume_anomaly(
+                    counts[0] if counts else None, counts[1:], **limits
+                )
             yield to_result(verdict, severity, asset_key=key.asset_key, check_name=key.name)
 
     return _volume

@@ -68,5 +68,7 @@ def cross_cutting_checks(defs: dg.Definitions) -> list[dg.AssetChecksDefinition]
             warnings.simplefilter("ignore", dg.BetaWarning)
             checks.extend(dg.build_column_schema_change_checks(assets=need_schema, severity=WARN))
     if need_volume:
-        checks.append(volume_anomaly_checks(need_volume, name=VOLUME_CHECK))
+        checks.append(
+            volume_anomaly_checks(need_volume, name=VOLUME_CHECK, op_name=f"{VOLUME_CHECK}_checks")
+        )
     return checks + [c for c in share_checks() if all(lacks(key) for key in c.check_keys)]

@@ -1,19 +1,31 @@
-"""Operator alerts: failing asset checks and failing sensor/schedule ticks (health_alert_sensor)
-and failed runs (run_failure_alert_sensor), sent through notify's send_operator_alert.
+"""Operator alerts, one per root cause, from one sensor (health_alert_sensor) through notify's
+send_operator_alert: a failing asset check, a failing sensor/schedule tick, or a failed run.
 
-A failed non-blocking check does not fail its run (dagster issue 29896), so run-failure
-sensors never see it: health_alert_sensor reads the latest check results itself. It tells
-when a check starts failing and says "resolved" when it passes again; what is firing lives in
-the sensor cursor. Reminders while it keeps failing are paced by the sender's per-key
+A failed non-blocking check does not fail its run (dagster issue 29896), so the sensor reads
+the latest check results itself. A failed run is one alert for its job and assets: the failed
+step, the error's last line, the checks that could not run because of it (no alert of their
+own: the run is their cause) and a link to the run in the UI (PIPELINE_UI_URL). Each thing
+alerts when it starts failing and says "resolved" once when it recovers; what is firing lives
+in the sensor cursor. Reminders while it keeps failing are paced by the sender's per-key
 re-notify interval, the one de-duplication layer.
 """
 
+import datetime as dt
 import time
 
 import dagster as dg
 
 from pipeline.defs.health.state import check_facts, criticality, latest_ticks
-from pipeline.lib import alerting
+from pipeline.lib import alerting, health
+from pipeline.lib.settings import ui_url
+
+# Runs finished within this window are judged (older ones were judged when they were recent).
+RUN_WINDOW_S = 24 * 3600
+RUN_LIMIT = 500
+RUN_OUTCOMES = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+# Set by Dagster on a failed run: "true" when the daemon will retry it.
+WILL_RETRY_TAG = "dagster/will_retry"
+PLANNED = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
 
 
 def send(*, key: str, subject: str, body: str, severity: str) -> bool:
@@ -23,21 +35,20 @@ def send(*, key: str, subject: str, body: str, severity: str) -> bool:
     return send_operator_alert(key=key, subject=subject, body=body, severity=severity)
 
 
-def check_observations(graph, instance: dg.DagsterInstance) -> list[alerting.Observation]:
-    """One observation per check that has a result: failing, or passing again."""
+def check_observations(
+    graph, facts: dict[dg.AssetCheckKey, health.CheckFact]
+) -> list[alerting.Observation]:
+    """One observation per check that has a result: failing, or passing again. A check that
+    could not run is listed in its run's alert instead."""
     observations = []
-    for key, fact in check_facts(graph, instance).items():
-        if fact.passed is None and not fact.execution_failed:
-            continue  # never ran, or running now
+    for key, fact in facts.items():
+        if fact.passed is None:
+            continue  # never ran, running now, or its run died (the run's alert names it)
         asset = key.asset_key.to_user_string()
         level = criticality(graph.get(key.asset_key))
-        severity = "ERROR" if fact.execution_failed else fact.severity
-        if fact.execution_failed:
-            subject = f"check {key.name} on {asset} could not run"
-            outcome = "could not run: its run failed before the check reported"
-        else:
-            subject = f"{severity} check {key.name} on {asset}"
-            outcome = f"{'passed' if fact.passed else 'failed'}: {fact.description or '-'}"
+        severity = fact.severity
+        subject = f"{severity} check {key.name} on {asset}"
+        outcome = f"{'passed' if fact.passed else 'failed'}: {fact.description or '-'}"
         observations.append(
             alerting.Observation(
                 key=f"check:{asset}:{key.name}",
@@ -73,13 +84,16 @@ def tick_observations(instance: dg.DagsterInstance, exclude: str) -> list[alerti
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Alerts operators once when an asset check or a sensor/schedule tick starts failing, "
-        "reminds while it keeps failing, and says when it is resolved."
+        "Alerts operators once when an asset check, a sensor/schedule tick or a job's runs "
+        "start failing, reminds while it keeps failing, and says when it is resolved."
     ),
 )
 def health_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     previous = alerting.load_state(context.cursor)
-    observations = check_observations(context.repository_def.asset_graph, context.instance)
+    graph = context.repository_def.asset_graph
+    facts = check_facts(graph, context.instance)
+    observations = check_observations(graph, facts)
+    observations += run_observations(graph, context.instance, facts)
     observations += tick_observations(context.instance, exclude=context.sensor_name)
     firing, alerts = alerting.decide(previous, observations, time.time())
     sent = unsent = 0
@@ -102,52 +116,85 @@ def health_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     return dg.SkipReason(f"{sent} alert(s) sent; firing: {', '.join(sorted(firing)) or 'nothing'}")
 
 
-def _root_cause(error) -> str:
-    """The innermost error message: Dagster wraps user errors in its own step error."""
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip()[:500]
+def run_failure(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[str, str]:
+    """The failed step (or "run" when it failed outside any step) and its error's last line."""
+    for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        data = event.dagster_event and event.dagster_event.event_specific_data
+        if data is not None and data.error is not None:
+            return event.step_key or "step", alerting.error_last_line(data.error)
+    for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE):
+        data = event.dagster_event and event.dagster_event.event_specific_data
+        error = getattr(data, "error", None)
+        message = alerting.error_last_line(error) if error is not None else event.message
+        return "run", (message or "failed").strip()[:300]
+    return "run", "failed"
 
 
-@dg.run_failure_sensor(
-    name="run_failure_alert_sensor",
-    monitor_all_code_locations=True,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Alerts operators when a run fails (one alert per job and asset selection "
-    "within notify's re-notify interval).",
-)
-def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
-    run = context.dagster_run
-    planned = context.instance.all_logs(
-        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+def _run_watch(run: dg.DagsterRun) -> tuple[str, str]:
+    """What a run is an instance of: its job and the assets it targets (key, readable name)."""
+    assets = sorted(k.to_user_string() for k in run.asset_selection or ())
+    label = f"job {run.job_name}" + (f" ({', '.join(assets)[:120]})" if assets else "")
+    return f"run:{run.job_name}:{','.join(assets)}", label
+
+
+def run_observations(
+    graph, instance: dg.DagsterInstance, facts: dict[dg.AssetCheckKey, health.CheckFact]
+) -> list[alerting.Observation]:
+    """One observation per job and asset selection from its latest finished run: failing with
+    the failed step, its error's last line, the checks that could not run because of it and a
+    link to the run; passing again when a later run succeeded. A failed run the daemon will
+    retry is not judged yet (its retry is), nor one a failing blocking check stopped (that
+    check alerts)."""
+    since = time.time() - RUN_WINDOW_S
+    records = instance.get_run_records(
+        dg.RunsFilter(
+            statuses=RUN_OUTCOMES, updated_after=dt.datetime.fromtimestamp(since, dt.UTC)
+        ),
+        limit=RUN_LIMIT,
     )
-    asset_keys = {e.dagster_event.asset_key for e in planned if e.dagster_event} | set(
-        run.asset_selection or ()
-    )
-    assets = sorted(k.to_user_string() for k in asset_keys)
-    steps = [
-        f"- {event.step_key}: {_root_cause(event.event_specific_data.error)}"
-        for event in context.get_step_failure_events()
-        if event.event_specific_data and event.event_specific_data.error
-    ]
-    graph = context.repository_def.asset_graph if context.repository_def else None
-    critical = graph and any(
-        graph.has(k) and criticality(graph.get(k)) == "critical" for k in asset_keys
-    )
-    body = "\n".join(
-        [
-            f"Run {run.run_id} of {run.job_name} failed.",
-            f"Assets: {', '.join(assets) or '-'}",
-            f"Partition: {run.tags.get('dagster/partition', '-')}",
+    latest: dict[str, tuple[str, dg.DagsterRun]] = {}
+    for record in sorted(records, key=lambda r: r.update_timestamp, reverse=True):
+        run = record.dagster_run
+        if run.tags.get(WILL_RETRY_TAG) == "true":
+            continue
+        key, label = _run_watch(run)
+        latest.setdefault(key, (label, run))
+    observations = []
+    for key, (label, run) in sorted(latest.items()):
+        link = f"{ui_url()}/runs/{run.run_id}"
+        if run.status == dg.DagsterRunStatus.SUCCESS:
+            observations.append(
+                alerting.Observation(key, False, label, f"Run {run.run_id} succeeded: {link}")
+            )
+            continue
+        if any(fact.passed is False and fact.run_id == run.run_id for fact in facts.values()):
+            continue  # a blocking check failed the run: the check's own alert is the one
+        step, error = run_failure(instance, run)
+        lost = sorted(
+            f"{k.asset_key.to_user_string()}:{k.name}"
+            for k, fact in facts.items()
+            if fact.execution_failed and fact.run_id == run.run_id
+        )
+        planned = instance.all_logs(run.run_id, of_type=PLANNED)
+        assets = {e.dagster_event.asset_key for e in planned if e.dagster_event}
+        critical = any(graph.has(k) and criticality(graph.get(k)) == "critical" for k in assets)
+        body = [
+            f"Run {run.run_id} of {run.job_name} failed at {step}:",
+            error,
             "",
-            context.failure_event.message or "",
-            *steps,
+            f"Partition: {run.tags.get('dagster/partition', '-')}",
+            f"Run: {link}",
         ]
-    )
-    send(
-        key=f"run_failure:{run.job_name}:{','.join(assets)}",
-        subject=f"Run failed: {run.job_name}" + (f" ({', '.join(assets)[:120]})" if assets else ""),
-        body=body,
-        severity="critical" if critical else "high",
-    )
+        if lost:
+            body += ["", f"Checks that could not run because of it ({len(lost)}):"]
+            body += [f"- {name}" for name in lost]
+        observations.append(
+            alerting.Observation(
+                key,
+                True,
+                f"{label}: {step} failed: {error}"[:200],
+                "\n".join(body),
+                severity="critical" if critical else "high",
+            )
+        )
+    return observations

@@ -53,7 +53,11 @@ def check_facts(graph, instance: dg.DagsterInstance) -> dict[dg.AssetCheckKey, h
         if record is None or record.status == Status.PLANNED:
             failed = record is not None and record.run_id in died
             facts[key] = health.CheckFact(
-                key.name, None, execution_failed=failed, blocking=blocking
+                key.name,
+                None,
+                execution_failed=failed,
+                blocking=blocking,
+                run_id=record.run_id if record else None,
             )
             continue
         evaluation = record.evaluation
@@ -63,6 +67,7 @@ def check_facts(graph, instance: dg.DagsterInstance) -> dict[dg.AssetCheckKey, h
             severity=evaluation.severity.value if evaluation else "ERROR",
             description=evaluation.description if evaluation else None,
             blocking=blocking,
+            run_id=record.run_id,
         )
     return facts
 

@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from pipeline.defs.news.providers import CrmResource, NewsSourcesResource
+from pipeline.defs.shared.failures import deterministic_failure
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.partitions import daily_partitions
 from pipeline.defs.shared.resources import WarehouseResource
@@ -69,14 +70,17 @@ def raw_news_events(
         clients = store.read_clients(conn, config.clients or None)
     unknown = sorted(set(config.clients) - {c.client_id for c in clients})
     if unknown:
-        raise dg.Failure(
+        raise deterministic_failure(
+            context,
             f"unknown client id(s) {', '.join(unknown)}: not in core.crm_clients "
-            "(materialise crm_clients first, or check the id)"
+            "(check the id in monitoring.yaml or the CRM)",
         )
     if config.tenant:
         clients = [c for c in clients if c.tenant_id == config.tenant]
         if not clients:
-            raise dg.Failure(f"no client of tenant {config.tenant!r} in core.crm_clients")
+            raise deterministic_failure(
+                context, f"no client of tenant {config.tenant!r} in core.crm_clients"
+            )
     fetched = new = failures = 0
     per_source: dict[str, str] = {}
     for client in clients:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.defs.news.jobs import news_fetch_job
+from pipeline.defs.news.jobs import news_fetch_job, news_run_selection
 from pipeline.defs.news.providers import news_samples_dir
 from pipeline.defs.shared.run_limits import discovery_run_allowed
 from pipeline.lib.news.clients import load_clients_csv
 from pipeline.lib.news.monitoring import MonitoringConfig, MonitoringEntry, load_monitoring
 from pipeline.lib.rate_limit import DISCOVERY_RATE_LIMIT
-from pipeline.lib.settings import settings
+from pipeline.lib.settings import schedule_cron, settings
 
 log = logging.getLogger(__name__)
 CRM_API_VARIABLES = ("SALESFORCE_CLIENT_ID", "HUBSPOT_TOKEN")
@@ -47,7 +47,7 @@ def build_schedule(entry: MonitoringEntry) -> dg.ScheduleDefinition:
 
     @dg.schedule(
         name=entry.schedule_name,
-        cron_schedule=entry.cron,
+        cron_schedule=schedule_cron(entry.cron),
         job=news_fetch_job,
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -60,11 +60,12 @@ def build_schedule(entry: MonitoringEntry) -> dg.ScheduleDefinition:
                 f"discovery rate limit: {DISCOVERY_RATE_LIMIT.max_runs} runs per "
                 f"{DISCOVERY_RATE_LIMIT.window} already requested"
             )
-        partition_key = context.scheduled_execution_time.strftime("%Y-%m-%d")
+        tick = context.scheduled_execution_time
         return dg.RunRequest(
-            run_key=f"{entry.name}:{context.scheduled_execution_time.isoformat()}",
-            partition_key=partition_key,
+            run_key=f"{entry.name}:{tick.isoformat()}",
+            partition_key=tick.strftime("%Y-%m-%d"),
             run_config=run_config,
+            asset_selection=news_run_selection(context.instance),
         )
 
     return _schedule

@@ -11,6 +11,7 @@ automation sensor is off; their eager condition normally runs them as soon as sc
 import dagster as dg
 
 from pipeline.defs.notify.assets import MESSAGE_KINDS
+from pipeline.lib.settings import schedule_cron
 
 # By name: the asset definitions are loaded from assets.py only.
 notify_hourly_job = dg.define_asset_job(
@@ -34,7 +35,7 @@ def hourly_run_config(as_of: str) -> dict:
 
 
 @dg.schedule(
-    cron_schedule="0 * * * *",
+    cron_schedule=schedule_cron("0 * * * *"),
     job=notify_hourly_job,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,

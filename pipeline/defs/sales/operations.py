@@ -6,7 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.defs.sales.assets import REJECTS, TRANSACTIONS, UPLOADS
+# By name: a job object imported here would be collected twice by the defs loader.
+from pipeline.defs.sales.jobs import SALES_INGEST_JOB
 from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
 from pipeline.defs.sales.recovery import process_tags
@@ -75,26 +76,16 @@ def land_file(
     return LandResult(digest, partition, key, landing.location(key), None)
 
 
-def analytics_selection(defs: dg.Definitions) -> dg.AssetSelection:
-    """Everything downstream of the per-file assets (analytics, dashboard)."""
-    per_file = dg.AssetSelection.assets(UPLOADS, TRANSACTIONS, REJECTS)
-    return per_file.downstream(include_self=False)
-
-
 def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, partition: str) -> list:
     """Run the file's partition and its downstream analytics and dashboard in this process, as
-    one run recorded in the instance like any other (the analytics are unpartitioned, so they
-    materialise unpartitioned in it). The file's checks run before anything downstream, and a
-    failed blocking check or a failed load stops the analytics. Returns the run results."""
-    everything = list(defs.assets or []) + list(defs.asset_checks or [])
-    downstream = analytics_selection(defs).resolve(defs.resolve_asset_graph())
+    one run of sales_ingest_job recorded in the instance like any other (the analytics are
+    unpartitioned, so they materialise unpartitioned in it). The file's checks run before
+    anything downstream, and a failed blocking check or a failed load stops the analytics.
+    Returns the run results."""
     return [
-        dg.materialize(
-            everything,
-            selection=dg.AssetSelection.assets(UPLOADS, TRANSACTIONS, REJECTS, *downstream),
+        defs.resolve_job_def(SALES_INGEST_JOB).execute_in_process(
             partition_key=partition,
             instance=instance,
-            resources=defs.resources,
             raise_on_error=False,
             # The process tag lets recovery tell a run whose process was killed from a live one.
             tags={"pipeline/trigger": "ingest", **process_tags()},

@@ -1,8 +1,8 @@
 """Recovery after a crash (kill -9, OOM, a lost machine) in the middle of a sales file:
 
 - a run whose process is gone is marked failed (the in-process runs of `pipeline ingest --wait`
-  and `pipeline demo` carry their process in the `pipeline/process` tag; Dagster's run
-  monitoring covers runs without it, such as those the daemon launches, after
+  and `pipeline demo` carry their process in the hidden `.dagster/pipeline_process` tag;
+  Dagster's run monitoring covers runs without it, such as those the daemon launches, after
   `max_runtime_seconds`);
 - a file still `landed` whose runs failed (or that never got a run) is run again, at most
   MAX_ATTEMPTS times;
@@ -28,7 +28,9 @@ from pipeline.lib.sales.landing import abandoned_partials
 from pipeline.lib.sales.partition_keys import hash_prefix, partition_key
 from pipeline.lib.settings import settings
 
-PROCESS_TAG = "pipeline/process"
+# Under Dagster's hidden-tag prefix (`.dagster/`, TagType.HIDDEN: the UI and its GraphQL API
+# leave such tags out), so the Runs page does not show this internal bookkeeping on every run.
+PROCESS_TAG = ".dagster/pipeline_process"
 PARTITION_TAG = "dagster/partition"
 # Dagster sets it on a failed run its run-retry daemon will retry.
 WILL_RETRY_TAG = "dagster/will_retry"

@@ -5,7 +5,7 @@ import time
 
 import dagster as dg
 
-from pipeline.defs.sales.assets import REJECTS, TRANSACTIONS, UPLOADS
+from pipeline.defs.sales.jobs import SALES_FILE_JOB
 from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
 from pipeline.defs.sales.recovery import (
@@ -34,7 +34,8 @@ RECOVERY_LOCK_WAIT_S = 10.0
     " hash) and a run. Also"
     " recovers from crashes: runs whose process died are marked failed, a file still landed"
     " after a failed or missing run is run again (up to 3 times), scratch is cleaned.",
-    asset_selection=[UPLOADS, TRANSACTIONS, REJECTS],
+    # By name: a job object imported here would be collected twice by the defs loader.
+    job_name=SALES_FILE_JOB,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
 )

@@ -7,6 +7,7 @@ import duckdb
 
 # What the columns of the tables outside tools rely on mean (README "Warehouse"), shown in the
 # UI's column schema of the asset that writes them.
+ROWS_BY_DATASOURCE = "pipeline/rows_by_datasource"
 CONTRACT_COLUMNS: dict[str, dict[str, str]] = {
     "raw.events": {
         "event_id": "sha256 of kind, provider, scope and content hash: one row per payload",
@@ -118,6 +119,14 @@ def table_metadata(
         ),
         "preview": dg.MetadataValue.md(_markdown_table(columns, preview_rows_data)),
     }
+    if "datasource" in {name for name, _ in schema_rows}:
+        # The volume check compares each datasource with its own history (a new source is
+        # growth, not an anomaly).
+        metadata[ROWS_BY_DATASOURCE] = dg.MetadataValue.json(
+            dict(
+                conn.execute(f"SELECT datasource, count(*) FROM {table}{own} GROUP BY 1").fetchall()
+            )
+        )
     if where_sql:
         metadata["slice_row_count"] = dg.MetadataValue.int(
             conn.execute(f"SELECT count(*) FROM {table}{where}", params or []).fetchone()[0]

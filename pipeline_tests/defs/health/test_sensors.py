@@ -1,12 +1,13 @@
-"""Alert sensors on a real instance: a failing check alerts once, is not re-alerted every tick,
-is reminded after the re-notify interval, and its recovery sends "resolved"; failed runs alert."""
+"""The alert sensor on a real instance: a failing check alerts once, is not re-alerted every
+tick, is reminded after the re-notify interval, and its recovery sends "resolved"; a failed run
+is one alert (its checks that could not run inside it) and one "resolved"."""
 
 from __future__ import annotations
 
 import dagster as dg
 import pytest
 
-from pipeline.defs.health.sensors import health_alert_sensor, run_failure_alert_sensor
+from pipeline.defs.health.sensors import health_alert_sensor
 from pipeline_tests.defs.health.toy_defs import plant, record_tick, toy_definitions
 
 
@@ -107,28 +108,70 @@ def test_unsent_alert_is_retried_next_tick(toy, instance, warehouse_path, operat
     assert len(operator_alerts.sent) == 1
 
 
-def test_run_failure_alert(instance, operator_alerts):
+def fragile_definitions(broken: dict) -> dg.Definitions:
+    """A critical asset with three checks (an ERROR, a WARN and a blocking one) that fails
+    while `broken["now"]` is true."""
+
     @dg.asset(tags={"criticality": "critical"})
     def fragile():
-        raise RuntimeError("provider returned HTML instead of JSON")
+        if broken["now"]:
+            raise RuntimeError("provider answered:\nHTML instead of JSON")
 
-    definitions = dg.Definitions(assets=[fragile], sensors=[run_failure_alert_sensor])
-    result = dg.materialize([fragile], instance=instance, raise_on_error=False)
-    assert not result.success
-    run = instance.get_run_by_id(result.run_id)
-    failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
-    context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_alert_sensor",
-        dagster_event=failure.dagster_event,
-        dagster_instance=instance,
-        dagster_run=run,
-        repository_def=definitions.get_repository_def(),
-    ).for_run_failure()
-    run_failure_alert_sensor(context)
+    def check(name: str, severity: dg.AssetCheckSeverity, blocking: bool):
+        @dg.asset_check(asset=fragile, name=name, blocking=blocking)
+        def _check() -> dg.AssetCheckResult:
+            return dg.AssetCheckResult(passed=True, severity=severity)
+
+        return _check
+
+    checks = [
+        check("rows_present", dg.AssetCheckSeverity.ERROR, False),
+        check("volume_ok", dg.AssetCheckSeverity.WARN, False),
+        check("keys_unique", dg.AssetCheckSeverity.ERROR, True),
+    ]
+    return dg.Definitions(
+        assets=[fragile],
+        asset_checks=checks,
+        jobs=[dg.define_asset_job("fragile_job", selection=[fragile])],
+        sensors=[health_alert_sensor],
+    )
+
+
+def test_failed_run_is_one_alert_and_one_resolved(instance, operator_alerts, monkeypatch):
+    monkeypatch.setenv("PIPELINE_UI_URL", "http://ui.example:3000/")
+    broken = {"now": True}
+    definitions = fragile_definitions(broken)
+    job = definitions.resolve_job_def("fragile_job")
+    failed = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not failed.success
+    ticker = Ticker(definitions, instance)
+    ticker.tick()
+    ticker.tick()
     [alert] = operator_alerts.sent
-    assert alert["subject"] == "Run failed: __ephemeral_asset_job__ (fragile)"
+    assert alert["subject"] == ("Failing: job fragile_job: fragile failed: HTML instead of JSON")
     assert alert["severity"] == "critical"
-    assert "provider returned HTML instead of JSON" in alert["body"]
+    body = alert["body"]
+    assert f"http://ui.example:3000/runs/{failed.run_id}" in body
+    for check in ("fragile:keys_unique", "fragile:rows_present", "fragile:volume_ok"):
+        assert f"- {check}" in body
+
+    broken["now"] = False
+    assert job.execute_in_process(instance=instance).success
+    ticker.tick()
+    ticker.tick()
+    assert [a["subject"] for a in operator_alerts.sent] == [
+        alert["subject"],
+        "Resolved: job fragile_job",
+    ]
+
+
+def test_failed_run_the_daemon_retries_waits_for_its_retry(instance, operator_alerts):
+    definitions = fragile_definitions({"now": True})
+    job = definitions.resolve_job_def("fragile_job")
+    failed = job.execute_in_process(instance=instance, raise_on_error=False)
+    instance.add_run_tags(failed.run_id, {"dagster/will_retry": "true"})
+    Ticker(definitions, instance).tick()
+    assert operator_alerts.sent == []
 
 
 def test_failing_sensor_ticks_alert_once_and_resolve(toy, instance, operator_alerts):
@@ -177,3 +220,33 @@ def test_alerts_reach_operators_through_notify(toy, instance, warehouse_path, mo
         "[LOW] Resolved: ERROR check toy_scores_in_range on toy_scores",
     ]
     assert len(list(settings().outbox.rglob("*.eml"))) == 2
+
+
+def test_failed_run_reaches_operators_as_one_email_over_smtp(instance, monkeypatch):
+    """The real channel: one failed run of an asset with three checks is one e-mail on a real
+    SMTP server, and its recovery one more."""
+    from pipeline_tests.fakes.smtp_server import FakeSMTPServer
+
+    server = FakeSMTPServer().start()
+    try:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("PIPELINE_OPERATOR_EMAILS", "ops@example.org")
+        broken = {"now": True}
+        definitions = fragile_definitions(broken)
+        job = definitions.resolve_job_def("fragile_job")
+        job.execute_in_process(instance=instance, raise_on_error=False)
+        ticker = Ticker(definitions, instance)
+        ticker.tick()
+        ticker.tick()
+        broken["now"] = False
+        job.execute_in_process(instance=instance)
+        ticker.tick()
+        ticker.tick()
+        subjects = [m.message["Subject"] for m in server.handler.received]
+    finally:
+        server.stop()
+    assert subjects == [
+        "[CRITICAL] Failing: job fragile_job: fragile failed: HTML instead of JSON",
+        "[LOW] Resolved: job fragile_job",
+    ]
