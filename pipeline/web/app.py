@@ -49,6 +49,7 @@ from pipeline.lib.notify.users import WEEKDAYS, User
 from pipeline.lib.scoring.categories import CATEGORY_LABELS, NEWS_CATEGORIES
 from pipeline.lib.settings import recipient_events_location, settings
 from pipeline.web import forms
+from pipeline.web.ops import Ops
 from pipeline.web.pages import (
     INVALID_LINK,
     KIND_LABELS,
@@ -326,6 +327,7 @@ class App:
 
 def create_app(config: WebSettings) -> Starlette:
     app = App(config)
+    ops = Ops(app.events)
 
     def handled(handler):
         async def endpoint(request: Request) -> Response:
@@ -355,6 +357,8 @@ def create_app(config: WebSettings) -> Starlette:
         Route(links.PREFERENCES_PATH, handled(app.save_preferences), methods=["POST"]),
         Route(links.OPEN_PATH, handled(app.open_pixel), methods=["GET"]),
         Route(links.CLICK_PATH, handled(app.click), methods=["GET"]),
+        Route("/healthz", handled(ops.healthz), methods=["GET"]),
+        Route("/metrics", handled(ops.metrics), methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager

@@ -174,6 +174,10 @@ class RecipientEvents:
         )
         return [_event(r) for r in rows]
 
+    def action_counts(self) -> dict[str, int]:
+        """Events per action (what /metrics publishes as opens and clicks)."""
+        return dict(self._run(f"SELECT action, count(*) FROM {TABLE} GROUP BY action"))
+
     def unsubscribed(self) -> set[tuple[str, str]]:
         """(user_id, kind) pairs whose latest unsubscribe/resubscribe is an unsubscribe."""
         rows = self._run(
