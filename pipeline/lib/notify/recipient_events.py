@@ -129,6 +129,11 @@ class RecipientEvents:
         finally:
             self._pool.putconn(conn)
 
+    def execute(self, sql: str, params: tuple = (), *, script: bool = False) -> list[tuple]:
+        """SQL (`?` placeholders) on the store's database: `pipeline serve` keeps its sign-in
+        sessions beside the events (pipeline.lib.web_sessions), away from the warehouse."""
+        return self._run(sql, params, script=script)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.closeall()
