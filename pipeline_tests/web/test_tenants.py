@@ -8,9 +8,9 @@ import shutil
 
 import httpx
 
+from pipeline_tests.sales.test_sensor import settle
 from pipeline_tests.web.conftest import sign_in
 from pipeline_tests.web.test_uploads import MARKET_CSV, run_sensor_and_files, upload
-from pipeline_tests.sales.test_sensor import settle
 
 GUESSES = [
     "/uploads?tenant={other}",
