@@ -50,6 +50,7 @@ from pipeline.lib.scoring.categories import CATEGORY_LABELS, NEWS_CATEGORIES
 from pipeline.lib.settings import recipient_events_location, settings
 from pipeline.web import forms
 from pipeline.web.auth import Auth
+from pipeline.web.dashboard import Dashboard
 from pipeline.web.ops import Ops
 from pipeline.web.pages import (
     INVALID_LINK,
@@ -333,6 +334,7 @@ def create_app(config: WebSettings) -> Starlette:
     ops = Ops(app.events)
     auth = Auth(app)
     team = Team(app, auth)
+    dashboard = Dashboard(auth)
 
     def handled(handler):
         async def endpoint(request: Request) -> Response:
@@ -374,6 +376,7 @@ def create_app(config: WebSettings) -> Starlette:
         Route("/upload", handled(team.upload_page), methods=["GET"]),
         Route("/upload", handled(team.upload), methods=["POST"]),
         Route("/uploads", handled(team.uploads), methods=["GET"]),
+        Route("/dashboard", handled(dashboard.page), methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager
