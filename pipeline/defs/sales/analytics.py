@@ -8,9 +8,8 @@ from pipeline.defs.sales.assets import TRANSACTIONS, UPLOADS
 from pipeline.defs.shared.automation import AFTER_ANY_UPDATE
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
-from pipeline.lib.sales import analytics
+from pipeline.lib.sales import analytics, dashboard_export
 from pipeline.lib.sales import dashboard as dashboard_page
-from pipeline.lib.sales import dashboard_export
 from pipeline.lib.sales.staging import configure
 from pipeline.lib.settings import settings
 
