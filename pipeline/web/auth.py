@@ -139,7 +139,10 @@ class Auth:
         if address and self.per_address.take(address, at):
             user = await run_in_threadpool(self.team_user, address)
             if user is not None:
-                await run_in_threadpool(self.send_link, user)
+                try:
+                    await run_in_threadpool(self.send_link, user)
+                except Exception as error:  # an error page would tell who exists
+                    log.warning("sign-in link not sent: %s", error)
         return page("login.html", sent=address)
 
     # --- following the link ----------------------------------------------------------------

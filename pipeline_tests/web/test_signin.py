@@ -13,6 +13,7 @@ from pipeline.lib import web_sessions
 from pipeline.lib.settings import recipient_events_location
 from pipeline.web import auth
 from pipeline.web.app import WebSettings
+from pipeline_tests.fakes.ports import reserved_port
 from pipeline_tests.notify.web_server import running_app
 from pipeline_tests.web.conftest import SECRET, sign_in, signin_links
 
@@ -94,3 +95,15 @@ def test_rate_limits_per_address_and_per_client(site, pipeline_env):
             for i in range(auth.PER_CLIENT.max_runs)
         ]
     assert statuses[-1] == 429
+
+
+def test_mail_that_cannot_go_out_changes_nothing_in_the_answer(site, pipeline_env, monkeypatch):
+    # Live SMTP with the development secret: the mailer refuses to send the link at all.
+    monkeypatch.delenv("PIPELINE_UNSUBSCRIBE_SECRET")
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(reserved_port()))  # nothing listens there
+    with httpx.Client(base_url=site, timeout=120) as client:
+        known = client.post("/login", data={"email": "anna@example.org"})
+        unknown = client.post("/login", data={"email": "nobody@example.org"})
+    assert known.status_code == unknown.status_code == 200
+    assert answer_text(known, "anna@example.org") == answer_text(unknown, "nobody@example.org")
