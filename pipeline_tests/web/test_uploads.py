@@ -11,6 +11,7 @@ import httpx
 
 from pipeline.definitions import defs
 from pipeline_tests.sales.conftest import SALES_FIXTURES, materialize_file
+from pipeline_tests.sales.test_s3_landing import keys
 from pipeline_tests.sales.test_sensor import settle, tick
 from pipeline_tests.web.conftest import sign_in
 
@@ -88,3 +89,20 @@ def test_bad_files_names_sizes_and_origins_are_refused(site, pipeline_env, monke
         assert upload(client, "market", MARKET_CSV).status_code == 413
     assert not landing.exists() or not any(p.is_file() for p in landing.rglob("*"))
     assert not any((pipeline_env / "tmp").rglob("*.csv"))
+
+
+def test_an_upload_lands_in_an_s3_zone_under_the_tenant(
+    instance, pipeline_env, s3_server, monkeypatch, site
+):
+    monkeypatch.setenv("PIPELINE_LANDING", "s3://sales-bucket/inbox")
+    s3 = s3_server.client()
+    s3.create_bucket(Bucket="sales-bucket")
+    with httpx.Client(base_url=site, timeout=120) as client:
+        sign_in(client, pipeline_env, "gary@example.org")
+        assert upload(client, "market", MARKET_CSV).status_code == 303
+        listing = client.get("/uploads")
+    [key] = keys(s3)
+    assert key == f"inbox/sales/globex.market/{MARKET_CSV.name}"
+    body = s3.get_object(Bucket="sales-bucket", Key=key)["Body"].read()
+    assert body == MARKET_CSV.read_bytes()
+    assert 'data-state="landed"' in listing.text and MARKET_CSV.name in listing.text
