@@ -48,6 +48,10 @@ def now() -> dt.datetime:
 class RateLimits:
     """Sliding windows per key, kept in memory: one service process answers /login."""
 
+    # Past this many keys, those with nothing left in their window are dropped, so a flood of
+    # made-up addresses cannot grow the table without bound.
+    MAX_KEYS = 10_000
+
     def __init__(self, limit: SlidingWindowLimit) -> None:
         self.limit = limit
         self.seen: dict[str, list[dt.datetime]] = defaultdict(list)
@@ -56,6 +60,10 @@ class RateLimits:
     def take(self, key: str, at: dt.datetime) -> bool:
         """Count one request for `key`; False when the window is already full."""
         with self.lock:
+            if len(self.seen) > self.MAX_KEYS:
+                self.seen = defaultdict(
+                    list, {k: v for k, v in self.seen.items() if self.limit.recent(v, at)}
+                )
             recent = self.limit.recent(self.seen[key], at)
             if len(recent) >= self.limit.max_runs:
                 self.seen[key] = recent

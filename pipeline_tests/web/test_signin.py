@@ -107,3 +107,13 @@ def test_mail_that_cannot_go_out_changes_nothing_in_the_answer(site, pipeline_en
         unknown = client.post("/login", data={"email": "nobody@example.org"})
     assert known.status_code == unknown.status_code == 200
     assert answer_text(known, "anna@example.org") == answer_text(unknown, "nobody@example.org")
+
+
+def test_rate_limit_keys_without_recent_requests_are_dropped():
+    limits = auth.RateLimits(auth.PER_ADDRESS)
+    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    for i in range(auth.RateLimits.MAX_KEYS + 1):
+        assert limits.take(f"made-up-{i}@example.org", start)
+    later = start + auth.PER_ADDRESS.window + dt.timedelta(seconds=1)
+    assert limits.take("next@example.org", later)
+    assert list(limits.seen) == ["next@example.org"]
