@@ -47,16 +47,22 @@ class Dashboard:
     async def page(self, request: Request) -> Response:
         user = await self.auth.require(request, DASHBOARD)
         scope = dashboard_export.ALL if may_use(user.role, OPERATIONS) else user.tenant
-        rows = await run_in_threadpool(dashboard_export.read, settings().data_dir, scope)
+        exported = await run_in_threadpool(dashboard_export.read, settings().data_dir, scope)
         filters = filters_from(request)
+        rows = exported.sales
+
+        def shown(row: dict) -> bool:  # samples apart, as for sales
+            return filters.samples == "all" or row["is_sample"] == (filters.samples == "sample")
+
         return page(
             "dashboard.html",
             user=user,
             filters=filters,
             figures=dashboard_export.figures(rows, filters),
+            emails=[r for r in exported.emails if shown(r)],
+            grants=[r for r in exported.grants if shown(r)],
             datasources=sorted({r["datasource"] for r in rows}),
             branches=sorted({r["branch"] for r in rows}),
             product_lines=sorted({r["product_line"] for r in rows}),
             sample_choices=SAMPLE_CHOICES,
-            has_samples=any(r["is_sample"] for r in rows),
         )

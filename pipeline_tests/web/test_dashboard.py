@@ -11,6 +11,7 @@ import httpx
 from pipeline.definitions import defs
 from pipeline.defs.sales.operations import process_now
 from pipeline.lib import warehouse
+from pipeline.lib.sales import dashboard_export
 from pipeline.lib.settings import settings
 from pipeline_tests.sales.test_sensor import settle, tick
 from pipeline_tests.web.conftest import sign_in
@@ -97,3 +98,26 @@ def test_dashboard_figures_agree_with_sql_and_stay_in_the_tenant(instance, site,
     assert options(globex, "datasource") == ["globex.shop"]
     assert shown(globex, "revenue") == 2 * 10 + 1 * 10 + 4 * 5
     assert "acme" not in globex.replace("globex", "") and "anna@" not in globex
+
+
+def test_the_email_and_grant_sections_show_the_tenant_s_own_emails(site, pipeline_env):
+    warehouse.ensure_schema(settings().warehouse)
+    with warehouse.connection(settings().warehouse) as conn:
+        conn.executemany(
+            "INSERT INTO notify.email_log (message_id, recipient, tenant_id, kind, subject,"
+            " status, raw_message, opens, clicks) VALUES (?, ?, ?, ?, 's', ?, 'm', ?, ?)",
+            [
+                ["a1", "alice@example.org", "acme", "daily_digest", "sent", 1, 1],
+                ["a2", "bob@example.org", "acme", "daily_digest", "failed", 0, 0],
+                ["g1", "carol@example.org", "globex", "weekly_digest", "sent", 0, 0],
+            ],
+        )
+        dashboard_export.write(conn, settings().data_dir)
+    with httpx.Client(base_url=site, timeout=120) as anna:
+        sign_in(anna, pipeline_env, "anna@example.org")
+        html = anna.get("/dashboard").text
+    emails = re.search(r'<table id="emails">(.*?)</table>', html, re.S).group(1)
+    assert re.findall(
+        r"<tr><td>(\w+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)", emails
+    ) == [("daily_digest", "1", "1", "1", "1")]
+    assert "weekly_digest" not in html and "carol@" not in html

@@ -1,8 +1,12 @@
-"""What the `dashboard` asset exports for `pipeline serve`'s /dashboard: analytics.sales_daily
-(one row per day, datasource, branch and product line) as one JSON file per tenant, so the page
-filters in memory and never opens the warehouse. A datasource's tenant is the first part of its
-name (`acme.market`, see pipeline/web/upload_status.py); datasources without one (the bundled
-samples) are only in the operators' file, ALL."""
+"""What the `dashboard` asset exports for `pipeline serve`'s /dashboard, one JSON file per
+tenant, so the page filters in memory and never opens the warehouse:
+
+- sales: analytics.sales_daily (one row per day, datasource, branch and product line). A
+  datasource's tenant is the first part of its name (`acme.market`, see
+  pipeline/web/upload_status.py); datasources without one (the bundled samples) are only in the
+  operators' file, ALL.
+- emails: the tenant's e-mails by kind (notify.email_log's tenant_id; operator alerts only in ALL).
+- grants: grants discovered per source (analytics.discovery_trends): public, the same for all."""
 
 from __future__ import annotations
 
@@ -18,6 +22,17 @@ from pipeline.lib import warehouse
 ALL = "_all"  # every datasource: what operators see
 COLUMNS = ("day", "datasource", "branch", "product_line", "is_sample", "revenue", "profit",
            "orders", "units")  # fmt: skip
+EMAIL_COLUMNS = ("kind", "is_sample", "total", "delivered", "failed", "opened", "clicked")
+GRANT_COLUMNS = ("provider", "is_sample", "discovered")
+_EMAILS_SQL = """
+SELECT tenant_id, kind, is_sample, count(*), count(*) FILTER (status IN ('sent', 'written')),
+    count(*) FILTER (status = 'failed'), count(*) FILTER (opens > 0), count(*) FILTER (clicks > 0)
+FROM notify.email_log GROUP BY ALL ORDER BY ALL
+"""
+_GRANTS_SQL = """
+SELECT provider, is_sample, sum(discovered)::BIGINT FROM analytics.discovery_trends
+GROUP BY ALL ORDER BY ALL
+"""
 
 
 def export_dir(data_dir: Path) -> Path:
@@ -29,27 +44,37 @@ def tenant_of(datasource: str) -> str | None:
     return tenant if dot else None
 
 
+def _rows(conn, table: str, sql: str) -> list[tuple]:
+    return conn.execute(sql).fetchall() if warehouse.table_exists(conn, table) else []
+
+
 def write(conn, data_dir: Path) -> list[Path]:
     """One file per tenant with rows (and ALL); files of tenants with no rows left are removed."""
-    rows = []
-    if warehouse.table_exists(conn, "analytics.sales_daily"):
-        rows = conn.execute(
-            "SELECT strftime(order_date, '%Y-%m-%d'), datasource, branch, product_line,"
-            " is_sample, revenue, coalesce(profit, 0), orders, units FROM analytics.sales_daily"
-            " ORDER BY 1, 2, 3, 4"
-        ).fetchall()
-    by_tenant: dict[str, list] = defaultdict(list)
-    for row in rows:
-        by_tenant[ALL].append(row)
+    sales = _rows(
+        conn,
+        "analytics.sales_daily",
+        "SELECT strftime(order_date, '%Y-%m-%d'), datasource, branch, product_line,"
+        " is_sample, revenue, coalesce(profit, 0), orders, units FROM analytics.sales_daily"
+        " ORDER BY 1, 2, 3, 4",
+    )
+    grants = _rows(conn, "analytics.discovery_trends", _GRANTS_SQL)
+    files: dict[str, dict] = defaultdict(lambda: {"rows": [], "emails": []})
+    files[ALL] = {"rows": [], "emails": []}  # operators' file, even when empty
+    for row in sales:
+        files[ALL]["rows"].append(row)
         if tenant := tenant_of(row[1]):
-            by_tenant[tenant].append(row)
+            files[tenant]["rows"].append(row)
+    for tenant, *row in _rows(conn, "notify.email_log", _EMAILS_SQL):
+        files[ALL]["emails"].append(row)
+        if tenant and row[0] != "operator_alert":
+            files[tenant]["emails"].append(row)
     target = export_dir(data_dir)
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for tenant, tenant_rows in {ALL: [], **by_tenant}.items():
+    for tenant, content in files.items():
         path = target / f"{tenant}.json"
         staged = path.with_name(f".{path.name}.{os.getpid()}")
-        staged.write_text(json.dumps({"columns": COLUMNS, "rows": tenant_rows}))
+        staged.write_text(json.dumps({"columns": COLUMNS, "grants": grants, **content}))
         os.replace(staged, path)
         written.append(path)
     for stale in set(target.glob("*.json")) - set(written):
@@ -57,13 +82,28 @@ def write(conn, data_dir: Path) -> list[Path]:
     return written
 
 
-def read(data_dir: Path, tenant: str) -> list[dict]:
+@dataclass
+class Export:
+    sales: list[dict] = field(default_factory=list)
+    emails: list[dict] = field(default_factory=list)
+    grants: list[dict] = field(default_factory=list)
+
+
+def read(data_dir: Path, tenant: str) -> Export:
     path = export_dir(data_dir) / f"{tenant}.json"
     try:
         loaded = json.loads(path.read_text())
     except (OSError, ValueError):
-        return []
-    return [dict(zip(loaded["columns"], row, strict=True)) for row in loaded["rows"]]
+        return Export()
+
+    def as_dicts(columns, rows) -> list[dict]:
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    return Export(
+        sales=as_dicts(loaded["columns"], loaded["rows"]),
+        emails=as_dicts(EMAIL_COLUMNS, loaded.get("emails", [])),
+        grants=as_dicts(GRANT_COLUMNS, loaded.get("grants", [])),
+    )
 
 
 @dataclass(frozen=True)
