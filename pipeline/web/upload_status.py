@@ -21,6 +21,7 @@ LANDED, PROCESSING, LOADED, REJECTED, FAILED = (
 IN_PROGRESS = {LANDED, PROCESSING}
 # Rejection reasons shown per file (errors.json may list thousands of bad rows).
 ERRORS_SHOWN = 5
+# Runs read per datasource (and among all, to find datasources whose files were all rejected).
 RUNS_READ = 500
 
 
@@ -65,7 +66,16 @@ def upload_states(tenant: str, instance, landing) -> list[UploadState]:
 
     landed = [f for f in landing.list_files() if belongs_to(tenant, f.datasource)]
     states: dict[tuple[str, str], UploadState] = {}
-    records = instance.get_run_records(limit=RUNS_READ) if instance is not None else []
+    records = []
+    if instance is not None:
+        # Rejected files left sales/: their datasources are found among the latest runs.
+        recent = instance.get_run_records(limit=RUNS_READ)
+        datasources = {f.datasource for f in landed}
+        datasources |= {r.dagster_run.tags.get("sales/datasource", "") for r in recent}
+        for datasource in sorted(d for d in datasources if belongs_to(tenant, d)):
+            tagged = dg.RunsFilter(tags={"sales/datasource": datasource})
+            records += instance.get_run_records(filters=tagged, limit=RUNS_READ)
+        records.sort(key=lambda r: r.create_timestamp, reverse=True)
     for record in records:
         run = record.dagster_run
         datasource, name = run.tags.get("sales/datasource", ""), run.tags.get("sales/file", "")

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.definitions import defs
+from pipeline.web import upload_status
 from pipeline_tests.sales.conftest import SALES_FIXTURES, materialize_file
 from pipeline_tests.sales.test_s3_landing import keys
 from pipeline_tests.sales.test_sensor import settle, tick
@@ -106,3 +107,28 @@ def test_an_upload_lands_in_an_s3_zone_under_the_tenant(
     body = s3.get_object(Bucket="sales-bucket", Key=key)["Body"].read()
     assert body == MARKET_CSV.read_bytes()
     assert 'data-state="landed"' in listing.text and MARKET_CSV.name in listing.text
+
+
+def test_a_tenant_s_state_survives_many_later_runs_of_others(
+    instance, site, pipeline_env, monkeypatch
+):
+    monkeypatch.setattr(upload_status, "RUNS_READ", 2)  # stands for 500 later runs
+    shop = pipeline_env / "shop.csv"
+    other = pipeline_env / "other.csv"
+    shop.write_text("order_id,date,store,category,qty,price\nA1,2024-03-01,North,Tools,2,10\n")
+    other.write_text("order_id,date,store,category,qty,price\nB1,2024-03-02,South,Paint,1,5\n")
+    with (
+        httpx.Client(base_url=site, timeout=120) as anna,
+        httpx.Client(base_url=site, timeout=120) as gary,
+    ):
+        sign_in(anna, pipeline_env, "anna@example.org")
+        sign_in(gary, pipeline_env, "gary@example.org")
+        assert upload(anna, "market", MARKET_CSV).status_code == 303
+        settle(pipeline_env / "landing" / "sales" / "acme.market" / MARKET_CSV.name)
+        run_sensor_and_files(instance)
+        for path in (shop, other):
+            assert upload(gary, "shop", path).status_code == 303
+            settle(pipeline_env / "landing" / "sales" / "globex.shop" / path.name)
+        run_sensor_and_files(instance)
+        listing = anna.get("/uploads").text
+    assert 'data-state="loaded"' in listing and 'data-state="landed"' not in listing
