@@ -75,7 +75,9 @@ def _hash(session_id: str) -> str:
 class WebSessions:
     def __init__(self, store: RecipientEvents) -> None:
         self.store = store
-        store.execute(_DDL, script=True)
+        # As for the events: concurrent CREATE TABLE IF NOT EXISTS races in PostgreSQL.
+        lock = f"SELECT pg_advisory_xact_lock(hashtext('{SESSIONS}'));" if store.is_postgres else ""
+        store.execute(lock + _DDL, script=True)
 
     def use_link(self, link: SignInLink, now: dt.datetime) -> bool:
         """Mark the link used; False when it was used before (single use, across processes)."""
