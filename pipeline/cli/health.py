@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import sys
 import time
-from dataclasses import asdict
 
 import click
 
@@ -42,15 +41,7 @@ def health(as_json: bool) -> None:
         )
     code, score = view.exit_code, view.score
     if as_json:
-        report = {
-            "exit_code": code,
-            "score": score,
-            "assets_by_status": rules.status_counts(a.status for a in view.assets),
-            "assets": [asdict(a) for a in view.assets],
-            "sources": [asdict(s) for s in view.sources],
-            "failing_ticks": [asdict(t) for t in view.failing_ticks],
-            "stuck_files": [{**asdict(f), "reason": f.describe()} for f in view.stuck],
-        }
+        report = view.report()
         click.echo(json.dumps(report, indent=2))
         sys.exit(code)
     names = [a.asset for a in view.assets] + [f"source {s.kind}/{s.provider}" for s in view.sources]

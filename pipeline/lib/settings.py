@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import ipaddress
 import math
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +108,34 @@ def lake_data() -> str | None:
     if not value or value.startswith("s3://"):
         return value or None
     return str(_resolve(value))
+
+
+@dataclass(frozen=True)
+class OpsAccess:
+    """Who may read /healthz and /metrics: a client in one of `networks` or one that sends
+    `Authorization: Bearer <token>`; anyone when neither is configured."""
+
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    token: str = field(default="", repr=False)
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.networks or self.token)
+
+
+def ops_access() -> OpsAccess:
+    """PIPELINE_OPS_NETWORKS (comma-separated CIDRs) and PIPELINE_OPS_TOKEN. A bad CIDR is a
+    ValueError naming it: `pipeline serve` refuses to start rather than open the endpoints."""
+    networks = []
+    for value in os.environ.get("PIPELINE_OPS_NETWORKS", "").split(","):
+        if value.strip():
+            try:
+                networks.append(ipaddress.ip_network(value.strip(), strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"PIPELINE_OPS_NETWORKS: {value.strip()!r} is not a CIDR"
+                ) from None
+    return OpsAccess(tuple(networks), os.environ.get("PIPELINE_OPS_TOKEN", "").strip())
 
 
 DEFAULT_UI_URL = "http://127.0.0.1:3000"  # where `make dev` starts `dagster dev`

@@ -49,6 +49,9 @@ from pipeline.lib.notify.users import WEEKDAYS, User
 from pipeline.lib.scoring.categories import CATEGORY_LABELS, NEWS_CATEGORIES
 from pipeline.lib.settings import recipient_events_location, settings
 from pipeline.web import forms
+from pipeline.web.auth import Auth
+from pipeline.web.dashboard import Dashboard
+from pipeline.web.ops import Ops
 from pipeline.web.pages import (
     INVALID_LINK,
     KIND_LABELS,
@@ -58,9 +61,11 @@ from pipeline.web.pages import (
     TIMEZONES,
     USERS_FILE_BROKEN,
     PageError,
+    Redirect,
     error_page,
     page,
 )
+from pipeline.web.team import Team
 
 log = logging.getLogger("pipeline.web")
 
@@ -326,6 +331,10 @@ class App:
 
 def create_app(config: WebSettings) -> Starlette:
     app = App(config)
+    ops = Ops(app.events)
+    auth = Auth(app)
+    team = Team(app, auth)
+    dashboard = Dashboard(auth)
 
     def handled(handler):
         async def endpoint(request: Request) -> Response:
@@ -334,6 +343,8 @@ def create_app(config: WebSettings) -> Starlette:
                 response = await handler(request)
             except PageError as error:
                 response = error_page(error)
+            except Redirect as redirect:
+                response = RedirectResponse(redirect.url, status_code=303)
             response.headers.update(SECURITY_HEADERS)
             # Path only: the query string holds the signed token.
             log.info(
@@ -355,6 +366,17 @@ def create_app(config: WebSettings) -> Starlette:
         Route(links.PREFERENCES_PATH, handled(app.save_preferences), methods=["POST"]),
         Route(links.OPEN_PATH, handled(app.open_pixel), methods=["GET"]),
         Route(links.CLICK_PATH, handled(app.click), methods=["GET"]),
+        Route("/healthz", handled(ops.healthz), methods=["GET"]),
+        Route("/metrics", handled(ops.metrics), methods=["GET"]),
+        Route("/login", handled(auth.login_page), methods=["GET"]),
+        Route("/login", handled(auth.login), methods=["POST"]),
+        Route("/login/link", handled(auth.link_page), methods=["GET"]),
+        Route("/login/link", handled(auth.follow_link), methods=["POST"]),
+        Route("/logout", handled(auth.logout), methods=["POST"]),
+        Route("/upload", handled(team.upload_page), methods=["GET"]),
+        Route("/upload", handled(team.upload), methods=["POST"]),
+        Route("/uploads", handled(team.uploads), methods=["GET"]),
+        Route("/dashboard", handled(dashboard.page), methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager

@@ -38,6 +38,14 @@ class PageError(Exception):
         self.status, self.title, self.message = status, title, message
 
 
+class Redirect(Exception):
+    """Answered with a 303 to `url` (e.g. /login for a page that needs a signed-in user)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
 def page(name: str, status: int = 200, headers: dict | None = None, **context) -> HTMLResponse:
     html = _templates.get_template(name).render(**context)
     return HTMLResponse(html, status_code=status, headers=headers)

@@ -1,5 +1,6 @@
 """health_report: health per asset and per source with a score, hourly, in the warehouse
-(health.asset_health, health.source_health, health.summary) and in its metadata."""
+(health.asset_health, health.source_health, health.summary) and in its metadata; also exported
+as JSON (pipeline.lib.health_export) for `pipeline serve`'s /healthz and /metrics."""
 
 import dataclasses
 import datetime as dt
@@ -9,10 +10,11 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from pipeline.defs.health import figures
 from pipeline.defs.health.state import health_view
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
-from pipeline.lib import health
+from pipeline.lib import health, health_export
 from pipeline.lib.warehouse import replace_where
 
 REPORT_CRON = "0 * * * *"
@@ -98,6 +100,11 @@ def health_report(
             else:
                 conn.execute(f"DELETE FROM {table}")
         metadata = table_metadata(conn, "health.asset_health", order_by="score, asset")
+        exported = figures.warehouse_figures(conn)
+    # pipeline serve's /healthz and /metrics read this file, never the warehouse.
+    exported["check_results"] = figures.check_results(graph, context.instance)
+    exported["freshness_lag_seconds"] = figures.freshness_lag(view, now)
+    health_export.write({**view.report(), "reported_at": now, "figures": exported})
 
     context.log.info("health score %s/100: %s", score, counts)
     return dg.MaterializeResult(

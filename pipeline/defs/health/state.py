@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import dagster as dg
 
@@ -202,6 +202,18 @@ class HealthView:
         for file in self.stuck:
             code = max(code, health.EXIT_FAILING if file.gave_up else health.EXIT_WARNINGS)
         return code
+
+    def report(self) -> dict:
+        """The `pipeline health --json` report (also the health export /healthz serves)."""
+        return {
+            "exit_code": self.exit_code,
+            "score": self.score,
+            "assets_by_status": health.status_counts(a.status for a in self.assets),
+            "assets": [asdict(a) for a in self.assets],
+            "sources": [asdict(s) for s in self.sources],
+            "failing_ticks": [asdict(t) for t in self.failing_ticks],
+            "stuck_files": [{**asdict(f), "reason": f.describe()} for f in self.stuck],
+        }
 
 
 def health_view(

@@ -5,7 +5,8 @@ data/config/users.yaml. The same key is sent at most once per re-notify interval
 (PIPELINE_ALERT_RENOTIFY_HOURS, default 6 h): the one de-duplication layer of operator alerts
 (the alert sensor sends a still-failing check's reminders under its first alert's key).
 Messages go through the notify outbox (SMTP when SMTP_HOST is set, else .eml files in
-PIPELINE_OUTBOX) and are logged in notify.email_log.
+PIPELINE_OUTBOX) and are logged in notify.email_log; also posted to Slack when it is configured
+(pipeline.lib.slack_alerts).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from pipeline.defs.shared.resources import warehouse_resource
-from pipeline.lib import alerting
+from pipeline.lib import alerting, slack_alerts
 from pipeline.lib.notify.mailer import MailSettings
 from pipeline.lib.notify.outbox import deliver_pending, record
 from pipeline.lib.notify.render import Email
@@ -78,4 +79,6 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
         kinds=[KIND],
         retry_delays_s=RETRY_DELAYS_S,
     )
+    # Slack second, so a slow or failing Slack never holds e-mail back.
+    slack_alerts.post_alert(f"[{severity.upper()}] {subject}", body)
     return any(message_id in report.delivered for message_id in ids)

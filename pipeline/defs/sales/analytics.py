@@ -8,7 +8,7 @@ from pipeline.defs.sales.assets import TRANSACTIONS, UPLOADS
 from pipeline.defs.shared.automation import AFTER_ANY_UPDATE
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
-from pipeline.lib.sales import analytics
+from pipeline.lib.sales import analytics, dashboard_export
 from pipeline.lib.sales import dashboard as dashboard_page
 from pipeline.lib.sales.duck import configure
 from pipeline.lib.settings import settings
@@ -110,6 +110,8 @@ profitability = _summary_asset(
 def dashboard(warehouse: WarehouseResource):
     with warehouse.get_connection(read_only=True) as conn:
         data = dashboard_page.collect(conn)
+        # pipeline serve's /dashboard filters this export; it never opens the warehouse.
+        dashboard_export.write(conn, settings().data_dir)
     html = dashboard_page.render(data, dt.datetime.now(dt.UTC))
     target = dashboard_page.page_path(settings().data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -129,6 +129,11 @@ class RecipientEvents:
         finally:
             self._pool.putconn(conn)
 
+    def execute(self, sql: str, params: tuple = (), *, script: bool = False) -> list[tuple]:
+        """SQL (`?` placeholders) on the store's database: `pipeline serve` keeps its sign-in
+        sessions beside the events (pipeline.lib.web_sessions), away from the warehouse."""
+        return self._run(sql, params, script=script)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.closeall()
@@ -173,6 +178,10 @@ class RecipientEvents:
             f"SELECT {_COLUMNS} FROM {TABLE} WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
         )
         return [_event(r) for r in rows]
+
+    def action_counts(self) -> dict[str, int]:
+        """Events per action (what /metrics publishes as opens and clicks)."""
+        return dict(self._run(f"SELECT action, count(*) FROM {TABLE} GROUP BY action"))
 
     def unsubscribed(self) -> set[tuple[str, str]]:
         """(user_id, kind) pairs whose latest unsubscribe/resubscribe is an unsubscribe."""
