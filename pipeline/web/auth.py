@@ -127,7 +127,7 @@ class Auth:
             user_id=None,
             tenant_id=user.tenant,
         )
-        transport = mail.transport(carries_links=True)
+        transport = mail.transport()
         try:
             outcome = transport.send(message.message_id, message.recipient, message.raw_message)
         finally:

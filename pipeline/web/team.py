@@ -7,7 +7,6 @@ warehouse."""
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -27,14 +26,14 @@ from pipeline.web.pages import NOT_FROM_THIS_PAGE, TOO_LARGE, PageError, page
 
 log = logging.getLogger("pipeline.web")
 
-# The landing zone's size limit for one file (PIPELINE_UPLOAD_MAX_MB, default 200 MB).
-DEFAULT_MAX_MB = 200
 REFRESH_SECONDS = 5
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.()+-]{0,150}$")
 
 
 def max_upload_bytes() -> int:
-    return int(float(os.environ.get("PIPELINE_UPLOAD_MAX_MB", DEFAULT_MAX_MB)) * 1024 * 1024)
+    """The landing zone's own limit for one file (PIPELINE_MAX_FILE_MB), so an upload the zone
+    would refuse is refused while it arrives."""
+    return settings().max_file_bytes
 
 
 def _bad(message: str) -> PageError:

@@ -15,7 +15,7 @@ from pipeline.lib.settings import recipient_events_location
 from pipeline.web.app import WebSettings
 from pipeline_tests.notify.web_server import running_app
 
-SECRET = "team-test-secret-0123456789"
+SECRET = "team-test-secret-0123456789abcdefghij"
 USERS_YAML = """
 users:
   - {email: anna@example.org, tenant: acme, role: analyst}

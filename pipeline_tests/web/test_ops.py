@@ -20,7 +20,7 @@ from pipeline.web.app import WebSettings
 from pipeline_tests.defs.health.toy_defs import plant, toy_definitions
 from pipeline_tests.notify.web_server import running_app
 
-SECRET = "ops-test-secret-0123456789"
+SECRET = "ops-test-secret-0123456789abcdefghijk"
 
 
 def serve(pipeline_env: Path):

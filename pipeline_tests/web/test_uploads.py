@@ -86,7 +86,7 @@ def test_bad_files_names_sizes_and_origins_are_refused(site, pipeline_env, monke
                 headers={"Origin": "https://evil.example"},
             )
         assert cross_site.status_code == 403
-        monkeypatch.setenv("PIPELINE_UPLOAD_MAX_MB", "0.01")
+        monkeypatch.setenv("PIPELINE_MAX_FILE_MB", "0.01")
         assert upload(client, "market", MARKET_CSV).status_code == 413
     assert not landing.exists() or not any(p.is_file() for p in landing.rglob("*"))
     assert not any((pipeline_env / "tmp").rglob("*.csv"))

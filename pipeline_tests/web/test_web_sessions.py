@@ -13,7 +13,7 @@ from pipeline.lib import web_sessions
 from pipeline.lib.notify.recipient_events import RecipientEvents
 
 NOW = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
-SECRET = "sessions-test-secret-0123456789"
+SECRET = "sessions-test-secret-0123456789abcdef"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
