@@ -17,7 +17,7 @@ def unsubscribe(token: str) -> None:
     from pipeline.lib.notify.subscriptions import unsubscribe_with_token
 
     try:
-        user_id, kind, newly = unsubscribe_with_token(warehouse_resource().location, token)
+        user_id, kind, newly = unsubscribe_with_token(warehouse_resource().backend, token)
     except ValueError as error:  # an invalid token, an unknown user, a kind that cannot be stopped
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
@@ -39,7 +39,7 @@ def resubscribe(user_id: str, kind: str) -> None:
     if kind not in USER_KINDS:
         click.echo(f"error: unknown kind {kind!r}; kinds: {', '.join(USER_KINDS)}", err=True)
         sys.exit(2)
-    with warehouse.connection(warehouse_resource().location) as conn:
+    with warehouse.connection(warehouse_resource().backend) as conn:
         try:
             require_user(conn, user_id)
         except ValueError as error:

@@ -2,14 +2,13 @@
 
 `PIPELINE_WAREHOUSE=ducklake:postgres:dbname=lake host=...` (or `ducklake:sqlite:/path/cat.db`,
 `ducklake:/path/cat.ducklake`) keeps the catalog in PostgreSQL / SQLite / a DuckDB file and the
-data as Parquet under `PIPELINE_LAKE_DATA` (`s3://bucket/prefix/` or a folder). Every process
-attaches it on its own connection; DuckLake's catalog transactions let many writers commit.
+data as Parquet under `PIPELINE_LAKE_DATA` (`s3://bucket/prefix/` or a folder). Each process
+attaches it once; DuckLake's catalog transactions let many writers commit.
 
-DuckLake has no PRIMARY KEY / UNIQUE / CHECK constraints, indexes, sequences or list defaults.
-So, on this backend only:
-- migrations are rewritten: those clauses are dropped and each table's key is remembered;
-- `INSERT OR IGNORE`, `INSERT OR REPLACE` and `INSERT ... ON CONFLICT` become `MERGE INTO` on
-  that key, so callers keep writing the SQL they write for the DuckDB file.
+DuckLake has no PRIMARY KEY / UNIQUE / CHECK constraints, indexes, sequences or list defaults,
+so the migrations' tables are created here without them (`schema_ddl`), and writers upsert
+with `MERGE INTO` on the keys the migrations declare (pipeline.lib.merge), which both backends
+run as written.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import contextlib
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,7 +25,8 @@ from urllib.parse import urlparse
 import duckdb
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from pipeline.lib import duckdb_extensions, retries
+from pipeline.lib import duckdb_extensions, merge, retries
+from pipeline.lib.warehouse import Warehouse
 
 CATALOG_ALIAS = "lake"
 
@@ -123,213 +124,117 @@ def attach(conn: duckdb.DuckDBPyConnection, lake: LakeTarget, *, read_only: bool
     conn.execute(f"USE {CATALOG_ALIAS}")
 
 
-# --- DDL: what DuckLake cannot hold is dropped, keys are remembered --------------------------
-
-_COMMENT = re.compile(r"--[^\n]*")
-_CREATE_TABLE = re.compile(
-    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)\s*\(",
-    re.IGNORECASE,
-)
-_INDEX = re.compile(
-    r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?[\w\"]+\s+ON\s+([\w.\"]+)\s*\(([^)]*)\)",
-    re.IGNORECASE,
-)
-_ADD_KEY = re.compile(
-    r"^\s*ALTER\s+TABLE\s+([\w.\"]+)\s+ADD\s+(?:CONSTRAINT\s+\w+\s+)?(?:PRIMARY\s+KEY|UNIQUE)\s*\(([^)]*)\)",
-    re.IGNORECASE,
-)
-_LIST_DEFAULT = re.compile(r"\s+DEFAULT\s+(?:\[[^\]]*\]|list_value\([^)]*\))", re.IGNORECASE)
-_INLINE_KEY = re.compile(r"\s+(PRIMARY\s+KEY|UNIQUE)\b", re.IGNORECASE)
+# --- DDL: the migrations' tables without what DuckLake cannot hold -----------------------------
 
 
-def _split_top_level(text: str, separator: str) -> list[str]:
-    parts, depth, quoted, current = [], 0, False, []
-    for char in text:
-        if char == "'":
-            quoted = not quoted
-        elif not quoted and char in "([":
-            depth += 1
-        elif not quoted and char in ")]":
-            depth -= 1
-        if char == separator and depth == 0 and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
+def _catalog(conn: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, list[tuple]]]:
+    """The schemas, and each table's (column, type, nullable, default) in order."""
+    schemas = {
+        row[0]
+        for row in conn.execute(
+            "SELECT schema_name FROM duckdb_schemas()"
+            " WHERE database_name = current_database() AND NOT internal"
+        ).fetchall()
+    }
+    tables: dict[str, list[tuple]] = {}
+    for schema, table, *column in conn.execute(
+        "SELECT schema_name, table_name, column_name, data_type, is_nullable, column_default"
+        " FROM duckdb_columns() WHERE database_name = current_database() AND NOT internal"
+        " ORDER BY schema_name, table_name, column_index"
+    ).fetchall():
+        tables.setdefault(f"{schema}.{table}", []).append(tuple(column))
+    return schemas, tables
 
 
-def _name(identifier: str) -> str:
-    return identifier.replace('"', "").strip().lower()
+def _column_ddl(name: str, data_type: str, nullable: bool, default: str | None) -> str:
+    ddl = f'"{name}" {data_type}' + ("" if nullable else " NOT NULL")
+    # DuckLake keeps literal defaults only; list defaults ([]) are left to the writers.
+    if default is not None and not data_type.endswith("]"):
+        ddl += f" DEFAULT {default}"
+    return ddl
 
 
-def _columns(text: str) -> tuple[str, ...]:
-    return tuple(_name(c) for c in text.split(",") if c.strip())
-
-
-def _drop_check(definition: str) -> str:
-    match = re.search(r"\s+CHECK\s*\(", definition, re.IGNORECASE)
-    if not match:
-        return definition
-    depth, end = 0, match.end() - 1
-    for end in range(match.end() - 1, len(definition)):
-        depth += {"(": 1, ")": -1}.get(definition[end], 0)
-        if depth == 0:
-            break
-    return definition[: match.start()] + definition[end + 1 :]
-
-
-def _rewrite_create_table(statement: str, keys: dict[str, tuple[str, ...]]) -> str:
-    head = _CREATE_TABLE.match(statement)
-    table = _name(head.group(1))
-    close = statement.rindex(")")
-    items = []
-    for item in _split_top_level(statement[head.end() : close], ","):
-        stripped = item.strip()
-        if re.match(r"(PRIMARY\s+KEY|UNIQUE)\s*\(", stripped, re.IGNORECASE):
-            keys.setdefault(
-                table, _columns(stripped[stripped.index("(") + 1 : stripped.rindex(")")])
-            )
-            continue
-        if re.match(r"(CHECK\s*\(|FOREIGN\s+KEY\b|CONSTRAINT\s)", stripped, re.IGNORECASE):
-            continue
-        if _INLINE_KEY.search(item):
-            keys.setdefault(table, (_name(stripped.split()[0]),))
-            item = _INLINE_KEY.sub("", item)
-        item = _drop_check(_LIST_DEFAULT.sub("", item))
-        item = re.sub(r"\s+REFERENCES\s+[\w.\"]+\s*(\([^)]*\))?", "", item, flags=re.IGNORECASE)
-        items.append(item)
-    return statement[: head.end()] + ",".join(items) + statement[close:]
-
-
-def translate_ddl(sql: str) -> tuple[str, dict[str, tuple[str, ...]]]:
-    """A migration as DuckLake takes it, and the key of every table it declares one for."""
-    keys: dict[str, tuple[str, ...]] = {}
-    statements = []
-    for statement in _split_top_level(_COMMENT.sub("", sql), ";"):
-        if not statement.strip():
-            continue
-        if _CREATE_TABLE.match(statement):
-            statements.append(_rewrite_create_table(statement, keys))
-        elif index := _INDEX.match(statement):
-            if index.group(1):
-                keys.setdefault(_name(index.group(2)), _columns(index.group(3)))
-        elif added := _ADD_KEY.match(statement):
-            keys.setdefault(_name(added.group(1)), _columns(added.group(2)))
-        elif re.match(r"^\s*CREATE\s+SEQUENCE", statement, re.IGNORECASE):
-            raise LakeConfigError(f"DuckLake has no sequences: {statement.strip()[:80]}")
-        else:
-            statements.append(_LIST_DEFAULT.sub("", statement))
-    return ";\n".join(statements) + ";", keys
-
-
-_keys_lock = threading.Lock()
-_known_keys: dict[str, tuple[str, ...]] | None = None
-
-
-def table_keys() -> dict[str, tuple[str, ...]]:
-    """Every table's key as the migrations declare it (what the DuckDB file enforces)."""
-    global _known_keys
-    with _keys_lock:
-        if _known_keys is None:
-            from pipeline.lib.warehouse import META_DDL, available_migrations
-
-            keys = translate_ddl(META_DDL)[1]
-            for migration in available_migrations():
-                for table, columns in translate_ddl(migration.sql)[1].items():
-                    keys.setdefault(table, columns)
-            _known_keys = keys
-        return _known_keys
-
-
-# --- DML: upserts become MERGE on the remembered key ------------------------------------------
-
-_UPSERT = re.compile(
-    r"^\s*INSERT\s+(?:OR\s+(?P<or>IGNORE|REPLACE)\s+)?INTO\s+(?P<table>[\w.\"]+)\s*"
-    r"(?:\((?P<cols>[^()]*)\)\s*)?(?P<body>.*)$",
-    re.IGNORECASE | re.DOTALL,
-)
-_ON_CONFLICT = re.compile(
-    r"\s+ON\s+CONFLICT\s*(?:\((?P<target>[^)]*)\)\s*)?DO\s+(?P<action>NOTHING|UPDATE\s+SET\s+)",
-    re.IGNORECASE,
-)
-_RETURNING = re.compile(r"\s+RETURNING\s+(?P<returning>[^;]*?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
-_INCOMING = "__incoming"
-
-
-def _incoming(column: str) -> str:
-    return f'"__in_{column}"'
-
-
-def translate_dml(sql: str, table_columns) -> str:
-    """`sql` with any upsert form rewritten as MERGE INTO; other statements unchanged.
-    `table_columns(table)` gives a table's columns in order (for INSERT without a column list)."""
-    head = sql.lstrip()[:40].upper()
-    if not head.startswith("INSERT"):
-        return sql
-    match = _UPSERT.match(sql)
-    if not match:
-        return sql
-    body = match.group("body")
-    conflict = _ON_CONFLICT.search(body)
-    mode = (match.group("or") or "").upper()
-    if not mode and not conflict:
-        return sql
-    table = _name(match.group("table"))
-    returning = ""
-    if found := _RETURNING.search(body):
-        returning = f" RETURNING {found.group('returning')}"
-        body = body[: found.start()]
-    assignments = None
-    if conflict:
-        source = body[: conflict.start()]
-        if conflict.group("action").upper().startswith("UPDATE"):
-            assignments = body[conflict.end() :].strip().rstrip(";")
-            mode = "UPDATE"
-        else:
-            mode = "IGNORE"
-        key = _columns(conflict.group("target")) if conflict.group("target") else None
-    else:
-        source = body.strip().rstrip(";")
-        key = None
-    key = key or table_keys().get(table)
-    if not key:
-        raise LakeConfigError(
-            f"{table} has no key in the migrations, so an upsert into it cannot run on DuckLake"
+def schema_ddl(migration_sql: str, earlier: Sequence[str]) -> str:
+    """What a migration makes, as DuckLake holds it: DuckDB applies `earlier` and then the
+    migration to an in-memory database, and the tables and columns it gained are created
+    without keys, checks or list defaults (the keys stay declared: pipeline.lib.merge)."""
+    with merge.declared_schema(earlier) as reference:
+        schemas_before, before = _catalog(reference)
+        reference.execute(migration_sql)
+        schemas_after, after = _catalog(reference)
+    statements = [
+        f"CREATE SCHEMA IF NOT EXISTS {s}" for s in sorted(schemas_after - schemas_before)
+    ]
+    for table, columns in after.items():
+        known = {column[0] for column in before.get(table, [])}
+        if table not in before:
+            body = ", ".join(_column_ddl(*column) for column in columns)
+            statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+        statements.extend(
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {_column_ddl(*column)}"
+            for column in columns
+            if table in before and column[0] not in known
         )
-    columns = _columns(match.group("cols")) if match.group("cols") else tuple(table_columns(table))
-    source = source.strip()
-    if source.upper().startswith("VALUES"):
-        source = f"SELECT * FROM ({source})"
-    renamed = ", ".join(_incoming(c) for c in columns)
-    key_incoming = ", ".join(_incoming(c) for c in key)
-    merged = (
-        f"MERGE INTO {match.group('table')} USING ("
-        f"SELECT DISTINCT ON ({key_incoming}) * FROM ({source}) AS __raw({renamed})"
-        f") AS {_INCOMING} ON ("
-        + " AND ".join(f'{match.group("table")}."{c}" = {_INCOMING}.{_incoming(c)}' for c in key)
-        + ")"
-    )
-    if mode == "REPLACE":
-        updates = ", ".join(f'"{c}" = {_INCOMING}.{_incoming(c)}' for c in columns if c not in key)
-        if updates:
-            merged += f" WHEN MATCHED THEN UPDATE SET {updates}"
-    elif mode == "UPDATE":
-        where = re.split(r"\s+WHERE\s+", assignments, maxsplit=1, flags=re.IGNORECASE)
-        set_clause = re.sub(
-            r"\bexcluded\.\"?(\w+)\"?",
-            lambda m: f"{_INCOMING}.{_incoming(m.group(1).lower())}",
-            where[0],
-            flags=re.IGNORECASE,
-        )
-        condition = f" AND ({where[1]})" if len(where) > 1 else ""
-        merged += f" WHEN MATCHED{condition} THEN UPDATE SET {set_clause}"
-    merged += (
-        f" WHEN NOT MATCHED THEN INSERT ({', '.join(chr(34) + c + chr(34) for c in columns)})"
-        f" VALUES ({', '.join(f'{_INCOMING}.{_incoming(c)}' for c in columns)})"
-    )
-    return merged + returning
+    statements.extend(f"DROP TABLE IF EXISTS {table}" for table in before.keys() - after.keys())
+    return ";\n".join(statements) + ";" if statements else "SELECT 1"
+
+
+# --- one attached lake per process -----------------------------------------------------------
+
+_attached: dict[tuple[str, int], duckdb.DuckDBPyConnection] = {}
+_attach_lock = threading.Lock()
+
+
+class DuckLake(Warehouse):
+    """The lake: attached once per process (loading the extensions, the S3 secret and the
+    catalog take most of a connection's cost), each caller on its own cursor of that
+    database. DuckLake's catalog transactions let many processes write at once."""
+
+    migration_attempts = 5
+    readers_migrate = True
+
+    def __init__(self, lake: LakeTarget, *, lock_timeout_s: float = 120.0) -> None:
+        super().__init__(lock_timeout_s=lock_timeout_s)
+        self.target = lake
+
+    def describe(self) -> str:
+        return self.target.describe()
+
+    def exists(self) -> bool:
+        return True  # created on first attach
+
+    @property
+    def identity(self) -> str:
+        return f"{self.target.url}|{self.target.data_path}"
+
+    def schema_ddl(self, migration_sql: str, earlier: Sequence[str]) -> str:
+        return schema_ddl(migration_sql, earlier)
+
+    def _database(self) -> duckdb.DuckDBPyConnection:
+        # Keyed by process too: a DuckDB database must not be used across fork().
+        key = (self.identity, os.getpid())
+        with _attach_lock:
+            if key not in _attached:
+                conn = duckdb.connect(":memory:", config=duckdb_extensions.connection_config())
+                try:
+                    attach(conn, self.target)
+                except BaseException:
+                    conn.close()
+                    raise
+                _attached[key] = conn
+            return _attached[key]
+
+    def _open_once(self, read_only: bool):
+        cursor = self._database().cursor()
+        cursor.execute(f"USE {CATALOG_ALIAS}")
+        return LakeConnection(cursor)
+
+    def compact(self) -> str:
+        with self.connection() as conn:
+            merged = conn.execute(
+                f"CALL ducklake_merge_adjacent_files('{CATALOG_ALIAS}')"
+            ).fetchall()
+        return f"merged adjacent data files ({len(merged)} table(s) rewritten)"
 
 
 # Another writer changed the same data since we began; or, with a SQLite catalog, held its lock.
@@ -343,8 +248,8 @@ def is_conflict(error: BaseException) -> bool:
 
 
 class LakeConnection:
-    """A DuckDB connection attached to the lake. It rewrites upserts (see the module docstring)
-    and resolves write conflicts between processes optimistically: DuckLake refuses a commit
+    """A DuckDB connection attached to the lake. It resolves write conflicts between processes
+    optimistically: DuckLake refuses a commit
     when another writer deleted from the same data file meanwhile, so the statements of the
     refused transaction are replayed on the new snapshot and committed again. (They are SQL, so
     they re-read what they depend on; callers do not decide on data read inside a transaction
@@ -352,23 +257,7 @@ class LakeConnection:
 
     def __init__(self, conn: duckdb.DuckDBPyConnection):
         self._conn = conn
-        self._columns: dict[str, list[str]] = {}
         self._transaction: list[tuple] | None = None
-
-    def _table_columns(self, table: str) -> list[str]:
-        if table not in self._columns:
-            schema, _, name = table.rpartition(".")
-            rows = self._conn.execute(
-                "SELECT column_name FROM information_schema.columns"
-                " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?"
-                " ORDER BY ordinal_position",
-                [schema or "main", name],
-            ).fetchall()
-            self._columns[table] = [row[0].lower() for row in rows]
-        return self._columns[table]
-
-    def _translate(self, sql):
-        return translate_dml(sql, self._table_columns) if isinstance(sql, str) else sql
 
     def _conflict_replays(self) -> Retrying:
         """Tries again after a conflict, rolling the refused transaction back before the wait."""
@@ -404,7 +293,6 @@ class LakeConnection:
         elif keyword.startswith(("ROLLBACK", "ABORT")):
             self._transaction = None
         else:
-            query = self._translate(query)
             if self._transaction is not None:
                 self._transaction.append((method, query, parameters))
             else:
@@ -422,9 +310,6 @@ class LakeConnection:
     def executemany(self, query, parameters=None):
         self._run("executemany", query, parameters)
         return self
-
-    def sql(self, query, *args, **kwargs):
-        return self._conn.sql(self._translate(query), *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._conn, name)

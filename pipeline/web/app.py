@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline.lib import warehouse
+from pipeline.lib import warehouse, warehouse_choice
 from pipeline.lib.notify import links, preferences, tracking
 from pipeline.lib.notify.mailer import unsubscribe_secret
 from pipeline.lib.notify.render import http_url
@@ -46,6 +46,7 @@ from pipeline.lib.notify.users import WEEKDAYS, User
 from pipeline.lib.scoring.categories import CATEGORY_LABELS, NEWS_CATEGORIES
 from pipeline.lib.settings import settings
 from pipeline.lib.templates import template_environment
+from pipeline.lib.warehouse import Warehouse
 
 log = logging.getLogger("pipeline.web")
 
@@ -73,7 +74,7 @@ _templates = template_environment("pipeline.web")
 
 @dataclass(frozen=True)
 class WebSettings:
-    warehouse: object  # what pipeline.lib.warehouse takes: a DuckDB file or a lake target
+    warehouse: Warehouse
     config_dir: Path
     secret: str = field(repr=False)
     public_url: str = links.DEFAULT_PUBLIC_URL
@@ -82,10 +83,8 @@ class WebSettings:
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> WebSettings:
-        from pipeline.defs.shared.resources import warehouse_resource
-
         return cls(
-            warehouse=warehouse_resource().location,
+            warehouse=warehouse_choice.configured(),
             config_dir=settings().config_dir,
             secret=unsubscribe_secret(environ),
             public_url=links.public_url(environ),

@@ -341,7 +341,7 @@ def email_log(
     except DevelopmentSecretError as error:
         raise dg.Failure(description=str(error)) from error
     report = outbox.deliver_pending(
-        warehouse.location,
+        warehouse.backend,
         transport,
         retry_delays_s=config.retry_delays_s,
         max_attempts=config.max_attempts,

@@ -11,12 +11,12 @@ import json
 import dagster as dg
 import duckdb
 
-from pipeline.defs.shared.resources import warehouse_resource
-from pipeline.lib import warehouse
+from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.hashing import content_hash
 from pipeline.lib.notify.preferences import overrides_marker
 from pipeline.lib.notify.users import USERS_FILE
 from pipeline.lib.settings import settings
+from pipeline.lib.warehouse import WarehouseLockedError
 
 
 def users_file_hash() -> str:
@@ -55,16 +55,14 @@ OVERRIDES_LOCK_TIMEOUT_S = 5.0
     "saves the preferences page of `pipeline serve` (notify.preference_overrides changed), so "
     "the change shows up in the UI. The save itself already took effect for the next digest.",
 )
-def preference_overrides_sensor(context: dg.SensorEvaluationContext):
-    location = warehouse_resource().location
-    if not warehouse.exists(location):
+def preference_overrides_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    database = warehouse.backend
+    if not database.exists():
         return dg.SkipReason("no warehouse yet")
     try:
-        with warehouse.connection(
-            location, read_only=True, timeout_s=OVERRIDES_LOCK_TIMEOUT_S
-        ) as conn:
+        with database.connection(read_only=True, timeout_s=OVERRIDES_LOCK_TIMEOUT_S) as conn:
             marker = overrides_marker(conn)
-    except (duckdb.Error, warehouse.WarehouseLockedError) as error:
+    except (duckdb.Error, WarehouseLockedError) as error:
         return dg.SkipReason(f"preference overrides not readable now: {error}")
     if marker == context.cursor:
         return dg.SkipReason("no preference changes")

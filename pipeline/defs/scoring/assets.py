@@ -106,7 +106,7 @@ def grant_matches(
         inputs = store.load_grant_inputs(conn, start, end, config.org_ids)
     pairs = [(org, grant) for org in inputs.orgs for grant in inputs.grants]
     # No warehouse connection is held while the scorer works: it may wait on the network.
-    with scoring_ai.scorer(context, warehouse.location) as scorer:
+    with scoring_ai.scorer(context, warehouse.backend) as scorer:
         scores = scorer.score_grants(pairs, today=started_at.date())
     frame = store.grant_match_frame(inputs, pairs, scores, started_at)
     metadata = _save(
@@ -146,7 +146,7 @@ def news_scores(
     started_at = dt.datetime.now(dt.UTC)
     with warehouse.get_connection() as conn:
         inputs = store.load_news_inputs(conn, start, end, config.client_ids)
-    with scoring_ai.scorer(context, warehouse.location) as scorer:
+    with scoring_ai.scorer(context, warehouse.backend) as scorer:
         scores = scorer.score_news(inputs.pairs)
     frame = store.news_score_frame(inputs, scores, started_at)
     metadata = _save(

@@ -19,9 +19,11 @@ import duckdb
 from pydantic import ValidationError
 
 from pipeline.lib import warehouse
+from pipeline.lib.merge import REPLACE, merge_sql
 from pipeline.lib.notify import directory
 from pipeline.lib.notify.subscriptions import UnknownRecipient
 from pipeline.lib.notify.users import User, UsersFile, load_users_file
+from pipeline.lib.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ def diff(base: User, wanted: User) -> dict:
 
 
 def save_preferences(
-    warehouse_path: Path, config_dir: Path, wanted: User, now: dt.datetime | None = None
+    database: Warehouse, config_dir: Path, wanted: User, now: dt.datetime | None = None
 ) -> dict:
     """Store what `wanted` changes against users.yaml (all NULL when nothing differs) and
     rewrite the user's effective rows. Returns the stored changes."""
@@ -129,12 +131,17 @@ def save_preferences(
         for column in SCALAR_FIELDS
     }
     one_user = replace(users_file, users=[wanted])
-    with warehouse.connection(warehouse_path) as conn:
+    with warehouse.connection(database) as conn:
         # The override row changes even when the diff is empty (back to users.yaml), so the
         # sensor still sees a change and re-materialises the preferences.
+        columns = ["user_id", *SCALAR_FIELDS, "updated_at"]
         conn.execute(
-            f"INSERT OR REPLACE INTO {OVERRIDES_TABLE} (user_id, {', '.join(SCALAR_FIELDS)},"
-            f" updated_at) VALUES (?, {', '.join('?' for _ in SCALAR_FIELDS)}, ?)",
+            merge_sql(
+                OVERRIDES_TABLE,
+                columns,
+                f"VALUES ({', '.join('?' for _ in columns)})",
+                update=REPLACE,
+            ),
             [wanted.user_id, *values.values(), now],
         )
         where = ("user_id = ?", [wanted.user_id])

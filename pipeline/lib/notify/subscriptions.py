@@ -10,15 +10,16 @@ The unsubscribe link in each e-mail points at `pipeline serve` (PIPELINE_PUBLIC_
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import duckdb
 
 from pipeline.lib import warehouse
+from pipeline.lib.merge import merge_sql
 from pipeline.lib.notify.mailer import unsubscribe_secret
 from pipeline.lib.notify.outbox import cancel_unsubscribed
 from pipeline.lib.notify.unsubscribe import verify_token
 from pipeline.lib.notify.users import USER_KINDS
+from pipeline.lib.warehouse import Warehouse
 
 
 class InvalidUnsubscribeToken(ValueError):
@@ -68,8 +69,9 @@ def record_unsubscribe(
         "SELECT count(*) FROM notify.unsubscribes WHERE user_id = ? AND kind = ?", [user_id, kind]
     ).fetchall()[0][0]
     conn.execute(
-        "INSERT OR IGNORE INTO notify.unsubscribes (user_id, kind, unsubscribed_at)"
-        " VALUES (?, ?, ?)",
+        merge_sql(
+            "notify.unsubscribes", ["user_id", "kind", "unsubscribed_at"], "VALUES (?, ?, ?)"
+        ),
         [user_id, kind, now],
     )
     cancel_unsubscribed(conn, now)
@@ -85,13 +87,13 @@ def resubscribe(conn: duckdb.DuckDBPyConnection, user_id: str, kind: str) -> boo
 
 
 def unsubscribe_with_token(
-    warehouse_path: Path, token: str, *, secret: str | None = None
+    database: Warehouse, token: str, *, secret: str | None = None
 ) -> tuple[str, str, bool]:
     """Record the unsubscribe a link's token stands for: (user_id, kind, newly unsubscribed).
     Raises InvalidUnsubscribeToken for a token this deployment did not sign and
     UnknownRecipient for an address that is not a user."""
     user_id, kind = verify_unsubscribe_token(token, secret=secret)
-    with warehouse.connection(warehouse_path) as conn:
+    with warehouse.connection(database) as conn:
         require_user(conn, user_id)
         newly = record_unsubscribe(conn, user_id, kind)
     return user_id, kind, newly

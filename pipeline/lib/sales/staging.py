@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from pipeline.lib.merge import merge_sql
 from pipeline.lib.sales.formats import FileRejected, detect_format, prepare_csv
 from pipeline.lib.sales.spec import (
     IngestionSpec,
@@ -56,6 +57,7 @@ TOTAL_PER_UNIT_TOLERANCE = 0.01
 MAX_UNSTATED_TAX = 0.30
 NUMBER_FIELDS = ("quantity", "unit_price", "line_total", "gross_total", "unit_cost",
                  "cost_total", "profit", "discount", "tax")  # fmt: skip
+DIRTY_DAY_COLUMNS = ("datasource", "order_date")
 TRANSACTION_COLUMNS = (
     "datasource", "order_id", "line", "order_date", "branch", "product_line", "product",
     "quantity", "unit_price", "revenue", "unit_cost", "cost", "profit", "discount", "tax",
@@ -739,9 +741,13 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
             f" SELECT DISTINCT order_id FROM {good_lines}"
         )
         conn.execute(
-            "INSERT OR IGNORE INTO sales.dirty_days SELECT DISTINCT t.datasource, t.order_date"
-            " FROM sales.transactions AS t SEMI JOIN incoming_orders AS o"
-            " ON t.order_id = o.order_id WHERE t.datasource = ?",
+            merge_sql(
+                "sales.dirty_days",
+                DIRTY_DAY_COLUMNS,
+                "SELECT DISTINCT t.datasource, t.order_date"
+                " FROM sales.transactions AS t SEMI JOIN incoming_orders AS o"
+                " ON t.order_id = o.order_id WHERE t.datasource = ?",
+            ),
             params,
         )
         replaced = conn.execute(
@@ -751,7 +757,10 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
         ).fetchall()[0][0]
         conn.execute("DROP TABLE incoming_orders")
     conn.execute(
-        "INSERT OR IGNORE INTO sales.dirty_days SELECT ?, order_date FROM stage.good_days", params
+        merge_sql(
+            "sales.dirty_days", DIRTY_DAY_COLUMNS, "SELECT ?, order_date FROM stage.good_days"
+        ),
+        params,
     )
     columns = ", ".join(TRANSACTION_COLUMNS)
     loaded = conn.execute(

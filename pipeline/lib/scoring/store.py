@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from pipeline.lib import warehouse
+from pipeline.lib import merge, warehouse
 from pipeline.lib.scoring.models import (
     Article,
     ClientProfile,
@@ -424,7 +424,7 @@ def record_usage(
             }
         ]
     )
-    warehouse.upsert(conn, "ai.usage", frame)
+    merge.upsert(conn, "ai.usage", frame)
 
 
 def record_failures(
