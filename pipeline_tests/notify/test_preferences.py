@@ -7,6 +7,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipeline.defs.notify.sensors import preference_overrides_sensor
+from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib.notify import preferences
 from pipeline_tests.notify.conftest import USERS_YAML, materialize, rows
 
@@ -56,13 +57,19 @@ def test_an_override_that_no_longer_validates_is_ignored(world, config_dir):
 
 
 def test_the_sensor_requests_a_run_when_someone_saves(instance, world, config_dir):
-    context = dg.build_sensor_context(instance=instance)
+    context = dg.build_sensor_context(
+        instance=instance, resources={"warehouse": warehouse_resource()}
+    )
     first = preference_overrides_sensor(context)
     assert isinstance(first, dg.SkipReason)
     wanted = preferences.with_changes(alice(config_dir), {"threshold": 0.8})
     preferences.save_preferences(world, config_dir, wanted)
-    context = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+    context = dg.build_sensor_context(
+        instance=instance, cursor=context.cursor, resources={"warehouse": warehouse_resource()}
+    )
     request = preference_overrides_sensor(context)
     assert isinstance(request, dg.RunRequest)
-    again = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+    again = dg.build_sensor_context(
+        instance=instance, cursor=context.cursor, resources={"warehouse": warehouse_resource()}
+    )
     assert isinstance(preference_overrides_sensor(again), dg.SkipReason)
