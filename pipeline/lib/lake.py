@@ -29,6 +29,7 @@ from pipeline.lib import duckdb_extensions, merge, retries
 from pipeline.lib.warehouse import Warehouse
 
 CATALOG_ALIAS = "lake"
+INLINE_ROWS = 1000
 
 
 class LakeConfigError(RuntimeError):
@@ -94,7 +95,7 @@ def _create_s3_secret(conn: duckdb.DuckDBPyConnection) -> None:
         ) from None
 
 
-def attach(conn: duckdb.DuckDBPyConnection, lake: LakeTarget, *, read_only: bool = False) -> None:
+def attach(conn: duckdb.DuckDBPyConnection, lake: LakeTarget) -> None:
     """Load the packaged extensions and attach the lake as the connection's default catalog."""
     duckdb_extensions.load(conn, "ducklake")
     if lake.catalog_kind == "postgres":
@@ -114,13 +115,13 @@ def attach(conn: duckdb.DuckDBPyConnection, lake: LakeTarget, *, read_only: bool
             "PIPELINE_LAKE_DATA must name where DuckLake keeps its data files "
             "(s3://bucket/prefix/ or a folder) when the catalog is in PostgreSQL"
         )
-    if read_only:
-        options.append("READ_ONLY")
+    # Writes of up to this many rows go into the catalog instead of a Parquet file each
+    # (DuckLake's data inlining; compact() flushes them to files).
+    options.append(f"DATA_INLINING_ROW_LIMIT {INLINE_ROWS}")
     if lake.catalog_kind in ("sqlite", "duckdb"):
         catalog_file = lake.url.removeprefix("ducklake:").removeprefix("sqlite:")
         Path(catalog_file).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    suffix = f" ({', '.join(options)})" if options else ""
-    conn.execute(f"ATTACH {_literal(lake.url)} AS {CATALOG_ALIAS}{suffix}")
+    conn.execute(f"ATTACH {_literal(lake.url)} AS {CATALOG_ALIAS} ({', '.join(options)})")
     conn.execute(f"USE {CATALOG_ALIAS}")
 
 
@@ -225,16 +226,21 @@ class DuckLake(Warehouse):
             return _attached[key]
 
     def _open_once(self, read_only: bool):
+        # One read-write attach serves readers too: a second, read-only one would cost a
+        # second attach.
         cursor = self._database().cursor()
         cursor.execute(f"USE {CATALOG_ALIAS}")
         return LakeConnection(cursor)
 
     def compact(self) -> str:
+        """Inlined rows go to Parquet files, then small adjacent files are merged. The files
+        they replace stay until snapshots are expired (DuckLake keeps time travel)."""
         with self.connection() as conn:
+            conn.execute(f"CALL ducklake_flush_inlined_data('{CATALOG_ALIAS}')").fetchall()
             merged = conn.execute(
                 f"CALL ducklake_merge_adjacent_files('{CATALOG_ALIAS}')"
             ).fetchall()
-        return f"merged adjacent data files ({len(merged)} table(s) rewritten)"
+        return f"flushed inlined rows, merged small files ({len(merged)} file(s) written)"
 
 
 # Another writer changed the same data since we began; or, with a SQLite catalog, held its lock.
@@ -248,8 +254,14 @@ def is_conflict(error: BaseException) -> bool:
 
 
 class LakeConnection:
-    """A DuckDB connection attached to the lake. It resolves write conflicts between processes
-    optimistically: DuckLake refuses a commit
+    """A DuckDB connection attached to the lake. Each DuckLake commit writes a snapshot to the
+    catalog, so statements outside an explicit transaction are not committed one by one: they
+    run in one implicit transaction (a unit) that is committed before the caller's own BEGIN,
+    before a registered frame is unregistered, and at close. A statement that fails in a unit
+    leaves the statements before it in place, as in autocommit (the unit is rolled back and
+    replayed without it).
+
+    Write conflicts between processes are resolved optimistically: DuckLake refuses a commit
     when another writer deleted from the same data file meanwhile, so the statements of the
     refused transaction are replayed on the new snapshot and committed again. (They are SQL, so
     they re-read what they depend on; callers do not decide on data read inside a transaction
@@ -257,7 +269,8 @@ class LakeConnection:
 
     def __init__(self, conn: duckdb.DuckDBPyConnection):
         self._conn = conn
-        self._transaction: list[tuple] | None = None
+        self._transaction: list[tuple] | None = None  # the caller's BEGIN ... COMMIT
+        self._unit: list[tuple] | None = None  # statements outside it, not yet committed
 
     def _conflict_replays(self) -> Retrying:
         """Tries again after a conflict, rolling the refused transaction back before the wait."""
@@ -269,38 +282,62 @@ class LakeConnection:
             before_sleep=self._roll_back,
         )
 
-    def _roll_back(self, _state: RetryCallState) -> None:
+    def _roll_back(self, _state: RetryCallState | None = None) -> None:
         with contextlib.suppress(duckdb.Error):
             self._conn.execute("ROLLBACK")
 
-    def _commit(self) -> None:
-        statements, self._transaction = self._transaction or [], None
+    def _replay(self, statements: list[tuple]) -> None:
+        self._conn.execute("BEGIN TRANSACTION")
+        for method, query, parameters in statements:
+            getattr(self._conn, method)(query, parameters)
+
+    def _commit(self, statements: list[tuple]) -> None:
         for attempt in self._conflict_replays():
             with attempt:
                 if attempt.retry_state.attempt_number > 1:  # replay on the new snapshot
-                    self._conn.execute("BEGIN TRANSACTION")
-                    for method, query, parameters in statements:
-                        getattr(self._conn, method)(query, parameters)
+                    self._replay(statements)
                 self._conn.execute("COMMIT")
+
+    def commit_unit(self) -> None:
+        """Commit the statements run outside an explicit transaction so far."""
+        if self._unit is not None:
+            statements, self._unit = self._unit, None
+            self._commit(statements)
+
+    def _run_in_unit(self, method: str, query, parameters) -> None:
+        if self._unit is None:
+            self._conn.execute("BEGIN TRANSACTION")
+            self._unit = []
+        for attempt in self._conflict_replays():
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    self._replay(self._unit)
+                try:
+                    getattr(self._conn, method)(query, parameters)
+                except duckdb.Error as error:
+                    if not is_conflict(error):
+                        # Aborted the unit: bring back what ran before, without this one.
+                        self._roll_back()
+                        self._replay(self._unit)
+                    raise
+        self._unit.append((method, query, parameters))
 
     def _run(self, method: str, query, parameters) -> None:
         keyword = query.lstrip()[:8].upper() if isinstance(query, str) else ""
         if keyword.startswith("BEGIN"):
+            self.commit_unit()
             self._transaction = []
         elif keyword.startswith("COMMIT"):
-            self._commit()
+            statements, self._transaction = self._transaction or [], None
+            self._commit(statements)
             return
         elif keyword.startswith(("ROLLBACK", "ABORT")):
             self._transaction = None
+        elif self._transaction is not None:
+            self._transaction.append((method, query, parameters))
         else:
-            if self._transaction is not None:
-                self._transaction.append((method, query, parameters))
-            else:
-                # One statement in autocommit: its own transaction, replayed the same way.
-                for attempt in self._conflict_replays():
-                    with attempt:
-                        getattr(self._conn, method)(query, parameters)
-                return
+            self._run_in_unit(method, query, parameters)
+            return
         getattr(self._conn, method)(query, parameters)
 
     def execute(self, query, parameters=None):
@@ -311,6 +348,19 @@ class LakeConnection:
         self._run("executemany", query, parameters)
         return self
 
+    def unregister(self, name: str):
+        self.commit_unit()  # its statements may read the frame when replayed
+        return self._conn.unregister(name)
+
+    def close(self) -> None:
+        try:
+            if self._transaction is not None:
+                self._roll_back()  # a BEGIN the caller never ended, as on any connection
+            else:
+                self.commit_unit()
+        finally:
+            self._conn.close()
+
     def __getattr__(self, name):
         return getattr(self._conn, name)
 
@@ -318,4 +368,4 @@ class LakeConnection:
         return self
 
     def __exit__(self, *exc):
-        self._conn.close()
+        self.close()
