@@ -131,3 +131,16 @@ def test_non_lock_errors_are_not_retried(tmp_path):
     with pytest.raises(duckdb.Error):
         warehouse.open_connection(not_a_db, timeout_s=30)
     assert time.monotonic() - started < 5
+
+
+def test_the_backend_is_chosen_once_from_the_setting(tmp_path):
+    from pipeline.lib import lake, warehouse_choice
+
+    file = warehouse_choice.choose(str(tmp_path / "w.duckdb"), None, lock_timeout_s=1)
+    assert isinstance(file, warehouse.DuckDBFile) and not file.exists()
+    on_lake = warehouse_choice.choose("ducklake:sqlite:/c.sqlite", str(tmp_path), lock_timeout_s=1)
+    assert isinstance(on_lake, lake.DuckLake) and on_lake.exists()
+    assert on_lake.target.data_path == f"{tmp_path}/"
+    # Past the choice a lake is never a string again: a path is only ever a DuckDB file.
+    with pytest.raises(TypeError, match="warehouse_choice"):
+        warehouse.as_warehouse("ducklake:sqlite:/c.sqlite")
