@@ -17,6 +17,7 @@ import contextlib
 import os
 import re
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +185,14 @@ def schema_ddl(migration_sql: str, earlier: Sequence[str]) -> str:
 
 _attached: dict[tuple[str, int], duckdb.DuckDBPyConnection] = {}
 _attach_lock = threading.Lock()
+_threads = threading.local()
+
+
+def _open_in_thread() -> weakref.WeakSet:
+    """The lake connections this thread has open."""
+    if not hasattr(_threads, "connections"):
+        _threads.connections = weakref.WeakSet()
+    return _threads.connections
 
 
 class DuckLake(Warehouse):
@@ -226,11 +235,18 @@ class DuckLake(Warehouse):
             return _attached[key]
 
     def _open_once(self, read_only: bool):
+        # A connection opened inside another one's block (same thread) must see what that one
+        # wrote, as it would in autocommit: the open units are committed first.
+        open_here = _open_in_thread()
+        for outer in open_here:
+            outer.commit_unit()
         # One read-write attach serves readers too: a second, read-only one would cost a
         # second attach.
         cursor = self._database().cursor()
         cursor.execute(f"USE {CATALOG_ALIAS}")
-        return LakeConnection(cursor)
+        conn = LakeConnection(cursor)
+        open_here.add(conn)
+        return conn
 
     def compact(self) -> str:
         """Inlined rows go to Parquet files, then small adjacent files are merged. The files
@@ -353,6 +369,7 @@ class LakeConnection:
         return self._conn.unregister(name)
 
     def close(self) -> None:
+        _open_in_thread().discard(self)
         try:
             if self._transaction is not None:
                 self._roll_back()  # a BEGIN the caller never ended, as on any connection

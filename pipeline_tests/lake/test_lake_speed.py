@@ -60,3 +60,14 @@ def test_small_writes_are_inlined_and_compaction_writes_them_out_once(sqlite_lak
     assert len([f for f in _parquet_files(data) if "dirty_days" in str(f)]) == 1
     with resource.get_connection(read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 400
+
+
+def test_a_connection_opened_inside_another_sees_its_writes(sqlite_lake):
+    resource = warehouse_resource()
+    with resource.get_connection() as outer:
+        outer.execute(DAYS, [0, 5])
+        with resource.get_connection(read_only=True) as inner:
+            assert inner.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 5
+        outer.execute(DAYS, [5, 10])
+    with resource.get_connection(read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 10
