@@ -24,6 +24,10 @@ two sessions:
     --rows 6000000 --files-rows 250000 (load ~15): A. file 133.6s, lake 190.0s (1.42x)
         B. one after another 273.0s, 2 workers at once 147.2s (1.85x faster)
 
+C/D with --repeat 3 (before/after the one-interface work, load 9-30; per-round lake/file):
+demo before 4.06x 4.41x 0.59x, after 1.48x 0.40x 1.05x; real 1,000-row ingest before 1.79x
+1.30x 2.02x, after 1.19x 1.03x.
+
 Discussion in docs/operations.md, "Scaling out".
 """
 
