@@ -26,7 +26,7 @@ two sessions:
 
 C/D with --repeat 3 (before/after the one-interface work, load 9-30; per-round lake/file):
 demo before 4.06x 4.41x 0.59x, after 1.48x 0.40x 1.05x; real 1,000-row ingest before 1.79x
-1.30x 2.02x, after 1.19x 1.03x.
+1.30x 2.02x, after 1.19x 1.03x 1.37x.
 
 Discussion in docs/operations.md, "Scaling out".
 """
