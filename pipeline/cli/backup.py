@@ -35,10 +35,10 @@ def backup(directory: str) -> None:
     try:
         if directory.startswith("s3://"):
             with tempfile.TemporaryDirectory(prefix="pipeline-backup-") as staging:
-                manifest = backups.backup(_warehouse().location, Path(staging) / "backup")
+                manifest = backups.backup(_warehouse().backend, Path(staging) / "backup")
                 backups.upload_directory(s3_client(), Path(staging) / "backup", directory)
         else:
-            manifest = backups.backup(_warehouse().location, Path(directory))
+            manifest = backups.backup(_warehouse().backend, Path(directory))
     except backups.BackupError as error:
         raise click.ClickException(str(error)) from error
     rows = sum(manifest.tables.values())
@@ -66,11 +66,11 @@ def restore(directory: str, force: bool, unverified: bool) -> None:
         if directory.startswith("s3://"):
             with tempfile.TemporaryDirectory(prefix="pipeline-restore-") as staging:
                 local = backups.download_directory(s3_client(), directory, Path(staging) / "b")
-                result = backups.restore(local, _warehouse().location, origin=directory, **options)
+                result = backups.restore(local, _warehouse().backend, origin=directory, **options)
         else:
             if not Path(directory).is_dir():
                 raise backups.BackupError(f"{directory} is not a directory")
-            result = backups.restore(Path(directory), _warehouse().location, **options)
+            result = backups.restore(Path(directory), _warehouse().backend, **options)
     except backups.BackupError as error:
         raise click.ClickException(str(error)) from error
     rows = sum(result.manifest.tables.values())

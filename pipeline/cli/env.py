@@ -28,13 +28,13 @@ def echo_environment(echo=click.echo) -> None:
     """Paths, instance storage and each provider, live or on samples (`pipeline env`, and the
     head of `pipeline demo`'s output)."""
     from pipeline.graph_runner import LIVE_PROVIDER_VARIABLES, live_providers
-    from pipeline.lib import warehouse
+    from pipeline.lib import warehouse_choice
     from pipeline.lib.notify.links import PUBLIC_URL_VARIABLE, public_url
     from pipeline.lib.notify.secret import secret_source
     from pipeline.lib.settings import partitions_start_date, settings
 
     current = settings()
-    echo(f"warehouse        {warehouse.describe(current.warehouse)}")
+    echo(f"warehouse        {warehouse_choice.configured().describe()}")
     echo(f"landing zone     {current.landing}")
     echo(f"outbox           {current.outbox}")
     echo(f"daily partitions from {partitions_start_date()} (PIPELINE_START_DATE)")

@@ -37,7 +37,7 @@ def health(as_json: bool) -> None:
 
     with dg.DagsterInstance.get() as instance:
         view = health_view(
-            defs().resolve_asset_graph(), instance, warehouse_resource().location, time.time()
+            defs().resolve_asset_graph(), instance, warehouse_resource().backend, time.time()
         )
     code, score = view.exit_code, view.score
     if as_json:

@@ -28,7 +28,7 @@ def remove() -> None:
     from pipeline.lib.samples import remove_samples
 
     ensure_dagster_home()
-    with warehouse.connection(warehouse_resource().location) as conn:
+    with warehouse.connection(warehouse_resource().backend) as conn:
         removed = remove_samples(conn)
     landing = SalesLandingResource().zone()
     for _, _, key in removed.files:

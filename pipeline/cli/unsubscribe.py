@@ -16,7 +16,7 @@ def _fold(events) -> None:
     from pipeline.lib.notify.event_fold import fold_events
     from pipeline.lib.settings import settings
 
-    fold_events(warehouse_resource().location, events, settings().config_dir)
+    fold_events(warehouse_resource().backend, events, settings().config_dir)
 
 
 @click.command()

@@ -18,6 +18,7 @@ import duckdb
 
 from pipeline.lib import warehouse
 from pipeline.lib.hashing import file_hash
+from pipeline.lib.warehouse import DuckDBFile, Warehouse
 
 MANIFEST = "manifest.json"
 
@@ -74,16 +75,17 @@ def _migration_names(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return [f"{version:04d}_{name}" for version, name in rows]
 
 
-def backup(warehouse_path, target: Path, *, timeout_s: float = 120.0) -> Manifest:
-    """Export the warehouse (a DuckDB file or a lake: the warehouse resource's `location`) into
+def backup(database: Warehouse | Path, target: Path, *, timeout_s: float = 120.0) -> Manifest:
+    """Export the warehouse (a DuckDB file or a lake: the warehouse resource's `backend`) into
     `target` (new or empty directory) as Parquet files, schema.sql, load.sql and manifest.json.
     Holds a read-only connection for the export only."""
-    if not warehouse.exists(warehouse_path):
-        raise BackupError(f"no warehouse at {warehouse_path}")
+    database = warehouse.as_warehouse(database)
+    if not database.exists():
+        raise BackupError(f"no warehouse at {database.describe()}")
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty; back up into a new directory")
     target.mkdir(parents=True, exist_ok=True)
-    with warehouse.connection(warehouse_path, read_only=True, timeout_s=timeout_s) as conn:
+    with database.connection(read_only=True, timeout_s=timeout_s) as conn:
         counts = table_row_counts(conn)
         manifest = Manifest(
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -91,7 +93,7 @@ def backup(warehouse_path, target: Path, *, timeout_s: float = 120.0) -> Manifes
             migrations=_migration_names(conn),
             tables=counts,
             duckdb_version=duckdb.__version__,
-            source=warehouse.describe(warehouse_path),
+            source=database.describe(),
         )
         conn.execute(f"EXPORT DATABASE '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)")
     manifest.files = {
@@ -101,18 +103,20 @@ def backup(warehouse_path, target: Path, *, timeout_s: float = 120.0) -> Manifes
     return manifest
 
 
-def holds_data(warehouse_path, *, timeout_s: float = 120.0) -> bool:
+def holds_data(database: Warehouse | Path, *, timeout_s: float = 120.0) -> bool:
     """True if any table other than the migration record has a row."""
-    if not warehouse.exists(warehouse_path):
+    database = warehouse.as_warehouse(database)
+    if not database.exists():
         return False
-    with warehouse.connection(warehouse_path, read_only=True, timeout_s=timeout_s) as conn:
+    with database.connection(read_only=True, timeout_s=timeout_s) as conn:
         counts = table_row_counts(conn)
     return any(rows for table, rows in counts.items() if table != "meta.schema_migrations")
 
 
-def first_partition_date(warehouse_path, *, timeout_s: float = 120.0) -> dt.date | None:
+def first_partition_date(database: Warehouse | Path, *, timeout_s: float = 120.0) -> dt.date | None:
     """The earliest daily partition any table of the warehouse holds rows for."""
-    with warehouse.connection(warehouse_path, read_only=True, timeout_s=timeout_s) as conn:
+    database = warehouse.as_warehouse(database)
+    with database.connection(read_only=True, timeout_s=timeout_s) as conn:
         tables = conn.execute(
             "SELECT DISTINCT table_schema || '.' || table_name FROM information_schema.columns"
             " WHERE column_name = 'partition_date' AND data_type = 'DATE'"
@@ -163,7 +167,7 @@ def _describe(source: Path, name: str) -> str:
 
 def restore(
     source: Path,
-    warehouse_path,
+    database: Warehouse | Path,
     *,
     force: bool = False,
     unverified: bool = False,
@@ -174,22 +178,23 @@ def restore(
     for messages). Every file is verified against the manifest first; a backup without
     checksums is refused unless `unverified`. Refuses a warehouse holding data unless `force`.
     A backup from an older schema is upgraded by the pending migrations."""
+    database = warehouse.as_warehouse(database)
     manifest = Manifest.read(source)
     if not (unverified and manifest.files is None):
         verify(source, manifest, origin=origin)
-    existing = warehouse.exists(warehouse_path)
-    if not force and holds_data(warehouse_path, timeout_s=timeout_s):
+    existing = database.exists()
+    if not force and holds_data(database, timeout_s=timeout_s):
         raise BackupError(
-            f"{warehouse.describe(warehouse_path)} already holds data; pass --force to replace"
-            " it with the backup"
+            f"{database.describe()} already holds data; pass --force to replace it with the backup"
         )
-    if warehouse.is_lake(warehouse_path):
-        return _restore_into_lake(source, manifest, warehouse_path, timeout_s)
+    if not isinstance(database, DuckDBFile):
+        return _restore_in_place(source, manifest, database, timeout_s)
+    warehouse_path = database.path
     staging = warehouse_path.with_name(warehouse_path.name + ".restoring")
     _remove_database_files(staging)
-    conn = warehouse.open_connection(staging)
+    conn = DuckDBFile(staging).open()
     try:
-        if warehouse.is_lake(manifest.source):
+        if manifest.source.startswith("ducklake:"):
             # A lake's tables carry no keys (pipeline.lib.lake): build the file from the
             # migrations, which declare them, then load the rows.
             upgraded_by = warehouse.migrate(conn)
@@ -219,7 +224,7 @@ def restore(
     conn.close()
     # Wait for any other process to let go of the warehouse, then swap the file in. The
     # target's WAL belongs to the old file and must not be replayed onto the new one.
-    warehouse.open_connection(warehouse_path, timeout_s=timeout_s).close()
+    database.open(timeout_s=timeout_s).close()
     _remove_database_files(warehouse_path)
     os.replace(staging, warehouse_path)
     return RestoreResult(manifest, warehouse_path, upgraded_by, replaced_existing=existing)
@@ -292,12 +297,14 @@ def _load_rows(conn: duckdb.DuckDBPyConnection, source: Path, manifest: Manifest
         raise
 
 
-def _restore_into_lake(source: Path, manifest: Manifest, location, timeout_s: float):
-    """A lake cannot be swapped like a file: its schema is brought up to date, then its rows
-    are replaced in place."""
-    with warehouse.connection(location, timeout_s=timeout_s) as conn:
+def _restore_in_place(
+    source: Path, manifest: Manifest, database: Warehouse | Path, timeout_s: float
+):
+    """A warehouse that is not one file (a lake) cannot be swapped: its schema is brought up
+    to date, then its rows are replaced in place."""
+    with database.connection(timeout_s=timeout_s) as conn:
         _load_rows(conn, source, manifest)
-    return RestoreResult(manifest, warehouse.describe(location), [], replaced_existing=True)
+    return RestoreResult(manifest, database.describe(), [], replaced_existing=True)
 
 
 def split_s3_url(url: str) -> tuple[str, str]:

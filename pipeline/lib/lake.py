@@ -2,14 +2,13 @@
 
 `PIPELINE_WAREHOUSE=ducklake:postgres:dbname=lake host=...` (or `ducklake:sqlite:/path/cat.db`,
 `ducklake:/path/cat.ducklake`) keeps the catalog in PostgreSQL / SQLite / a DuckDB file and the
-data as Parquet under `PIPELINE_LAKE_DATA` (`s3://bucket/prefix/` or a folder). Every process
-attaches it on its own connection; DuckLake's catalog transactions let many writers commit.
+data as Parquet under `PIPELINE_LAKE_DATA` (`s3://bucket/prefix/` or a folder). Each process
+attaches it once; DuckLake's catalog transactions let many writers commit.
 
-DuckLake has no PRIMARY KEY / UNIQUE / CHECK constraints, indexes, sequences or list defaults.
-So, on this backend only:
-- migrations are rewritten: those clauses are dropped and each table's key is remembered;
-- `INSERT OR IGNORE`, `INSERT OR REPLACE` and `INSERT ... ON CONFLICT` become `MERGE INTO` on
-  that key, so callers keep writing the SQL they write for the DuckDB file.
+DuckLake has no PRIMARY KEY / UNIQUE / CHECK constraints, indexes, sequences or list defaults,
+so the migrations' tables are created here without them (`schema_ddl`), and writers upsert
+with `MERGE INTO` on the keys the migrations declare (pipeline.lib.merge), which both backends
+run as written.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ import contextlib
 import os
 import re
 import threading
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,9 +26,11 @@ from urllib.parse import urlparse
 import duckdb
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from pipeline.lib import duckdb_extensions, retries
+from pipeline.lib import duckdb_extensions, merge, retries
+from pipeline.lib.warehouse import Warehouse
 
 CATALOG_ALIAS = "lake"
+INLINE_ROWS = 1000
 
 
 class LakeConfigError(RuntimeError):
@@ -93,7 +96,7 @@ def _create_s3_secret(conn: duckdb.DuckDBPyConnection) -> None:
         ) from None
 
 
-def attach(conn: duckdb.DuckDBPyConnection, lake: LakeTarget, *, read_only: bool = False) -> None:
+def attach(conn: duckdb.DuckDBPyConnection, lake: LakeTarget) -> None:
     """Load the packaged extensions and attach the lake as the connection's default catalog."""
     duckdb_extensions.load(conn, "ducklake")
     if lake.catalog_kind == "postgres":
@@ -113,223 +116,147 @@ def attach(conn: duckdb.DuckDBPyConnection, lake: LakeTarget, *, read_only: bool
             "PIPELINE_LAKE_DATA must name where DuckLake keeps its data files "
             "(s3://bucket/prefix/ or a folder) when the catalog is in PostgreSQL"
         )
-    if read_only:
-        options.append("READ_ONLY")
+    # Writes of up to this many rows go into the catalog instead of a Parquet file each
+    # (DuckLake's data inlining; compact() flushes them to files).
+    options.append(f"DATA_INLINING_ROW_LIMIT {INLINE_ROWS}")
     if lake.catalog_kind in ("sqlite", "duckdb"):
         catalog_file = lake.url.removeprefix("ducklake:").removeprefix("sqlite:")
         Path(catalog_file).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    suffix = f" ({', '.join(options)})" if options else ""
-    conn.execute(f"ATTACH {_literal(lake.url)} AS {CATALOG_ALIAS}{suffix}")
+    conn.execute(f"ATTACH {_literal(lake.url)} AS {CATALOG_ALIAS} ({', '.join(options)})")
     conn.execute(f"USE {CATALOG_ALIAS}")
 
 
-# --- DDL: what DuckLake cannot hold is dropped, keys are remembered --------------------------
-
-_COMMENT = re.compile(r"--[^\n]*")
-_CREATE_TABLE = re.compile(
-    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([\w.\"]+)\s*\(",
-    re.IGNORECASE,
-)
-_INDEX = re.compile(
-    r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?[\w\"]+\s+ON\s+([\w.\"]+)\s*\(([^)]*)\)",
-    re.IGNORECASE,
-)
-_ADD_KEY = re.compile(
-    r"^\s*ALTER\s+TABLE\s+([\w.\"]+)\s+ADD\s+(?:CONSTRAINT\s+\w+\s+)?(?:PRIMARY\s+KEY|UNIQUE)\s*\(([^)]*)\)",
-    re.IGNORECASE,
-)
-_LIST_DEFAULT = re.compile(r"\s+DEFAULT\s+(?:\[[^\]]*\]|list_value\([^)]*\))", re.IGNORECASE)
-_INLINE_KEY = re.compile(r"\s+(PRIMARY\s+KEY|UNIQUE)\b", re.IGNORECASE)
+# --- DDL: the migrations' tables without what DuckLake cannot hold -----------------------------
 
 
-def _split_top_level(text: str, separator: str) -> list[str]:
-    parts, depth, quoted, current = [], 0, False, []
-    for char in text:
-        if char == "'":
-            quoted = not quoted
-        elif not quoted and char in "([":
-            depth += 1
-        elif not quoted and char in ")]":
-            depth -= 1
-        if char == separator and depth == 0 and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
+def _catalog(conn: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, list[tuple]]]:
+    """The schemas, and each table's (column, type, nullable, default) in order."""
+    schemas = {
+        row[0]
+        for row in conn.execute(
+            "SELECT schema_name FROM duckdb_schemas()"
+            " WHERE database_name = current_database() AND NOT internal"
+        ).fetchall()
+    }
+    tables: dict[str, list[tuple]] = {}
+    for schema, table, *column in conn.execute(
+        "SELECT schema_name, table_name, column_name, data_type, is_nullable, column_default"
+        " FROM duckdb_columns() WHERE database_name = current_database() AND NOT internal"
+        " ORDER BY schema_name, table_name, column_index"
+    ).fetchall():
+        tables.setdefault(f"{schema}.{table}", []).append(tuple(column))
+    return schemas, tables
 
 
-def _name(identifier: str) -> str:
-    return identifier.replace('"', "").strip().lower()
+def _column_ddl(name: str, data_type: str, nullable: bool, default: str | None) -> str:
+    ddl = f'"{name}" {data_type}' + ("" if nullable else " NOT NULL")
+    # DuckLake keeps literal defaults only; list defaults ([]) are left to the writers.
+    if default is not None and not data_type.endswith("]"):
+        ddl += f" DEFAULT {default}"
+    return ddl
 
 
-def _columns(text: str) -> tuple[str, ...]:
-    return tuple(_name(c) for c in text.split(",") if c.strip())
-
-
-def _drop_check(definition: str) -> str:
-    match = re.search(r"\s+CHECK\s*\(", definition, re.IGNORECASE)
-    if not match:
-        return definition
-    depth, end = 0, match.end() - 1
-    for end in range(match.end() - 1, len(definition)):
-        depth += {"(": 1, ")": -1}.get(definition[end], 0)
-        if depth == 0:
-            break
-    return definition[: match.start()] + definition[end + 1 :]
-
-
-def _rewrite_create_table(statement: str, keys: dict[str, tuple[str, ...]]) -> str:
-    head = _CREATE_TABLE.match(statement)
-    table = _name(head.group(1))
-    close = statement.rindex(")")
-    items = []
-    for item in _split_top_level(statement[head.end() : close], ","):
-        stripped = item.strip()
-        if re.match(r"(PRIMARY\s+KEY|UNIQUE)\s*\(", stripped, re.IGNORECASE):
-            keys.setdefault(
-                table, _columns(stripped[stripped.index("(") + 1 : stripped.rindex(")")])
-            )
-            continue
-        if re.match(r"(CHECK\s*\(|FOREIGN\s+KEY\b|CONSTRAINT\s)", stripped, re.IGNORECASE):
-            continue
-        if _INLINE_KEY.search(item):
-            keys.setdefault(table, (_name(stripped.split()[0]),))
-            item = _INLINE_KEY.sub("", item)
-        item = _drop_check(_LIST_DEFAULT.sub("", item))
-        item = re.sub(r"\s+REFERENCES\s+[\w.\"]+\s*(\([^)]*\))?", "", item, flags=re.IGNORECASE)
-        items.append(item)
-    return statement[: head.end()] + ",".join(items) + statement[close:]
-
-
-def translate_ddl(sql: str) -> tuple[str, dict[str, tuple[str, ...]]]:
-    """A migration as DuckLake takes it, and the key of every table it declares one for."""
-    keys: dict[str, tuple[str, ...]] = {}
-    statements = []
-    for statement in _split_top_level(_COMMENT.sub("", sql), ";"):
-        if not statement.strip():
-            continue
-        if _CREATE_TABLE.match(statement):
-            statements.append(_rewrite_create_table(statement, keys))
-        elif index := _INDEX.match(statement):
-            if index.group(1):
-                keys.setdefault(_name(index.group(2)), _columns(index.group(3)))
-        elif added := _ADD_KEY.match(statement):
-            keys.setdefault(_name(added.group(1)), _columns(added.group(2)))
-        elif re.match(r"^\s*CREATE\s+SEQUENCE", statement, re.IGNORECASE):
-            raise LakeConfigError(f"DuckLake has no sequences: {statement.strip()[:80]}")
-        else:
-            statements.append(_LIST_DEFAULT.sub("", statement))
-    return ";\n".join(statements) + ";", keys
-
-
-_keys_lock = threading.Lock()
-_known_keys: dict[str, tuple[str, ...]] | None = None
-
-
-def table_keys() -> dict[str, tuple[str, ...]]:
-    """Every table's key as the migrations declare it (what the DuckDB file enforces)."""
-    global _known_keys
-    with _keys_lock:
-        if _known_keys is None:
-            from pipeline.lib.warehouse import META_DDL, available_migrations
-
-            keys = translate_ddl(META_DDL)[1]
-            for migration in available_migrations():
-                for table, columns in translate_ddl(migration.sql)[1].items():
-                    keys.setdefault(table, columns)
-            _known_keys = keys
-        return _known_keys
-
-
-# --- DML: upserts become MERGE on the remembered key ------------------------------------------
-
-_UPSERT = re.compile(
-    r"^\s*INSERT\s+(?:OR\s+(?P<or>IGNORE|REPLACE)\s+)?INTO\s+(?P<table>[\w.\"]+)\s*"
-    r"(?:\((?P<cols>[^()]*)\)\s*)?(?P<body>.*)$",
-    re.IGNORECASE | re.DOTALL,
-)
-_ON_CONFLICT = re.compile(
-    r"\s+ON\s+CONFLICT\s*(?:\((?P<target>[^)]*)\)\s*)?DO\s+(?P<action>NOTHING|UPDATE\s+SET\s+)",
-    re.IGNORECASE,
-)
-_RETURNING = re.compile(r"\s+RETURNING\s+(?P<returning>[^;]*?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
-_INCOMING = "__incoming"
-
-
-def _incoming(column: str) -> str:
-    return f'"__in_{column}"'
-
-
-def translate_dml(sql: str, table_columns) -> str:
-    """`sql` with any upsert form rewritten as MERGE INTO; other statements unchanged.
-    `table_columns(table)` gives a table's columns in order (for INSERT without a column list)."""
-    head = sql.lstrip()[:40].upper()
-    if not head.startswith("INSERT"):
-        return sql
-    match = _UPSERT.match(sql)
-    if not match:
-        return sql
-    body = match.group("body")
-    conflict = _ON_CONFLICT.search(body)
-    mode = (match.group("or") or "").upper()
-    if not mode and not conflict:
-        return sql
-    table = _name(match.group("table"))
-    returning = ""
-    if found := _RETURNING.search(body):
-        returning = f" RETURNING {found.group('returning')}"
-        body = body[: found.start()]
-    assignments = None
-    if conflict:
-        source = body[: conflict.start()]
-        if conflict.group("action").upper().startswith("UPDATE"):
-            assignments = body[conflict.end() :].strip().rstrip(";")
-            mode = "UPDATE"
-        else:
-            mode = "IGNORE"
-        key = _columns(conflict.group("target")) if conflict.group("target") else None
-    else:
-        source = body.strip().rstrip(";")
-        key = None
-    key = key or table_keys().get(table)
-    if not key:
-        raise LakeConfigError(
-            f"{table} has no key in the migrations, so an upsert into it cannot run on DuckLake"
+def schema_ddl(migration_sql: str, earlier: Sequence[str]) -> str:
+    """What a migration makes, as DuckLake holds it: DuckDB applies `earlier` and then the
+    migration to an in-memory database, and the tables and columns it gained are created
+    without keys, checks or list defaults (the keys stay declared: pipeline.lib.merge)."""
+    with merge.declared_schema(earlier) as reference:
+        schemas_before, before = _catalog(reference)
+        reference.execute(migration_sql)
+        schemas_after, after = _catalog(reference)
+    statements = [
+        f"CREATE SCHEMA IF NOT EXISTS {s}" for s in sorted(schemas_after - schemas_before)
+    ]
+    for table, columns in after.items():
+        known = {column[0] for column in before.get(table, [])}
+        if table not in before:
+            body = ", ".join(_column_ddl(*column) for column in columns)
+            statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+        statements.extend(
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {_column_ddl(*column)}"
+            for column in columns
+            if table in before and column[0] not in known
         )
-    columns = _columns(match.group("cols")) if match.group("cols") else tuple(table_columns(table))
-    source = source.strip()
-    if source.upper().startswith("VALUES"):
-        source = f"SELECT * FROM ({source})"
-    renamed = ", ".join(_incoming(c) for c in columns)
-    key_incoming = ", ".join(_incoming(c) for c in key)
-    merged = (
-        f"MERGE INTO {match.group('table')} USING ("
-        f"SELECT DISTINCT ON ({key_incoming}) * FROM ({source}) AS __raw({renamed})"
-        f") AS {_INCOMING} ON ("
-        + " AND ".join(f'{match.group("table")}."{c}" = {_INCOMING}.{_incoming(c)}' for c in key)
-        + ")"
-    )
-    if mode == "REPLACE":
-        updates = ", ".join(f'"{c}" = {_INCOMING}.{_incoming(c)}' for c in columns if c not in key)
-        if updates:
-            merged += f" WHEN MATCHED THEN UPDATE SET {updates}"
-    elif mode == "UPDATE":
-        where = re.split(r"\s+WHERE\s+", assignments, maxsplit=1, flags=re.IGNORECASE)
-        set_clause = re.sub(
-            r"\bexcluded\.\"?(\w+)\"?",
-            lambda m: f"{_INCOMING}.{_incoming(m.group(1).lower())}",
-            where[0],
-            flags=re.IGNORECASE,
-        )
-        condition = f" AND ({where[1]})" if len(where) > 1 else ""
-        merged += f" WHEN MATCHED{condition} THEN UPDATE SET {set_clause}"
-    merged += (
-        f" WHEN NOT MATCHED THEN INSERT ({', '.join(chr(34) + c + chr(34) for c in columns)})"
-        f" VALUES ({', '.join(f'{_INCOMING}.{_incoming(c)}' for c in columns)})"
-    )
-    return merged + returning
+    statements.extend(f"DROP TABLE IF EXISTS {table}" for table in before.keys() - after.keys())
+    return ";\n".join(statements) + ";" if statements else "SELECT 1"
+
+
+# --- one attached lake per process -----------------------------------------------------------
+
+_attached: dict[tuple[str, int], duckdb.DuckDBPyConnection] = {}
+_attach_lock = threading.Lock()
+_threads = threading.local()
+
+
+def _open_in_thread() -> weakref.WeakSet:
+    """The lake connections this thread has open."""
+    if not hasattr(_threads, "connections"):
+        _threads.connections = weakref.WeakSet()
+    return _threads.connections
+
+
+class DuckLake(Warehouse):
+    """The lake: attached once per process (loading the extensions, the S3 secret and the
+    catalog take most of a connection's cost), each caller on its own cursor of that
+    database. DuckLake's catalog transactions let many processes write at once."""
+
+    migration_attempts = 5
+    readers_migrate = True
+
+    def __init__(self, lake: LakeTarget, *, lock_timeout_s: float = 120.0) -> None:
+        super().__init__(lock_timeout_s=lock_timeout_s)
+        self.target = lake
+
+    def describe(self) -> str:
+        return self.target.describe()
+
+    def exists(self) -> bool:
+        return True  # created on first attach
+
+    @property
+    def identity(self) -> str:
+        return f"{self.target.url}|{self.target.data_path}"
+
+    def schema_ddl(self, migration_sql: str, earlier: Sequence[str]) -> str:
+        return schema_ddl(migration_sql, earlier)
+
+    def _database(self) -> duckdb.DuckDBPyConnection:
+        # Keyed by process too: a DuckDB database must not be used across fork().
+        key = (self.identity, os.getpid())
+        with _attach_lock:
+            if key not in _attached:
+                conn = duckdb.connect(":memory:", config=duckdb_extensions.connection_config())
+                try:
+                    attach(conn, self.target)
+                except BaseException:
+                    conn.close()
+                    raise
+                _attached[key] = conn
+            return _attached[key]
+
+    def _open_once(self, read_only: bool):
+        # A connection opened inside another one's block (same thread) must see what that one
+        # wrote, as it would in autocommit: the open units are committed first.
+        open_here = _open_in_thread()
+        for outer in open_here:
+            outer.commit_unit()
+        # One read-write attach serves readers too: a second, read-only one would cost a
+        # second attach.
+        cursor = self._database().cursor()
+        cursor.execute(f"USE {CATALOG_ALIAS}")
+        conn = LakeConnection(cursor)
+        open_here.add(conn)
+        return conn
+
+    def compact(self) -> str:
+        """Inlined rows go to Parquet files, then small adjacent files are merged. The files
+        they replace stay until snapshots are expired (DuckLake keeps time travel)."""
+        with self.connection() as conn:
+            conn.execute(f"CALL ducklake_flush_inlined_data('{CATALOG_ALIAS}')").fetchall()
+            merged = conn.execute(
+                f"CALL ducklake_merge_adjacent_files('{CATALOG_ALIAS}')"
+            ).fetchall()
+        return f"flushed inlined rows, merged small files ({len(merged)} file(s) written)"
 
 
 # Another writer changed the same data since we began; or, with a SQLite catalog, held its lock.
@@ -343,8 +270,14 @@ def is_conflict(error: BaseException) -> bool:
 
 
 class LakeConnection:
-    """A DuckDB connection attached to the lake. It rewrites upserts (see the module docstring)
-    and resolves write conflicts between processes optimistically: DuckLake refuses a commit
+    """A DuckDB connection attached to the lake. Each DuckLake commit writes a snapshot to the
+    catalog, so statements outside an explicit transaction are not committed one by one: they
+    run in one implicit transaction (a unit) that is committed before the caller's own BEGIN,
+    before a registered frame is unregistered, and at close. A statement that fails in a unit
+    leaves the statements before it in place, as in autocommit (the unit is rolled back and
+    replayed without it).
+
+    Write conflicts between processes are resolved optimistically: DuckLake refuses a commit
     when another writer deleted from the same data file meanwhile, so the statements of the
     refused transaction are replayed on the new snapshot and committed again. (They are SQL, so
     they re-read what they depend on; callers do not decide on data read inside a transaction
@@ -352,23 +285,8 @@ class LakeConnection:
 
     def __init__(self, conn: duckdb.DuckDBPyConnection):
         self._conn = conn
-        self._columns: dict[str, list[str]] = {}
-        self._transaction: list[tuple] | None = None
-
-    def _table_columns(self, table: str) -> list[str]:
-        if table not in self._columns:
-            schema, _, name = table.rpartition(".")
-            rows = self._conn.execute(
-                "SELECT column_name FROM information_schema.columns"
-                " WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?"
-                " ORDER BY ordinal_position",
-                [schema or "main", name],
-            ).fetchall()
-            self._columns[table] = [row[0].lower() for row in rows]
-        return self._columns[table]
-
-    def _translate(self, sql):
-        return translate_dml(sql, self._table_columns) if isinstance(sql, str) else sql
+        self._transaction: list[tuple] | None = None  # the caller's BEGIN ... COMMIT
+        self._unit: list[tuple] | None = None  # statements outside it, not yet committed
 
     def _conflict_replays(self) -> Retrying:
         """Tries again after a conflict, rolling the refused transaction back before the wait."""
@@ -380,39 +298,62 @@ class LakeConnection:
             before_sleep=self._roll_back,
         )
 
-    def _roll_back(self, _state: RetryCallState) -> None:
+    def _roll_back(self, _state: RetryCallState | None = None) -> None:
         with contextlib.suppress(duckdb.Error):
             self._conn.execute("ROLLBACK")
 
-    def _commit(self) -> None:
-        statements, self._transaction = self._transaction or [], None
+    def _replay(self, statements: list[tuple]) -> None:
+        self._conn.execute("BEGIN TRANSACTION")
+        for method, query, parameters in statements:
+            getattr(self._conn, method)(query, parameters)
+
+    def _commit(self, statements: list[tuple]) -> None:
         for attempt in self._conflict_replays():
             with attempt:
                 if attempt.retry_state.attempt_number > 1:  # replay on the new snapshot
-                    self._conn.execute("BEGIN TRANSACTION")
-                    for method, query, parameters in statements:
-                        getattr(self._conn, method)(query, parameters)
+                    self._replay(statements)
                 self._conn.execute("COMMIT")
+
+    def commit_unit(self) -> None:
+        """Commit the statements run outside an explicit transaction so far."""
+        if self._unit is not None:
+            statements, self._unit = self._unit, None
+            self._commit(statements)
+
+    def _run_in_unit(self, method: str, query, parameters) -> None:
+        if self._unit is None:
+            self._conn.execute("BEGIN TRANSACTION")
+            self._unit = []
+        for attempt in self._conflict_replays():
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    self._replay(self._unit)
+                try:
+                    getattr(self._conn, method)(query, parameters)
+                except duckdb.Error as error:
+                    if not is_conflict(error):
+                        # Aborted the unit: bring back what ran before, without this one.
+                        self._roll_back()
+                        self._replay(self._unit)
+                    raise
+        self._unit.append((method, query, parameters))
 
     def _run(self, method: str, query, parameters) -> None:
         keyword = query.lstrip()[:8].upper() if isinstance(query, str) else ""
         if keyword.startswith("BEGIN"):
+            self.commit_unit()
             self._transaction = []
         elif keyword.startswith("COMMIT"):
-            self._commit()
+            statements, self._transaction = self._transaction or [], None
+            self._commit(statements)
             return
         elif keyword.startswith(("ROLLBACK", "ABORT")):
             self._transaction = None
+        elif self._transaction is not None:
+            self._transaction.append((method, query, parameters))
         else:
-            query = self._translate(query)
-            if self._transaction is not None:
-                self._transaction.append((method, query, parameters))
-            else:
-                # One statement in autocommit: its own transaction, replayed the same way.
-                for attempt in self._conflict_replays():
-                    with attempt:
-                        getattr(self._conn, method)(query, parameters)
-                return
+            self._run_in_unit(method, query, parameters)
+            return
         getattr(self._conn, method)(query, parameters)
 
     def execute(self, query, parameters=None):
@@ -423,8 +364,19 @@ class LakeConnection:
         self._run("executemany", query, parameters)
         return self
 
-    def sql(self, query, *args, **kwargs):
-        return self._conn.sql(self._translate(query), *args, **kwargs)
+    def unregister(self, name: str):
+        self.commit_unit()  # its statements may read the frame when replayed
+        return self._conn.unregister(name)
+
+    def close(self) -> None:
+        _open_in_thread().discard(self)
+        try:
+            if self._transaction is not None:
+                self._roll_back()  # a BEGIN the caller never ended, as on any connection
+            else:
+                self.commit_unit()
+        finally:
+            self._conn.close()
 
     def __getattr__(self, name):
         return getattr(self._conn, name)
@@ -433,4 +385,4 @@ class LakeConnection:
         return self
 
     def __exit__(self, *exc):
-        self._conn.close()
+        self.close()

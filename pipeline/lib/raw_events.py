@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 
 from pipeline.lib.hashing import canonical_json, content_hash, sha256_text
+from pipeline.lib.merge import merge_sql
 from pipeline.lib.warehouse import register_frame, scalar, unregister_frame
 
 
@@ -121,13 +122,32 @@ def insert_events(conn: duckdb.DuckDBPyConnection, events: Iterable[RawEvent]) -
     register_frame(conn, "incoming_raw_events", frame)
     try:
         conn.execute(
-            f"INSERT INTO raw.events ({', '.join(RAW_EVENT_SCHEMA)}) "
-            f"SELECT {', '.join(RAW_EVENT_SCHEMA)} FROM incoming_raw_events "
-            "ON CONFLICT (event_id) DO NOTHING"
+            merge_sql(
+                "raw.events",
+                list(RAW_EVENT_SCHEMA),
+                f"SELECT {', '.join(RAW_EVENT_SCHEMA)} FROM incoming_raw_events",
+            )
         )
     finally:
         unregister_frame(conn, "incoming_raw_events")
     return scalar(conn, "SELECT count(*) FROM raw.events") - before
+
+
+FETCH_COLUMNS = [
+    "fetch_id",
+    "kind",
+    "provider",
+    "scope",
+    "tenant_id",
+    "is_sample",
+    "partition_date",
+    "started_at",
+    "finished_at",
+    "status",
+    "items",
+    "new_items",
+    "error",
+]
 
 
 @dataclass(frozen=True)
@@ -153,9 +173,7 @@ def record_fetch(conn: duckdb.DuckDBPyConnection, fetch: SourceFetch) -> None:
         f"{fetch.kind}|{fetch.provider}|{fetch.scope}|{fetch.started_at.isoformat()}"
     )
     conn.execute(
-        "INSERT INTO raw.source_fetches (fetch_id, kind, provider, scope, tenant_id, is_sample,"
-        " partition_date, started_at, finished_at, status, items, new_items, error)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fetch_id) DO NOTHING",
+        merge_sql("raw.source_fetches", FETCH_COLUMNS, f"VALUES ({', '.join('?' * 13)})"),
         [
             fetch_id,
             fetch.kind,

@@ -1,13 +1,15 @@
-"""The warehouse: short-lived connections that wait out other processes' locks, and
-versioned, forward-only schema migrations recorded in `meta.schema_migrations`.
+"""The warehouse: one interface, two backends, and versioned, forward-only schema migrations
+recorded in `meta.schema_migrations`.
 
-Two backends, chosen by `PIPELINE_WAREHOUSE` alone (see pipeline.lib.settings):
-- a file path: one embedded DuckDB file (the default). DuckDB lets one process hold a file at a
-  time (even read-only opens fail while another process writes), so every caller connects for
-  one unit of work and retries on a lock;
-- a `ducklake:` URL: DuckLake (pipeline.lib.lake), catalog in PostgreSQL/SQLite, data files on S3
-  or in a folder, which many processes on many hosts read and write at once.
-Callers write the same SQL for both; `location` is whatever `settings().warehouse` holds.
+`Warehouse` is what every caller holds; the backend is chosen once, where the resources are
+built (pipeline.lib.warehouse_choice), and callers cannot tell which one they have:
+- `DuckDBFile`: one embedded DuckDB file (the default). DuckDB lets one process hold a file at
+  a time (even read-only opens fail while another process writes), so every caller connects
+  for one unit of work and retries on a lock;
+- `pipeline.lib.lake.DuckLake`: catalog in PostgreSQL/SQLite, data files on S3 or in a folder,
+  which many processes on many hosts read and write at once.
+Callers write the same SQL for both; upserts are `MERGE INTO` on each table's key as the
+migrations declare it (`merge_sql`, `table_keys`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -24,7 +27,7 @@ from pathlib import Path
 import duckdb
 from tenacity import RetryCallState, retry_if_exception, retry_if_exception_type
 
-from pipeline.lib import duckdb_extensions, lake, retries
+from pipeline.lib import duckdb_extensions, retries
 
 log = logging.getLogger(__name__)
 
@@ -54,104 +57,175 @@ def is_lock_error(error: BaseException) -> bool:
     return isinstance(error, duckdb.Error) and any(m in str(error).lower() for m in _LOCK_MARKERS)
 
 
-def is_lake(location) -> bool:
-    """True when `location` selects the DuckLake backend rather than a DuckDB file."""
-    return isinstance(location, lake.LakeTarget) or str(location).startswith("ducklake:")
+class Warehouse(ABC):
+    """Where the pipeline's tables live. `connection()` is one unit of work: the schema is
+    brought up to date on first use per process, other processes' locks are waited out, and
+    the connection is given back when the block ends."""
 
+    # Processes starting together on one lake may race to apply the same migration.
+    migration_attempts = 1
+    # Whether readers migrate too (DuckLake cannot attach a lake read-only before it exists).
+    readers_migrate = False
 
-def _lake_target(location) -> lake.LakeTarget:
-    if isinstance(location, lake.LakeTarget):
-        return location
-    from pipeline.lib.settings import lake_data  # settings imports nothing from here
+    def __init__(self, *, lock_timeout_s: float = 120.0) -> None:
+        self.lock_timeout_s = lock_timeout_s
 
-    return lake.target(str(location), lake_data())
+    @abstractmethod
+    def describe(self) -> str:
+        """The warehouse for messages and metadata, without credentials."""
 
+    @abstractmethod
+    def exists(self) -> bool:
+        """Whether there is a warehouse to read yet."""
 
-def describe(location) -> str:
-    """The warehouse for messages and metadata: a file path, or the lake without credentials."""
-    return _lake_target(location).describe() if is_lake(location) else str(location)
+    @property
+    @abstractmethod
+    def identity(self) -> str:
+        """The same for every handle on the same warehouse (migrated once per process)."""
 
+    @abstractmethod
+    def _open_once(self, read_only: bool):
+        """One attempt at a connection; raises duckdb.Error with a lock message when locked."""
 
-def exists(location) -> bool:
-    """Whether there is a warehouse to read yet (a lake is created on first attach)."""
-    return True if is_lake(location) else Path(str(location)).exists()
+    def schema_ddl(self, migration_sql: str, earlier: Sequence[str]) -> str:
+        """The DDL this backend runs for a migration (`earlier`: the migrations before it)."""
+        return migration_sql
 
+    @abstractmethod
+    def compact(self) -> str:
+        """Tidy the storage (small files merged, space reclaimed); says what was done."""
 
-def _connect(location, read_only: bool, config: dict | None):
-    if is_lake(location):
-        conn = duckdb.connect(":memory:", config=duckdb_extensions.connection_config())
+    def open(self, *, read_only: bool = False, timeout_s: float | None = None):
+        """A connection the caller closes, retrying with jittered exponential backoff while
+        another process holds the lock (logged once per wait, not per attempt). Raises
+        WarehouseLockedError naming the warehouse after `timeout_s`."""
+        timeout_s = self.lock_timeout_s if timeout_s is None else timeout_s
+        started = time.monotonic()
+
+        def log_first_wait(state: RetryCallState) -> None:
+            if state.attempt_number == 1:
+                log.info(
+                    "warehouse %s is locked by another process; waiting up to %.0fs",
+                    self.describe(),
+                    timeout_s,
+                )
+
+        lock_waits = retries.retrying(
+            retry=retry_if_exception(is_lock_error),
+            within_s=timeout_s,
+            first_s=0.05,
+            max_s=2.0,
+            jitter=(0.5, 1.5),
+            before_sleep=log_first_wait,
+        )
         try:
-            lake.attach(conn, _lake_target(location), read_only=read_only)
-        except BaseException:
+            conn = lock_waits(self._open_once, read_only)
+        except duckdb.Error as error:
+            if not is_lock_error(error):
+                raise
+            raise WarehouseLockedError(
+                f"warehouse {self.describe()} stayed locked by another process for "
+                f"{timeout_s:.0f}s: {error}"
+            ) from error
+        if lock_waits.statistics["attempt_number"] > 1:
+            log.info("warehouse lock acquired after %.1fs", time.monotonic() - started)
+        return conn
+
+    @contextmanager
+    def connection(
+        self, *, read_only: bool = False, timeout_s: float | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only or self.readers_migrate:
+            self.ensure_schema(timeout_s=timeout_s)
+        conn = self.open(read_only=read_only, timeout_s=timeout_s)
+        try:
+            yield conn
+        finally:
             conn.close()
-            raise
-        return lake.LakeConnection(conn)
-    database = str(location)
-    if database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(
-        database,
-        read_only=read_only,
-        config={**duckdb_extensions.connection_config(), **(config or {})},
-    )
+
+    def read_connection(self):
+        """A read-only connection, or a migrating read-write one while nothing exists yet (a
+        DuckDB file cannot be opened read-only before it is created)."""
+        return self.connection(read_only=self.exists())
+
+    def ensure_schema(self, *, timeout_s: float | None = None) -> None:
+        """Migrate the warehouse once per process; a migration race is lost by re-reading
+        what is applied."""
+        key = self.identity
+        if key in _migrated:
+            return
+        with _migrate_lock:
+            if key in _migrated:
+                return
+            migration_races = retries.retrying(
+                retry=retry_if_exception_type(RuntimeError),
+                attempts=self.migration_attempts,
+                first_s=0.2,
+                max_s=0.8,
+                jitter=(0.5, 1.5),
+            )
+            for attempt in migration_races:
+                # Outside the attempt: a lock wait that timed out is not retried again.
+                conn = self.open(timeout_s=timeout_s)
+                try:
+                    with attempt:
+                        migrate(conn, self.schema_ddl)
+                finally:
+                    conn.close()
+            _migrated.add(key)
+
+
+class DuckDBFile(Warehouse):
+    """The embedded DuckDB file (or `:memory:`)."""
+
+    def __init__(self, path: Path | str, *, lock_timeout_s: float = 120.0) -> None:
+        super().__init__(lock_timeout_s=lock_timeout_s)
+        self.path = Path(path)
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @property
+    def identity(self) -> str:
+        return str(self.path.resolve()) if str(self.path) != ":memory:" else ":memory:"
+
+    def _open_once(self, read_only: bool):
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(
+            str(self.path), read_only=read_only, config=duckdb_extensions.connection_config()
+        )
+
+    def compact(self) -> str:
+        with self.connection() as conn:
+            conn.execute("CHECKPOINT")
+        return "checkpointed"
+
+
+def as_warehouse(location: Warehouse | Path | str) -> Warehouse:
+    """`location` as a Warehouse: a path is shorthand for that DuckDB file (tests, tools)."""
+    if isinstance(location, Warehouse):
+        return location
+    if str(location).startswith("ducklake:"):
+        raise TypeError("a DuckLake warehouse is chosen by pipeline.lib.warehouse_choice")
+    return DuckDBFile(location)
+
+
+def connection(
+    location: Warehouse | Path | str, *, read_only: bool = False, timeout_s: float | None = None
+):
+    """`as_warehouse(location).connection(...)`."""
+    return as_warehouse(location).connection(read_only=read_only, timeout_s=timeout_s)
 
 
 def open_connection(
-    location,
-    *,
-    read_only: bool = False,
-    timeout_s: float = 120.0,
-    config: dict | None = None,
-) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, retrying with jittered exponential backoff while another process
-    holds its lock (logged once per wait, not per attempt). Raises WarehouseLockedError naming
-    the warehouse after `timeout_s`."""
-    started = time.monotonic()
-
-    def log_first_wait(state: RetryCallState) -> None:
-        if state.attempt_number == 1:
-            log.info(
-                "warehouse %s is locked by another process; waiting up to %.0fs",
-                describe(location),
-                timeout_s,
-            )
-
-    lock_waits = retries.retrying(
-        retry=retry_if_exception(is_lock_error),
-        within_s=timeout_s,
-        first_s=0.05,
-        max_s=2.0,
-        jitter=(0.5, 1.5),
-        before_sleep=log_first_wait,
-    )
-    try:
-        conn = lock_waits(_connect, location, read_only, config)
-    except duckdb.Error as error:
-        if not is_lock_error(error):
-            raise
-        raise WarehouseLockedError(
-            f"warehouse {describe(location)} stayed locked by another process for "
-            f"{timeout_s:.0f}s: {error}"
-        ) from error
-    if lock_waits.statistics["attempt_number"] > 1:
-        log.info("warehouse lock acquired after %.1fs", time.monotonic() - started)
-    return conn
-
-
-@contextmanager
-def connection(
-    location, *, read_only: bool = False, timeout_s: float = 120.0
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One unit of work on the warehouse; the schema is brought up to date on first use
-    per process (a lake even for readers: DuckLake cannot attach a lake read-only before it
-    exists), and the connection is always closed so the lock is released."""
-    if not read_only or is_lake(location):
-        ensure_schema(location, timeout_s=timeout_s)
-    conn = open_connection(location, read_only=read_only, timeout_s=timeout_s)
-    try:
-        yield conn
-    finally:
-        conn.close()
+    location: Warehouse | Path | str, *, read_only: bool = False, timeout_s: float | None = None
+):
+    """`as_warehouse(location).open(...)`: a connection the caller closes, schema untouched."""
+    return as_warehouse(location).open(read_only=read_only, timeout_s=timeout_s)
 
 
 @dataclass(frozen=True)
@@ -196,20 +270,23 @@ def applied_versions(conn: duckdb.DuckDBPyConnection) -> set[int]:
     return {row[0] for row in conn.execute("SELECT version FROM meta.schema_migrations").fetchall()}
 
 
-def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
+def migrate(
+    conn: duckdb.DuckDBPyConnection,
+    schema_ddl: Callable[[str, Sequence[str]], str] = lambda sql, earlier: sql,
+) -> list[str]:
     """Apply every migration not yet recorded, each in its own transaction. Forward-only:
     an applied migration is never re-run or rolled back. Returns the names applied.
-    On DuckLake each migration is first rewritten to what DuckLake holds (lake.translate_ddl)."""
-    on_lake = isinstance(conn, lake.LakeConnection)
-    conn.execute(lake.translate_ddl(META_DDL)[0] if on_lake else META_DDL)
+    `schema_ddl` gives the DDL a backend runs for a migration (Warehouse.schema_ddl)."""
+    conn.execute(schema_ddl(META_DDL, []))
     done = applied_versions(conn)
-    applied = []
+    applied, earlier = [], [META_DDL]
     for migration in available_migrations():
         if migration.version in done:
+            earlier.append(migration.sql)
             continue
         conn.execute("BEGIN TRANSACTION")
         try:
-            conn.execute(lake.translate_ddl(migration.sql)[0] if on_lake else migration.sql)
+            conn.execute(schema_ddl(migration.sql, earlier))
             conn.execute(
                 "INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)",
                 [migration.version, migration.name],
@@ -220,6 +297,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
             raise RuntimeError(
                 f"warehouse migration {migration.version:04d}_{migration.name} failed: {error}"
             ) from error
+        earlier.append(migration.sql)
         applied.append(f"{migration.version:04d}_{migration.name}")
         log.info("applied warehouse migration %04d_%s", migration.version, migration.name)
     return applied
@@ -227,40 +305,6 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
-
-
-def _schema_key(location) -> str:
-    if is_lake(location):
-        target = _lake_target(location)
-        return f"{target.url}|{target.data_path}"
-    return str(Path(str(location)).resolve()) if str(location) != ":memory:" else ":memory:"
-
-
-def ensure_schema(location, *, timeout_s: float = 120.0) -> None:
-    """Migrate the warehouse at `location` once per process. Processes starting together on
-    one lake may race to apply the same migration: the loser re-reads what is applied."""
-    key = _schema_key(location)
-    if key in _migrated:
-        return
-    with _migrate_lock:
-        if key in _migrated:
-            return
-        migration_races = retries.retrying(
-            retry=retry_if_exception_type(RuntimeError),
-            attempts=5 if is_lake(location) else 1,
-            first_s=0.2,
-            max_s=0.8,
-            jitter=(0.5, 1.5),
-        )
-        for attempt in migration_races:
-            # Outside the attempt: a lock wait that timed out is not retried again.
-            conn = open_connection(location, timeout_s=timeout_s)
-            try:
-                with attempt:
-                    migrate(conn)
-            finally:
-                conn.close()
-        _migrated.add(key)
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
@@ -301,21 +345,6 @@ def replace_where(
         except Exception:
             conn.execute("ROLLBACK")
             raise
-    finally:
-        unregister_frame(conn, "incoming_frame")
-    return frame.height if hasattr(frame, "height") else len(frame)
-
-
-def upsert(conn: duckdb.DuckDBPyConnection, table: str, frame) -> int:
-    """Insert `frame` into `table`, replacing rows with the same primary key."""
-    if (frame.height if hasattr(frame, "height") else len(frame)) == 0:
-        return 0
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
-    register_frame(conn, "incoming_frame", frame)
-    try:
-        conn.execute(
-            f"INSERT OR REPLACE INTO {table} ({columns}) SELECT {columns} FROM incoming_frame"
-        )
     finally:
         unregister_frame(conn, "incoming_frame")
     return frame.height if hasattr(frame, "height") else len(frame)

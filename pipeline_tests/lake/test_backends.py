@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipeline.defs.shared.resources import warehouse_resource
-from pipeline.lib import duckdb_extensions, lake, warehouse
+from pipeline.lib import duckdb_extensions, lake, merge, warehouse
+
+DAY = ["datasource", "order_date"]
 
 
 def _columns(conn) -> list[tuple]:
@@ -39,12 +42,31 @@ def test_every_backend_gets_the_same_schemas_tables_and_columns(tmp_path, any_ba
         )
 
 
+SCORE_CACHE_COLUMNS = [
+    "cache_key",
+    "kind",
+    "item_hash",
+    "profile_hash",
+    "model",
+    "prompt_version",
+    "output",
+    "prompt_tokens",
+    "completion_tokens",
+    "created_at",
+]
+FETCH_COLUMNS = ["fetch_id", "kind", "provider", "is_sample", "partition_date", "started_at"]
+FETCH_COLUMNS += ["finished_at", "status"]
+SOURCE_COLUMNS = ["provider", "source_id", "grant_id", "content_hash", "is_sample"]
+SOURCE_COLUMNS += ["first_seen_at", "last_seen_at", "partition_date"]
 UPSERTS = [
-    # (statement, parameters): every upsert form the code base writes.
-    ("INSERT OR IGNORE INTO sales.dirty_days VALUES (?, DATE '2024-01-01')", ["a"]),
+    # (statement, parameters): every kind of upsert the code base writes.
+    (merge.merge_sql("sales.dirty_days", DAY, "VALUES (?, DATE '2024-01-01')"), ["a"]),
     (
-        "INSERT OR IGNORE INTO sales.dirty_days SELECT 'a', DATE '2024-01-01'"
-        " UNION ALL SELECT 'a', DATE '2024-01-02'",
+        merge.merge_sql(
+            "sales.dirty_days",
+            DAY,
+            "SELECT 'a', DATE '2024-01-01' UNION ALL SELECT 'a', DATE '2024-01-02'",
+        ),
         None,
     ),
     (
@@ -54,38 +76,51 @@ UPSERTS = [
         None,
     ),
     (
-        "INSERT OR REPLACE INTO ai.score_cache (cache_key, kind, item_hash, profile_hash, model,"
-        " prompt_version, output, prompt_tokens, completion_tokens, created_at) VALUES"
-        " ('k1', 'news', 'i', 'p', 'm', 'v2', '{\"a\": 1}', 3, 4, TIMESTAMPTZ '2024-01-02 00:00:00+00'),"
-        " ('k2', 'grant', 'i', 'p', 'm', 'v1', '{}', 1, 1, TIMESTAMPTZ '2024-01-02 00:00:00+00')",
+        merge.merge_sql(
+            "ai.score_cache",
+            SCORE_CACHE_COLUMNS,
+            "VALUES ('k1', 'news', 'i', 'p', 'm', 'v2', '{\"a\": 1}', 3, 4,"
+            " TIMESTAMPTZ '2024-01-02 00:00:00+00'),"
+            " ('k2', 'grant', 'i', 'p', 'm', 'v1', '{}', 1, 1, TIMESTAMPTZ '2024-01-02 00:00:00+00')",
+            update=merge.REPLACE,
+        ),
         None,
     ),
     (
-        "INSERT INTO raw.source_fetches (fetch_id, kind, provider, is_sample, partition_date,"
-        " started_at, finished_at, status) VALUES (?, 'grant', 'p', true, DATE '2024-01-01',"
-        " now(), now(), 'ok') ON CONFLICT (fetch_id) DO NOTHING",
+        merge.merge_sql(
+            "raw.source_fetches",
+            FETCH_COLUMNS,
+            "VALUES (?, 'grant', 'p', true, DATE '2024-01-01', now(), now(), 'ok')",
+        ),
         ["f1"],
     ),
     (
-        "INSERT INTO raw.source_fetches (fetch_id, kind, provider, is_sample, partition_date,"
-        " started_at, finished_at, status) VALUES (?, 'grant', 'p', true, DATE '2024-01-01',"
-        " now(), now(), 'error') ON CONFLICT DO NOTHING",
+        merge.merge_sql(
+            "raw.source_fetches",
+            FETCH_COLUMNS,
+            "VALUES (?, 'grant', 'p', true, DATE '2024-01-01', now(), now(), 'error')",
+        ),
         ["f1"],
     ),
     (
-        "INSERT INTO core.grant_sources (provider, source_id, grant_id, content_hash, is_sample,"
-        " first_seen_at, last_seen_at, partition_date) VALUES ('p', 's', 'g1', 'h1', true,"
-        " TIMESTAMPTZ '2024-01-01 00:00:00+00', TIMESTAMPTZ '2024-01-05 00:00:00+00', DATE '2024-01-01')"
-        " ON CONFLICT (provider, source_id) DO UPDATE SET grant_id = excluded.grant_id",
+        merge.merge_sql(
+            "core.grant_sources",
+            SOURCE_COLUMNS,
+            "VALUES ('p', 's', 'g1', 'h1', true, TIMESTAMPTZ '2024-01-01 00:00:00+00',"
+            " TIMESTAMPTZ '2024-01-05 00:00:00+00', DATE '2024-01-01')",
+            update="grant_id = incoming.grant_id",
+        ),
         None,
     ),
     (
-        "INSERT INTO core.grant_sources (provider, source_id, grant_id, content_hash, is_sample,"
-        " first_seen_at, last_seen_at, partition_date) VALUES ('p', 's', 'g2', 'h2', true,"
-        " TIMESTAMPTZ '2024-01-02 00:00:00+00', TIMESTAMPTZ '2024-01-03 00:00:00+00', DATE '2024-01-02')"
-        " ON CONFLICT (provider, source_id) DO UPDATE SET grant_id = excluded.grant_id,"
-        " content_hash = excluded.content_hash,"
-        " last_seen_at = greatest(last_seen_at, excluded.last_seen_at)",
+        merge.merge_sql(
+            "core.grant_sources",
+            SOURCE_COLUMNS,
+            "VALUES ('p', 's', 'g2', 'h2', true, TIMESTAMPTZ '2024-01-02 00:00:00+00',"
+            " TIMESTAMPTZ '2024-01-03 00:00:00+00', DATE '2024-01-02')",
+            update="grant_id = incoming.grant_id, content_hash = incoming.content_hash,"
+            " last_seen_at = greatest(existing.last_seen_at, incoming.last_seen_at)",
+        ),
         None,
     ),
 ]
@@ -96,8 +131,9 @@ def _apply_upserts(conn) -> dict[str, list]:
     for statement, parameters in UPSERTS:
         conn.execute(statement, parameters)
     conn.execute(
-        "INSERT OR IGNORE INTO sales.dirty_days VALUES ('b', DATE '2024-01-01'),"
-        " ('a', DATE '2024-01-01')"
+        merge.merge_sql(
+            "sales.dirty_days", DAY, "VALUES ('b', DATE '2024-01-01'), ('a', DATE '2024-01-01')"
+        )
     )
     result = {
         t: conn.execute(
@@ -121,28 +157,33 @@ def test_upserts_leave_the_same_rows_on_both_backends(tmp_path, request, lake_fi
         assert _apply_upserts(conn) == expected
 
 
-def test_upsert_into_a_table_without_a_key_is_refused_on_the_lake(sqlite_lake):
-    with (
-        warehouse_resource().get_connection() as conn,
-        pytest.raises(lake.LakeConfigError, match="no key"),
-    ):
-        conn.execute("INSERT OR IGNORE INTO sales.rejects SELECT * FROM sales.rejects")
+def test_a_merge_into_a_table_without_a_key_is_refused():
+    with pytest.raises(LookupError, match="declares no key"):
+        merge.merge_sql("sales.rejects", ["source_file"], "VALUES ('x')")
 
 
-def test_ddl_translation_drops_what_ducklake_cannot_hold_and_keeps_keys():
-    sql, keys = lake.translate_ddl(
+def test_lake_ddl_leaves_out_what_ducklake_cannot_hold_and_the_keys_stay_declared():
+    earlier = ["CREATE SCHEMA x; CREATE TABLE x.old (id VARCHAR PRIMARY KEY)"]
+    sql = lake.schema_ddl(
         "-- a PRIMARY KEY in a comment is not a key\n"
         "CREATE TABLE x.a (id VARCHAR PRIMARY KEY, tags VARCHAR[] NOT NULL DEFAULT [],"
         " n INTEGER CHECK (n > (0)) DEFAULT 1);\n"
         "CREATE TABLE IF NOT EXISTS x.b (k1 VARCHAR, k2 DATE, PRIMARY KEY (k1, k2));\n"
-        "CREATE UNIQUE INDEX b_idx ON x.c (u);\n"
-        "CREATE INDEX plain ON x.a (n);"
+        "ALTER TABLE x.old ADD COLUMN note VARCHAR DEFAULT 'none';",
+        earlier,
     )
-    assert keys == {"x.a": ("id",), "x.b": ("k1", "k2"), "x.c": ("u",)}
-    assert (
-        "PRIMARY" not in sql.upper() and "INDEX" not in sql.upper() and "CHECK" not in sql.upper()
-    )
-    assert "DEFAULT 1" in sql and "DEFAULT []" not in sql
+    assert "PRIMARY" not in sql.upper() and "CHECK" not in sql.upper()
+    assert "DEFAULT 1" in sql and "DEFAULT []" not in sql and "NOT NULL" in sql
+    assert "CREATE TABLE x.old" not in sql and "ADD COLUMN" in sql and "'none'" in sql
+    with duckdb.connect() as conn:
+        conn.execute(earlier[0].replace(" PRIMARY KEY", ""))
+        conn.execute(sql)
+        assert warehouse.table_exists(conn, "x.b")
+        assert merge.key_constraints(conn) == {}
+    with merge.declared_schema(
+        [earlier[0], "CREATE TABLE x.b (k1 VARCHAR, k2 DATE, PRIMARY KEY (k1, k2))"]
+    ) as declared:
+        assert merge.key_constraints(declared) == {"x.old": ("id",), "x.b": ("k1", "k2")}
 
 
 def test_extensions_load_from_the_packaged_files_only(tmp_path):
@@ -176,7 +217,7 @@ def test_a_missing_extension_package_is_named(monkeypatch, sqlite_lake):
         duckdb_extensions.ExtensionMissingError,
         match=r"pip install duckdb-extension-not-installed==1\.5\.5",
     ):
-        warehouse.open_connection(warehouse_resource().location)
+        warehouse.open_connection(warehouse_resource().backend)
 
 
 def test_lake_description_hides_the_catalog_password():
@@ -184,16 +225,6 @@ def test_lake_description_hides_the_catalog_password():
     assert "hunter2" not in target.describe()
     uri = lake.target("ducklake:postgres:postgresql://u:hunter2@db/lake", "s3://b/")
     assert "hunter2" not in uri.describe()
-
-
-def test_columns_named_like_constraints_are_kept():
-    sql, keys = lake.translate_ddl(
-        "CREATE TABLE x.a (checks_passed INTEGER, unique_users INTEGER, constraint_name VARCHAR,"
-        " primary_key_hint VARCHAR)"
-    )
-    assert keys == {}
-    for column in ("checks_passed", "unique_users", "constraint_name", "primary_key_hint"):
-        assert column in sql
 
 
 @pytest.mark.server
@@ -207,22 +238,22 @@ def test_backup_of_the_file_restores_into_the_lake_and_back(
         for statement, parameters in UPSERTS:
             conn.execute(statement, parameters)
         expected = {t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
-    backups.backup(warehouse_resource().location, tmp_path / "from_file")
-    first_day = backups.first_partition_date(warehouse_resource().location)
+    backups.backup(warehouse_resource().backend, tmp_path / "from_file")
+    first_day = backups.first_partition_date(warehouse_resource().backend)
 
     monkeypatch.setenv("PIPELINE_WAREHOUSE", postgres_lake)
     lake_resource = warehouse_resource()
-    backups.restore(tmp_path / "from_file", lake_resource.location)
+    backups.restore(tmp_path / "from_file", lake_resource.backend)
     assert first_day is not None
-    assert backups.first_partition_date(lake_resource.location) == first_day
+    assert backups.first_partition_date(lake_resource.backend) == first_day
     with lake_resource.get_connection(read_only=True) as conn:
         assert {
             t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES
         } == expected
     with pytest.raises(backups.BackupError, match="already holds data"):
-        backups.restore(tmp_path / "from_file", lake_resource.location)
+        backups.restore(tmp_path / "from_file", lake_resource.backend)
 
-    manifest = backups.backup(lake_resource.location, tmp_path / "from_lake")
+    manifest = backups.backup(lake_resource.backend, tmp_path / "from_lake")
     assert manifest.source.startswith("ducklake:postgres:")
     restored_file = tmp_path / "restored.duckdb"
     backups.restore(tmp_path / "from_lake", restored_file)
@@ -244,8 +275,8 @@ def test_a_transaction_refused_for_a_conflicting_writer_is_replayed(postgres_lak
             "INSERT INTO sales.dirty_days SELECT 'ds' || (i % 2), DATE '2024-01-01' + i::INTEGER"
             " FROM range(20) t(i)"
         )
-    first = warehouse.open_connection(resource.location)
-    second = warehouse.open_connection(resource.location)
+    first = warehouse.open_connection(resource.backend)
+    second = warehouse.open_connection(resource.backend)
     try:
         first.execute("BEGIN TRANSACTION")
         first.execute("DELETE FROM sales.dirty_days WHERE datasource = 'ds0'")

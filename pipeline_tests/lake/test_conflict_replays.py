@@ -39,7 +39,38 @@ def test_an_autocommit_statement_gives_up_after_the_last_replay(monkeypatch):
     with pytest.raises(duckdb.TransactionException, match="Transaction conflict"):
         lake.LakeConnection(conn).execute("DELETE FROM t")
     # No rollback after the last refusal: the caller's own ROLLBACK still has a transaction.
-    assert conn.ran == ["DELETE FROM t", "ROLLBACK", "DELETE FROM t", "ROLLBACK", "DELETE FROM t"]
+    attempt = ["BEGIN TRANSACTION", "DELETE FROM t"]
+    assert conn.ran == [*attempt, "ROLLBACK", *attempt, "ROLLBACK", *attempt]
+
+
+def test_statements_outside_a_transaction_are_committed_together_at_close():
+    conn = RefusingConnection("never", times=0)
+    conn.close = lambda: conn.ran.append("closed")
+    lake_conn = lake.LakeConnection(conn)
+    lake_conn.execute("INSERT INTO t VALUES (1)")
+    lake_conn.execute("INSERT INTO t VALUES (2)")
+    lake_conn.close()
+    assert conn.ran == [
+        "BEGIN TRANSACTION",
+        "INSERT INTO t VALUES (1)",
+        "INSERT INTO t VALUES (2)",
+        "COMMIT",
+        "closed",
+    ]
+
+
+def test_a_failed_statement_keeps_the_ones_before_it_as_autocommit_would():
+    conn = RefusingConnection("bad", times=1, error="Binder Error: no such column")
+    lake_conn = lake.LakeConnection(conn)
+    lake_conn.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(duckdb.TransactionException, match="no such column"):
+        lake_conn.execute("bad")
+    lake_conn.execute("BEGIN TRANSACTION")  # the unit is committed before the caller's own
+    insert = "INSERT INTO t VALUES (1)"
+    assert conn.ran == [
+        *["BEGIN TRANSACTION", insert, "bad", "ROLLBACK", "BEGIN TRANSACTION", insert],
+        *["COMMIT", "BEGIN TRANSACTION"],
+    ]
 
 
 def test_other_errors_are_not_replayed():

@@ -7,7 +7,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline.lib import warehouse
+from pipeline.lib import merge, warehouse
 
 
 def test_fresh_warehouse_gets_every_schema_and_records_migrations(warehouse_path):
@@ -77,7 +77,7 @@ def _hold_lock(path, seconds: float) -> subprocess.Popen:
 
 
 def test_writer_waits_for_another_process_lock_instead_of_failing(warehouse_path):
-    warehouse.ensure_schema(warehouse_path)
+    warehouse.DuckDBFile(warehouse_path).ensure_schema()
     holder = _hold_lock(warehouse_path, 1.5)
     started = time.monotonic()
     with warehouse.connection(warehouse_path) as conn:
@@ -87,7 +87,7 @@ def test_writer_waits_for_another_process_lock_instead_of_failing(warehouse_path
 
 
 def test_a_wait_for_the_lock_is_logged_once_not_per_retry(warehouse_path, caplog):
-    warehouse.ensure_schema(warehouse_path)
+    warehouse.DuckDBFile(warehouse_path).ensure_schema()
     holder = _hold_lock(warehouse_path, 2.0)
     # An earlier test may have left this logger at INFO: the migration lines are not ours.
     caplog.clear()
@@ -101,7 +101,7 @@ def test_a_wait_for_the_lock_is_logged_once_not_per_retry(warehouse_path, caplog
 
 
 def test_lock_held_past_timeout_is_a_clear_error(warehouse_path):
-    warehouse.ensure_schema(warehouse_path)
+    warehouse.DuckDBFile(warehouse_path).ensure_schema()
     holder = _hold_lock(warehouse_path, 5)
     try:
         with pytest.raises(warehouse.WarehouseLockedError, match="stayed locked"):
@@ -120,7 +120,7 @@ def test_replace_where_and_upsert_are_idempotent(warehouse_path):
         for _ in range(2):
             warehouse.replace_where(conn, "core.t", frame, "d = ?", ["2026-01-01"])
         assert conn.execute("SELECT count(*) FROM core.t").fetchone()[0] == 2
-        warehouse.upsert(conn, "core.t", frame.with_columns(pl.lit(9).alias("v")))
+        merge.upsert(conn, "core.t", frame.with_columns(pl.lit(9).alias("v")))
         assert conn.execute("SELECT sum(v) FROM core.t").fetchone()[0] == 18
 
 
@@ -131,3 +131,16 @@ def test_non_lock_errors_are_not_retried(tmp_path):
     with pytest.raises(duckdb.Error):
         warehouse.open_connection(not_a_db, timeout_s=30)
     assert time.monotonic() - started < 5
+
+
+def test_the_backend_is_chosen_once_from_the_setting(tmp_path):
+    from pipeline.lib import lake, warehouse_choice
+
+    file = warehouse_choice.choose(str(tmp_path / "w.duckdb"), None, lock_timeout_s=1)
+    assert isinstance(file, warehouse.DuckDBFile) and not file.exists()
+    on_lake = warehouse_choice.choose("ducklake:sqlite:/c.sqlite", str(tmp_path), lock_timeout_s=1)
+    assert isinstance(on_lake, lake.DuckLake) and on_lake.exists()
+    assert on_lake.target.data_path == f"{tmp_path}/"
+    # Past the choice a lake is never a string again: a path is only ever a DuckDB file.
+    with pytest.raises(TypeError, match="warehouse_choice"):
+        warehouse.as_warehouse("ducklake:sqlite:/c.sqlite")

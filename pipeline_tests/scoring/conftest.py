@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.lib import warehouse
+from pipeline.lib import merge, warehouse
 from pipeline.lib.hashing import content_hash
 
 PARTITION = "2026-03-02"
@@ -185,7 +185,7 @@ def seed(path: Path, table: str, rows: list[dict]) -> None:
             _replaced.add((str(path), table))
         conn.execute(UPSTREAM_DDL[table])
         if rows:
-            warehouse.upsert(conn, table, pl.DataFrame(rows))
+            merge.upsert(conn, table, pl.DataFrame(rows))
 
 
 def seed_grants(path: Path, rows=None, partition: dt.date = PARTITION_DATE) -> None:

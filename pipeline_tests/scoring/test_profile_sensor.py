@@ -150,7 +150,12 @@ def test_changed_client_rescores_only_that_client_in_one_ranged_run(instance, se
     instance.report_runless_asset_event(dg.AssetMaterialization("client_news", partition=PARTITION))
 
     def tick(cursor):
-        context = dg.build_sensor_context(instance=instance, definitions=definitions, cursor=cursor)
+        context = dg.build_sensor_context(
+            instance=instance,
+            definitions=definitions,
+            cursor=cursor,
+            resources={"warehouse": warehouse_resource()},
+        )
         return sensors.client_profile_sensor(context), context.cursor
 
     baseline, cursor = tick(None)

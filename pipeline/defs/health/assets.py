@@ -75,7 +75,7 @@ def health_report(
     now = time.time()
     # The whole code location's graph, not this run's job (which holds health_report only).
     graph = asset_graph or context.repository_def.asset_graph
-    view = health_view(graph, context.instance, warehouse.location, now, leave_out="health_report")
+    view = health_view(graph, context.instance, warehouse.backend, now, leave_out="health_report")
     assets, sources, score, code = view.assets, view.sources, view.score, view.exit_code
     counts = health.status_counts(a.status for a in assets)
     reported_at = _timestamp(now)

@@ -8,6 +8,7 @@ import datetime as dt
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import dagster as dg
 
@@ -15,6 +16,7 @@ from pipeline.defs.sales.recovery import FileState, stuck_files
 from pipeline.defs.shared.dagster_private import AssetCheckExecutionRecordStatus as Status
 from pipeline.defs.shared.dagster_private import TickStatus
 from pipeline.lib import health, warehouse
+from pipeline.lib.warehouse import Warehouse
 
 FAILED_RUN_STATUSES = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 # Health per source looks at this many of each provider's latest calls within this window.
@@ -119,14 +121,17 @@ def asset_health(
     return judged
 
 
-def source_health(location, now: float | None = None) -> list[health.SourceHealth]:
-    """Health per (kind, provider) from its latest calls in raw.source_fetches. `location`: the
-    warehouse resource's."""
-    if not warehouse.exists(location):
+def source_health(
+    database: Warehouse | Path, now: float | None = None
+) -> list[health.SourceHealth]:
+    """Health per (kind, provider) from its latest calls in raw.source_fetches. `database`: the
+    warehouse resource's `backend`."""
+    database = warehouse.as_warehouse(database)
+    if not database.exists():
         return []
     now = time.time() if now is None else now
     since = dt.datetime.fromtimestamp(now, dt.UTC) - SOURCE_WINDOW
-    with warehouse.connection(location, read_only=True, timeout_s=60) as conn:
+    with database.connection(read_only=True, timeout_s=60) as conn:
         if not warehouse.table_exists(conn, "raw.source_fetches"):
             return []
         rows = conn.execute(
@@ -217,13 +222,18 @@ class HealthView:
 
 
 def health_view(
-    graph, instance: dg.DagsterInstance, location, now: float, *, leave_out: str = ""
+    graph,
+    instance: dg.DagsterInstance,
+    database: Warehouse | Path,
+    now: float,
+    *,
+    leave_out: str = "",
 ) -> HealthView:
     """Health of every asset of `graph` (but `leave_out`), every source, the failing ticks and
     the stuck sales files."""
     return HealthView(
         assets=[a for a in asset_health(graph, instance, now) if a.asset != leave_out],
-        sources=source_health(location, now),
+        sources=source_health(database, now),
         failing_ticks=[t for t in latest_ticks(instance) if t.failed],
-        stuck=stuck_files(instance, location, now),
+        stuck=stuck_files(instance, database, now),
     )

@@ -348,7 +348,7 @@ def email_log(
     mail = _mail_settings()
     transport = mail.transport()
     report = outbox.deliver_pending(
-        warehouse.location,
+        warehouse.backend,
         transport,
         retry_delays_s=config.retry_delays_s,
         max_attempts=config.max_attempts,

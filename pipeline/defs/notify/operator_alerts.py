@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 
-from pipeline.defs.shared.resources import warehouse_resource
+from pipeline.defs.shared.resources import WarehouseResource, warehouse_resource
 from pipeline.lib import alerting, slack_alerts
+from pipeline.lib.merge import merge_sql
 from pipeline.lib.notify.mailer import MailSettings
 from pipeline.lib.notify.outbox import deliver_pending, record
 from pipeline.lib.notify.render import Email
@@ -29,9 +30,18 @@ KIND = "operator_alert"
 RETRY_DELAYS_S = (0.5, 1.5)
 
 
-def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "high") -> bool:
+def send_operator_alert(
+    *,
+    key: str,
+    subject: str,
+    body: str,
+    severity: str = "high",
+    warehouse: WarehouseResource | None = None,
+) -> bool:
     """Send `subject`/`body` to every operator unless `key` was sent within the re-notify
-    interval. True when at least one message was sent or written to the outbox."""
+    interval. True when at least one message was sent or written to the outbox. `warehouse`:
+    the caller's resource (sensors that take one), else the configured one."""
+    warehouse = warehouse or warehouse_resource()
     paths = settings()
     recipients = operator_emails(paths.config_dir)
     if not recipients:
@@ -40,7 +50,7 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
     mail = MailSettings.from_env(paths.outbox)
     now = utc_now()
     severity = severity if severity in alerting.SEVERITIES else "high"
-    with warehouse_resource().get_connection() as conn:
+    with warehouse.get_connection() as conn:
         last = conn.execute(
             "SELECT last_sent_at FROM notify.operator_alerts WHERE alert_key = ?", [key]
         ).fetchone()
@@ -66,15 +76,19 @@ def send_operator_alert(*, key: str, subject: str, body: str, severity: str = "h
         ]
         ids = record(conn, messages, now)
         conn.execute(
-            "INSERT INTO notify.operator_alerts (alert_key, last_sent_at, last_message_id)"
-            " VALUES (?, ?, ?) ON CONFLICT (alert_key) DO UPDATE SET"
-            " last_sent_at = excluded.last_sent_at, last_message_id = excluded.last_message_id,"
-            " times_sent = times_sent + 1",
+            merge_sql(
+                "notify.operator_alerts",
+                ["alert_key", "last_sent_at", "last_message_id"],
+                "VALUES (?, ?, ?)",
+                update="last_sent_at = incoming.last_sent_at,"
+                " last_message_id = incoming.last_message_id,"
+                " times_sent = existing.times_sent + 1",
+            ),
             [key, now, messages[0].message_id],
         )
     # Earlier alerts still waiting (a refused connection last time) go out with this one.
     report = deliver_pending(
-        warehouse_resource().location,
+        warehouse.backend,
         mail.transport(),
         kinds=[KIND],
         retry_delays_s=RETRY_DELAYS_S,

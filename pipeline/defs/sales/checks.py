@@ -154,7 +154,7 @@ def dashboard_page_schema() -> dg.AssetCheckResult:
 def sales_uploads_not_stuck(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
-    stuck = stuck_files(context.instance, warehouse.location)
+    stuck = stuck_files(context.instance, warehouse.backend)
     gave_up = [file for file in stuck if file.gave_up]
     return dg.AssetCheckResult(
         passed=not stuck,

@@ -11,7 +11,7 @@ from pipeline.defs.sales.jobs import SALES_INGEST_JOB
 from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
 from pipeline.defs.sales.recovery import process_tags
-from pipeline.defs.shared.resources import warehouse_resource
+from pipeline.defs.shared.resources import WarehouseResource, warehouse_resource
 from pipeline.lib.sales.formats import FileRejected, format_of
 from pipeline.lib.sales.landing import (
     LandedFile,
@@ -39,18 +39,20 @@ def land_file(
     *,
     is_sample: bool = False,
     instance=None,
+    warehouse: WarehouseResource | None = None,
 ) -> LandResult:
     """Copy `source` to sales/<datasource>/ (never over a different file), record it under its
     content hash and, given an instance, add its sales_files partition (name + short hash of
     the first landing of these bytes; `pipeline.lib.sales.partition_keys`). The same bytes twice:
     nothing is landed or recorded again. The file is read once: hashed while it is copied into
     a local zone (`lib.sales.landing.receive`)."""
+    warehouse = warehouse or warehouse_resource()
     resource = SalesLandingResource()
     landing = resource.zone()
     received = receive(resource.resolved_location(), source)
     digest = received.file_hash
     try:
-        with warehouse_resource().get_connection() as conn:
+        with warehouse.get_connection() as conn:
             known = registered_file(conn, digest)
         if known:
             received.discard()
@@ -69,7 +71,7 @@ def land_file(
         received.discard()  # nothing half-landed stays behind
         raise
     landed = LandedFile(key, datasource, Path(key).name, source.stat().st_size, "")
-    with warehouse_resource().get_connection() as conn:
+    with warehouse.get_connection() as conn:
         partition = register_file(conn, file_hash=digest, landed=landed, is_sample=is_sample)
     if instance is not None:
         instance.add_dynamic_partitions(sales_files.name, [partition])

@@ -27,6 +27,7 @@ from pipeline.lib.processes import is_alive, process_identity
 from pipeline.lib.sales.landing import abandoned_partials
 from pipeline.lib.sales.partition_keys import hash_prefix, partition_key
 from pipeline.lib.settings import settings
+from pipeline.lib.warehouse import Warehouse
 
 # Under Dagster's hidden-tag prefix (`.dagster/`, TagType.HIDDEN: the UI and its GraphQL API
 # leave such tags out), so the Runs page does not show this internal bookkeeping on every run.
@@ -181,12 +182,13 @@ def file_states(
     return states
 
 
-def read_landed_files(location, timeout_s: float = 60) -> list[dict]:
-    """The sales.files rows still `landed` at the warehouse `location` (WarehouseResource's);
+def read_landed_files(database: Warehouse | Path, timeout_s: float = 60) -> list[dict]:
+    """The sales.files rows still `landed` in the warehouse (WarehouseResource's `backend`);
     none before the warehouse or the table exists."""
-    if not warehouse.exists(location):
+    database = warehouse.as_warehouse(database)
+    if not database.exists():
         return []
-    with warehouse.connection(location, read_only=True, timeout_s=timeout_s) as conn:
+    with database.connection(read_only=True, timeout_s=timeout_s) as conn:
         if not warehouse.scalar(
             conn,
             "SELECT count(*) FROM information_schema.tables"
@@ -197,10 +199,10 @@ def read_landed_files(location, timeout_s: float = 60) -> list[dict]:
 
 
 def stuck_files(
-    instance: dg.DagsterInstance, location, now: float | None = None
+    instance: dg.DagsterInstance, database: Warehouse | Path, now: float | None = None
 ) -> list[FileState]:
     """Landed files nothing is working on: their run died, failed, or never came."""
-    states = file_states(instance, read_landed_files(location), now)
+    states = file_states(instance, read_landed_files(database), now)
     return [state for state in states if state.stuck]
 
 

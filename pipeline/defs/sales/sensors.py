@@ -134,7 +134,7 @@ def _has_partition(instance: dg.DagsterInstance, key: str, digest: str) -> bool:
 
 def _stuck_states(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> list:
     try:
-        files = read_landed_files(warehouse.location, timeout_s=RECOVERY_LOCK_WAIT_S)
+        files = read_landed_files(warehouse.backend, timeout_s=RECOVERY_LOCK_WAIT_S)
     except warehouse_db.WarehouseLockedError:
         context.log.info("warehouse busy; landed files are checked again next tick")
         return []

@@ -17,6 +17,7 @@ from pipeline.lib.scoring.cache import WarehouseScoreCache
 from pipeline.lib.scoring.local import LocalScorer
 from pipeline.lib.scoring.models import Scorer
 from pipeline.lib.scoring.openai_scorer import DEFAULT_MODEL, OpenAIScorer
+from pipeline.lib.warehouse import Warehouse
 
 
 class ScoringAIResource(OpenAIResource):
@@ -57,9 +58,9 @@ class ScoringAIResource(OpenAIResource):
             self._client.close()
 
     @contextmanager
-    def scorer(self, context: dg.AssetExecutionContext, warehouse_location) -> Iterator[Scorer]:
+    def scorer(self, context: dg.AssetExecutionContext, database: Warehouse) -> Iterator[Scorer]:
         """The scorer for one asset execution (its request/token budget is per run);
-        `warehouse_location`: the warehouse resource's, for the score cache."""
+        `database`: the warehouse resource's `backend`, for the score cache."""
         if not self.uses_openai:
             yield LocalScorer()
             return
@@ -76,7 +77,7 @@ class ScoringAIResource(OpenAIResource):
             yield OpenAIScorer(
                 raw_create,
                 model=self.model,
-                cache=WarehouseScoreCache(warehouse_location),
+                cache=WarehouseScoreCache(database),
                 prefilter_threshold=self.prefilter_threshold,
                 max_concurrency=self.max_concurrency,
                 max_requests=self.max_requests_per_run,

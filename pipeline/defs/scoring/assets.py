@@ -138,7 +138,7 @@ def _scoring_asset(name: str, ids_field: str, config_type, scoring: _Scoring, **
         started_at = dt.datetime.now(dt.UTC)
         with warehouse.get_connection() as conn:
             inputs = scoring.load(conn, start, end, ids)
-        with scoring_ai.scorer(context, warehouse.location) as scorer:
+        with scoring_ai.scorer(context, warehouse.backend) as scorer:
             frame = scoring.score(scorer, inputs, started_at)
         metadata = _save(
             context,

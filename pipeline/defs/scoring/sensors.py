@@ -23,13 +23,12 @@ from pipeline.defs.shared.asset_keys import (
     ORGANIZATIONS,
 )
 from pipeline.defs.shared.partitions import daily_partitions
-from pipeline.defs.shared.resources import warehouse_resource
-from pipeline.lib import warehouse
+from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.grants.organizations import changed_profiles, profile_hashes
 from pipeline.lib.hashing import content_hash
 from pipeline.lib.scoring.inputs import load_client_profiles
 from pipeline.lib.settings import settings
-from pipeline.lib.warehouse import table_exists
+from pipeline.lib.warehouse import Warehouse, WarehouseLockedError, table_exists
 
 
 def _partitions(instance: dg.DagsterInstance, *keys: dg.AssetKey) -> set[str]:
@@ -114,19 +113,18 @@ def organization_profile_sensor(context: dg.SensorEvaluationContext):
     )
 
 
-def client_profile_hashes(timeout_s: float = 5.0) -> dict[str, str] | None:
+def client_profile_hashes(database: Warehouse, timeout_s: float = 5.0) -> dict[str, str] | None:
     """client_id → hash of what the scorers read about a client (name, aliases, domain,
     tenant, and the profile fields: keywords, topics, exclusions, industry, geography,
     languages), from core.crm_clients. None when the warehouse is busy: try again next tick."""
-    location = warehouse_resource().location
-    if not warehouse.exists(location):
+    if not database.exists():
         return {}
     try:
-        with warehouse.connection(location, read_only=True, timeout_s=timeout_s) as conn:
+        with database.connection(read_only=True, timeout_s=timeout_s) as conn:
             if not table_exists(conn, "core.crm_clients"):
                 return {}
             clients = load_client_profiles(conn)
-    except warehouse.WarehouseLockedError:
+    except WarehouseLockedError:
         return None
     return {
         c.client_id: content_hash({"tenant_id": c.tenant_id, **c.profile_fields()}) for c in clients
@@ -142,8 +140,8 @@ def client_profile_hashes(timeout_s: float = 5.0) -> dict[str, str] | None:
     "re-score that "
     "client's news over every partition in one run over the partition range.",
 )
-def client_profile_sensor(context: dg.SensorEvaluationContext):
-    current = client_profile_hashes()
+def client_profile_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    current = client_profile_hashes(warehouse.backend)
     if current is None:
         return dg.SkipReason("warehouse busy; will look again next tick")
     return _rescore(

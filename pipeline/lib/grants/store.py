@@ -14,6 +14,7 @@ from pipeline.lib.grants.entities import GrantIndex, IncomingRecord, Resolution,
 from pipeline.lib.grants.models import GrantParseError, NotAGrantError, normalise_key
 from pipeline.lib.grants.organizations import Organization
 from pipeline.lib.grants.parsers import NORMALISERS
+from pipeline.lib.merge import REPLACE, merge_sql
 from pipeline.lib.raw_events import utc_now
 from pipeline.lib.warehouse import register_frame, replace_where, unregister_frame
 
@@ -231,26 +232,34 @@ def _write_resolution(
         conn.execute("BEGIN TRANSACTION")
         try:
             if grants.height:
-                columns = ", ".join(GRANT_SCHEMA)
                 conn.execute(
-                    f"INSERT OR REPLACE INTO core.grants ({columns})"
-                    f" SELECT {columns} FROM incoming_grants"
+                    merge_sql(
+                        "core.grants",
+                        list(GRANT_SCHEMA),
+                        f"SELECT {', '.join(GRANT_SCHEMA)} FROM incoming_grants",
+                        update=REPLACE,
+                    )
                 )
             if sources.height:
-                columns = ", ".join(SOURCE_SCHEMA)
                 conn.execute(
-                    f"INSERT INTO core.grant_sources ({columns}) SELECT {columns}"
-                    " FROM incoming_sources ON CONFLICT (provider, source_id) DO UPDATE SET"
-                    " grant_id = excluded.grant_id, content_hash = excluded.content_hash,"
-                    " raw_event_id = excluded.raw_event_id, is_sample = excluded.is_sample,"
-                    " last_seen_at = greatest(last_seen_at, excluded.last_seen_at)"
+                    merge_sql(
+                        "core.grant_sources",
+                        list(SOURCE_SCHEMA),
+                        f"SELECT {', '.join(SOURCE_SCHEMA)} FROM incoming_sources",
+                        update="grant_id = incoming.grant_id,"
+                        " content_hash = incoming.content_hash,"
+                        " raw_event_id = incoming.raw_event_id, is_sample = incoming.is_sample,"
+                        " last_seen_at = greatest(existing.last_seen_at, incoming.last_seen_at)",
+                    )
                 )
             before = conn.execute("SELECT count(*) FROM core.grant_changes").fetchall()[0][0]
             if changes.height:
-                columns = ", ".join(CHANGE_SCHEMA)
                 conn.execute(
-                    f"INSERT INTO core.grant_changes ({columns}) SELECT {columns}"
-                    " FROM incoming_changes ON CONFLICT DO NOTHING"
+                    merge_sql(
+                        "core.grant_changes",
+                        list(CHANGE_SCHEMA),
+                        f"SELECT {', '.join(CHANGE_SCHEMA)} FROM incoming_changes",
+                    )
                 )
             added = conn.execute("SELECT count(*) FROM core.grant_changes").fetchall()[0][0]
             conn.execute(

@@ -8,6 +8,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from pipeline.lib.merge import merge_sql
 from pipeline.lib.news.clients import CrmClient, clients_frame, clients_from_frame
 from pipeline.lib.news.dedup import ARTICLE_SCHEMA, articles_from_events, deduplicate
 from pipeline.lib.news.sources import SourceOutcome
@@ -102,8 +103,11 @@ def build_client_news(conn: duckdb.DuckDBPyConnection, partition_date: dt.date) 
             # A later partition built before this one (a backfill) may hold an article already;
             # it keeps it.
             conn.execute(
-                f"INSERT INTO core.client_news ({columns}) SELECT {columns}"
-                " FROM incoming_client_news ON CONFLICT (client_id, article_id) DO NOTHING"
+                merge_sql(
+                    "core.client_news",
+                    list(CLIENT_NEWS_COLUMNS),
+                    f"SELECT {columns} FROM incoming_client_news",
+                )
             )
             conn.execute(
                 "UPDATE raw.events SET status = 'processed'"

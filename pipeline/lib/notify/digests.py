@@ -32,6 +32,7 @@ import polars as pl
 
 from pipeline.lib import warehouse
 from pipeline.lib.hashing import content_hash
+from pipeline.lib.merge import REPLACE, merge_sql
 from pipeline.lib.news.stories import news_stories, outlet
 from pipeline.lib.notify import periods, routing
 from pipeline.lib.notify.mailer import MailSettings
@@ -654,9 +655,9 @@ def read_cursor(conn: duckdb.DuckDBPyConnection, name: str) -> dt.datetime | Non
 
 def write_cursor(conn: duckdb.DuckDBPyConnection, name: str, value: dt.datetime) -> None:
     conn.execute(
-        "INSERT INTO notify.cursors (name, value, updated_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
-        " updated_at = excluded.updated_at",
+        merge_sql(
+            "notify.cursors", ["name", "value", "updated_at"], "VALUES (?, ?, ?)", update=REPLACE
+        ),
         [name, value, dt.datetime.now(dt.UTC)],
     )
 

@@ -29,15 +29,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipeline.lib import warehouse
+from pipeline.lib.merge import merge_sql
 from pipeline.lib.notify.recipient_events import RecipientEvents, default_store
 from pipeline.lib.notify.transport import Transport
 from pipeline.lib.raw_events import utc_now
+from pipeline.lib.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +172,12 @@ def record(
                 {"now": now},
             )
             conn.execute(
-                "INSERT OR IGNORE INTO notify.delivered_items"
-                " (user_id, kind, item_key, message_id, recorded_at)"
-                " SELECT user_id, kind, item_key, message_id, $now FROM outgoing_items"
-                " WHERE message_id NOT IN (SELECT message_id FROM outgoing_skipped)",
+                merge_sql(
+                    "notify.delivered_items",
+                    ["user_id", "kind", "item_key", "message_id", "recorded_at"],
+                    "SELECT user_id, kind, item_key, message_id, $now FROM outgoing_items"
+                    " WHERE message_id NOT IN (SELECT message_id FROM outgoing_skipped)",
+                ),
                 {"now": now},
             )
             conn.execute("DROP TABLE outgoing_skipped")
@@ -213,7 +216,7 @@ def _kind_filter(kinds: Iterable[str] | None, message_ids: Iterable[str] | None)
 
 
 def recover_interrupted(
-    warehouse_path: Path,
+    database: Warehouse,
     transport: Transport,
     *,
     kinds: Iterable[str] | None = None,
@@ -223,7 +226,7 @@ def recover_interrupted(
     """Resolve rows a crashed run left in `sending` (see the module docstring)."""
     now = now or utc_now()
     where, params = _kind_filter(kinds, None)
-    with warehouse.connection(warehouse_path) as conn:
+    with warehouse.connection(database) as conn:
         rows = conn.execute(
             "SELECT message_id, transport FROM notify.email_log WHERE status = 'sending'"
             f" AND updated_at <= ?{where}",
@@ -275,7 +278,7 @@ def _claim(conn, where: str, params: list, now: dt.datetime, limit: int, transpo
 
 
 def deliver_pending(
-    warehouse_path: Path,
+    database: Warehouse,
     transport: Transport,
     *,
     kinds: Iterable[str] | None = None,
@@ -296,17 +299,17 @@ def deliver_pending(
     report = DeliveryReport()
     own_events = events is None
     events = events or default_store()
-    with warehouse.connection(warehouse_path) as conn:
+    with warehouse.connection(database) as conn:
         report.cancelled = cancel_unsubscribed(conn, now())
     report.uncertain = recover_interrupted(
-        warehouse_path, transport, kinds=kinds, stale_after_s=stale_after_s, now=now()
+        database, transport, kinds=kinds, stale_after_s=stale_after_s, now=now()
     )
     where, params = _kind_filter(kinds, message_ids)
     retry_round = 0
     try:
         while True:
             sent_any = _deliver_due(
-                warehouse_path, transport, where, params, report, max_attempts, batch_size,
+                database, transport, where, params, report, max_attempts, batch_size,
                 now, after_send, events,
             )  # fmt: skip
             if sent_any:
@@ -317,7 +320,7 @@ def deliver_pending(
                 break
             sleep(retry_delays_s[retry_round])
             retry_round += 1
-            with warehouse.connection(warehouse_path) as conn:
+            with warehouse.connection(database) as conn:
                 conn.execute(
                     "UPDATE notify.email_log SET next_attempt_at = NULL"
                     " WHERE status = 'pending' AND message_id IN (SELECT unnest(?))",
@@ -333,10 +336,10 @@ def deliver_pending(
 
 
 def _deliver_due(
-    warehouse_path, transport, where, params, report, max_attempts, batch_size, now, after_send,
+    database, transport, where, params, report, max_attempts, batch_size, now, after_send,
     events,
 ) -> bool:  # fmt: skip
-    with warehouse.connection(warehouse_path) as conn:
+    with warehouse.connection(database) as conn:
         claimed = _claim(conn, where, params, now(), batch_size, transport)
     if not claimed:
         return False
@@ -350,7 +353,7 @@ def _deliver_due(
             after_send(message_id)
         results.append((message_id, attempts + 1, outcome))
     at = now()
-    with warehouse.connection(warehouse_path) as conn:
+    with warehouse.connection(database) as conn:
         if unsubscribed:
             conn.execute(
                 "UPDATE notify.email_log SET status = 'cancelled', updated_at = ?, last_error ="

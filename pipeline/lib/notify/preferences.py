@@ -20,6 +20,7 @@ import duckdb
 from pydantic import ValidationError
 
 from pipeline.lib import warehouse
+from pipeline.lib.merge import REPLACE, merge_sql
 from pipeline.lib.notify import directory
 from pipeline.lib.notify.recipient_events import PREFERENCES, RecipientEvents
 from pipeline.lib.notify.subscriptions import UnknownRecipient
@@ -147,9 +148,11 @@ def write_overrides(
         for c in SCALAR_FIELDS
     ]
     # The override row changes even when the diff is empty (back to users.yaml).
+    columns = ["user_id", *SCALAR_FIELDS, "updated_at"]
     conn.execute(
-        f"INSERT OR REPLACE INTO {OVERRIDES_TABLE} (user_id, {', '.join(SCALAR_FIELDS)},"
-        f" updated_at) VALUES (?, {', '.join('?' for _ in SCALAR_FIELDS)}, ?)",
+        merge_sql(
+            OVERRIDES_TABLE, columns, f"VALUES ({', '.join('?' for _ in columns)})", update=REPLACE
+        ),
         [user_id, *values, at],
     )
     try:

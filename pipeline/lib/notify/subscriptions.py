@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.lib.merge import merge_sql
 from pipeline.lib.notify.mailer import unsubscribe_secret
 from pipeline.lib.notify.outbox import cancel_unsubscribed
 from pipeline.lib.notify.recipient_events import RESUBSCRIBE, UNSUBSCRIBE, RecipientEvents
@@ -64,8 +65,9 @@ def record_unsubscribe(
         "SELECT count(*) FROM notify.unsubscribes WHERE user_id = ? AND kind = ?", [user_id, kind]
     ).fetchall()[0][0]
     conn.execute(
-        "INSERT OR IGNORE INTO notify.unsubscribes (user_id, kind, unsubscribed_at)"
-        " VALUES (?, ?, ?)",
+        merge_sql(
+            "notify.unsubscribes", ["user_id", "kind", "unsubscribed_at"], "VALUES (?, ?, ?)"
+        ),
         [user_id, kind, now],
     )
     cancel_unsubscribed(conn, now)

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.lib.merge import merge_sql
 from pipeline.lib.sales.duck import configure, quote_literal
 from pipeline.lib.sales.staging import numbered_sql
 
+DIRTY_DAY_COLUMNS = ("datasource", "order_date")
 TRANSACTION_COLUMNS = (
     "datasource", "order_id", "line", "order_date", "branch", "product_line", "product",
     "quantity", "unit_price", "revenue", "unit_cost", "cost", "profit", "discount", "tax",
@@ -88,9 +90,13 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
             f" SELECT DISTINCT order_id FROM {good_lines}"
         )
         conn.execute(
-            "INSERT OR IGNORE INTO sales.dirty_days SELECT DISTINCT t.datasource, t.order_date"
-            " FROM sales.transactions AS t SEMI JOIN incoming_orders AS o"
-            " ON t.order_id = o.order_id WHERE t.datasource = ?",
+            merge_sql(
+                "sales.dirty_days",
+                DIRTY_DAY_COLUMNS,
+                "SELECT DISTINCT t.datasource, t.order_date"
+                " FROM sales.transactions AS t SEMI JOIN incoming_orders AS o"
+                " ON t.order_id = o.order_id WHERE t.datasource = ?",
+            ),
             params,
         )
         replaced = conn.execute(
@@ -100,7 +106,10 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
         ).fetchall()[0][0]
         conn.execute("DROP TABLE incoming_orders")
     conn.execute(
-        "INSERT OR IGNORE INTO sales.dirty_days SELECT ?, order_date FROM stage.good_days", params
+        merge_sql(
+            "sales.dirty_days", DIRTY_DAY_COLUMNS, "SELECT ?, order_date FROM stage.good_days"
+        ),
+        params,
     )
     columns = ", ".join(TRANSACTION_COLUMNS)
     loaded = conn.execute(

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib.hashing import canonical_json
+from pipeline.lib.merge import merge_sql
 from pipeline.lib.sales.formats import FileRejected, format_of
 from pipeline.lib.sales.landing import (
     LandedFile,
@@ -70,9 +71,21 @@ def register_file(
     """Record a landed file under its content hash (a renamed or re-dropped copy of known
     content keeps the first record) and return the content's partition key."""
     conn.execute(
-        "INSERT INTO sales.files (file_hash, datasource, file_name, landing_key, size_bytes,"
-        " format, status, is_sample, landed_at) VALUES (?, ?, ?, ?, ?, ?, 'landed', ?, ?)"
-        " ON CONFLICT DO NOTHING",
+        merge_sql(
+            "sales.files",
+            [
+                "file_hash",
+                "datasource",
+                "file_name",
+                "landing_key",
+                "size_bytes",
+                "format",
+                "status",
+                "is_sample",
+                "landed_at",
+            ],
+            "VALUES (?, ?, ?, ?, ?, ?, 'landed', ?, ?)",
+        ),
         [
             file_hash,
             landed.datasource,

@@ -11,19 +11,20 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib import warehouse
+from pipeline.lib import merge, warehouse
 from pipeline.lib.scoring.openai_scorer import CacheEntry
+from pipeline.lib.warehouse import Warehouse
 
 
 class WarehouseScoreCache:
-    def __init__(self, path: str | Path, timeout_s: float = 300.0) -> None:
-        self.path = path
+    def __init__(self, database: Warehouse | Path, timeout_s: float = 300.0) -> None:
+        self.database = database
         self.timeout_s = timeout_s
 
     def get_many(self, keys: Sequence[str]) -> dict[str, dict]:
         if not keys:
             return {}
-        with warehouse.connection(self.path, timeout_s=self.timeout_s) as conn:
+        with warehouse.connection(self.database, timeout_s=self.timeout_s) as conn:
             rows = conn.execute(
                 "SELECT cache_key, output FROM ai.score_cache"
                 " WHERE cache_key IN (SELECT unnest(?::VARCHAR[]))",
@@ -52,5 +53,5 @@ class WarehouseScoreCache:
                 for e in entries
             ]
         )
-        with warehouse.connection(self.path, timeout_s=self.timeout_s) as conn:
-            warehouse.upsert(conn, "ai.score_cache", frame)
+        with warehouse.connection(self.database, timeout_s=self.timeout_s) as conn:
+            merge.upsert(conn, "ai.score_cache", frame)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import duckdb
 import polars as pl
 
-from pipeline.lib import warehouse
+from pipeline.lib import merge, warehouse
 from pipeline.lib.scoring.inputs import GrantInputs, NewsInputs
 from pipeline.lib.scoring.models import (
     Grant,
@@ -179,7 +179,7 @@ def record_usage(
             }
         ]
     )
-    warehouse.upsert(conn, "ai.usage", frame)
+    merge.upsert(conn, "ai.usage", frame)
 
 
 def record_failures(

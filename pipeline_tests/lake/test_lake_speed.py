@@ -1,0 +1,73 @@
+"""What keeps the lake near the file's speed: one attach per process, one commit per unit of
+work, small writes inlined into the catalog, and compaction of small files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.defs.shared.resources import warehouse_resource
+from pipeline.lib import lake
+
+DAYS = (
+    "INSERT INTO sales.dirty_days SELECT 'ds', DATE '2024-01-01' + range::INTEGER FROM range(?, ?)"
+)
+
+
+def _snapshots(conn) -> int:
+    return conn.execute(
+        f"SELECT count(*) FROM ducklake_snapshots('{lake.CATALOG_ALIAS}')"
+    ).fetchall()[0][0]
+
+
+def _parquet_files(data: Path) -> list[Path]:
+    return sorted(data.rglob("*.parquet"))
+
+
+def test_the_lake_is_attached_once_per_process(sqlite_lake):
+    with warehouse_resource().get_connection() as first:
+        first.execute("SELECT 1").fetchall()
+    attached = dict(lake._attached)
+    with warehouse_resource().get_connection(read_only=True) as second:
+        second.execute("SELECT count(*) FROM sales.dirty_days").fetchall()
+    assert lake._attached == attached  # the same database, not a second attach
+
+
+def test_statements_of_one_connection_make_one_snapshot(sqlite_lake):
+    resource = warehouse_resource()
+    with resource.get_connection() as conn:
+        before = _snapshots(conn)
+    with resource.get_connection() as conn:
+        for start in range(0, 30, 10):
+            conn.execute(DAYS, [start, start + 10])
+    with resource.get_connection(read_only=True) as conn:
+        assert _snapshots(conn) == before + 1
+        assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 30
+
+
+def test_small_writes_are_inlined_and_compaction_writes_them_out_once(sqlite_lake):
+    import os
+
+    data = Path(os.environ["PIPELINE_LAKE_DATA"])
+    resource = warehouse_resource()
+    for start in range(0, 400, 100):
+        with resource.get_connection() as conn:
+            conn.execute(DAYS, [start, start + 100])
+    # Four commits of 100 rows (DuckLake's own default inlines up to 10): all in the catalog.
+    assert _parquet_files(data) == []
+
+    done = resource.backend.compact()
+    assert "merged" in done
+    assert len([f for f in _parquet_files(data) if "dirty_days" in str(f)]) == 1
+    with resource.get_connection(read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 400
+
+
+def test_a_connection_opened_inside_another_sees_its_writes(sqlite_lake):
+    resource = warehouse_resource()
+    with resource.get_connection() as outer:
+        outer.execute(DAYS, [0, 5])
+        with resource.get_connection(read_only=True) as inner:
+            assert inner.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 5
+        outer.execute(DAYS, [5, 10])
+    with resource.get_connection(read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 10
