@@ -10,7 +10,7 @@ from email import message_from_string, policy
 
 from pipeline.lib import warehouse
 from pipeline.lib.news.urls import without_trackers
-from pipeline.lib.notify import digests
+from pipeline.lib.notify import digest_items, digests
 from pipeline.lib.notify.mailer import MailSettings
 from pipeline.lib.scoring.local import deadline_verdict
 from pipeline_tests.notify.conftest import NOW, TODAY, add_news
@@ -34,7 +34,7 @@ def test_a_grant_shows_one_count_of_days_left_whenever_it_was_scored():
         "title": "Youth STEM", "url": None, "score": 0.8, "agency": "NSF", "close_date": close,
         "award_floor": None, "award_ceiling": None, "reasons": ["matches STEM", scored_yesterday],
     }  # fmt: skip
-    details = " ".join(digests.grant_item(row, TODAY).details)
+    details = " ".join(digest_items.grant_item(row, TODAY).details)
     assert re.findall(r"\d+ days?\b", details) == ["66 days"]
     assert f"closes on {close.isoformat()}" in details
 

@@ -4,7 +4,9 @@ import datetime as dt
 
 import polars as pl
 
-from pipeline.lib.notify.digests import DEFAULT_CAP, items_per_user, news_item
+from pipeline.lib.notify.digest_emails import DEFAULT_CAP
+from pipeline.lib.notify.digest_items import news_item
+from pipeline.lib.notify.digest_sections import items_per_user
 from pipeline.lib.notify.routing import Routed
 
 TODAY = dt.date(2026, 3, 2)

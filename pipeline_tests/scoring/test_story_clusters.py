@@ -10,7 +10,7 @@ import polars as pl
 
 from pipeline.lib.news.parsers import feed_items, newsapi_items, parse_item, serper_items
 from pipeline.lib.news.stories import Report, news_stories
-from pipeline.lib.notify.digests import items_per_user
+from pipeline.lib.notify.digest_sections import items_per_user
 from pipeline.lib.notify.routing import Routed
 from pipeline.lib.scoring.categories import classify
 
