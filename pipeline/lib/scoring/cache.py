@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.lib import merge, warehouse
-from pipeline.lib.scoring.openai_scorer import CacheEntry
+from pipeline.lib.scoring.score_cache import CacheEntry
 from pipeline.lib.warehouse import Warehouse
 
 
