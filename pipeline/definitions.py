@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.lib.logs import install_redaction
+from pipeline.lib.settings import partitions_start_date
 
 # How stale each domain's assets may get: the one freshness rule. Dagster's freshness daemon
 # (on with `dagster dev`) shows it in the UI, and `pipeline health` applies the same windows to
@@ -70,6 +71,8 @@ def defs() -> dg.Definitions:
     # Code servers and run workers load the location through this call: from here on no log
     # record of the process carries a secret. Importing the module alone changes nothing.
     install_redaction()
+    # Before the daily partitions are built: a new deployment's first day is recorded once.
+    partitions_start_date()
     from pipeline.defs.health.assets import ASSET_GRAPH_RESOURCE
     from pipeline.defs.health.coverage import cross_cutting_checks
 

@@ -31,13 +31,13 @@ def echo_environment(echo=click.echo) -> None:
     from pipeline.lib import warehouse_choice
     from pipeline.lib.notify.links import PUBLIC_URL_VARIABLE, public_url
     from pipeline.lib.notify.secret import secret_source
-    from pipeline.lib.settings import partitions_start_date, settings
+    from pipeline.lib.settings import first_partition_day, settings
 
     current = settings()
     echo(f"warehouse        {warehouse_choice.configured().describe()}")
     echo(f"landing zone     {current.landing}")
     echo(f"outbox           {current.outbox}")
-    echo(f"daily partitions from {partitions_start_date()} (PIPELINE_START_DATE)")
+    echo(f"daily partitions from {first_partition_day()} (PIPELINE_START_DATE)")
     origin = "set" if os.environ.get(PUBLIC_URL_VARIABLE) else "unset: the pipeline serve address"
     echo(f"public URL       {public_url()} ({PUBLIC_URL_VARIABLE} {origin})")
     echo(f"link secret      from {secret_source()}")

@@ -163,20 +163,35 @@ class StartDateError(ValueError):
 
 
 def partitions_start_date(today: dt.date | None = None) -> dt.date:
-    """The first daily partition: PIPELINE_START_DATE, else the day recorded in
-    `$PIPELINE_DATA_DIR/partitions_start_date`, else one recorded there now: today (UTC) for a
-    new data dir, 2026-01-01 when a warehouse is already there (or is a shared DuckLake) and
-    may hold data from any day since. Moving the start later hides the partitions of existing
-    data, so it may only move earlier."""
+    """The first daily partition, recorded in `$PIPELINE_DATA_DIR/partitions_start_date` when
+    PIPELINE_START_DATE is unset and nothing is recorded yet: today (UTC) for a new data dir,
+    2026-01-01 when a warehouse is already there (or is a shared DuckLake) and may hold data
+    from any day since. Moving the start later hides the partitions of existing data, so it may
+    only move earlier. Called at start-up (the definitions loader, restore); reading the start
+    is first_partition_day."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    recorded = settings().data_dir / START_DATE_FILE
+    if not os.environ.get("PIPELINE_START_DATE", "").strip() and not recorded.exists():
+        _record_once(recorded, _first_day_to_record(today).isoformat())
+    return first_partition_day(today)
+
+
+def first_partition_day(today: dt.date | None = None) -> dt.date:
+    """The first daily partition without writing anything: PIPELINE_START_DATE, else the day
+    recorded in the data dir, else the day partitions_start_date would record now."""
     today = today or dt.datetime.now(dt.UTC).date()
     if value := os.environ.get("PIPELINE_START_DATE", "").strip():
         return _checked_start_date(value, "PIPELINE_START_DATE", today)
-    current = settings()
-    recorded = current.data_dir / START_DATE_FILE
+    recorded = settings().data_dir / START_DATE_FILE
     if not recorded.exists():
-        new_deployment = isinstance(current.warehouse, Path) and not current.warehouse.exists()
-        _record_once(recorded, (today if new_deployment else PREVIOUS_START_DATE).isoformat())
+        return _first_day_to_record(today)
     return _checked_start_date(recorded.read_text().strip(), str(recorded), today)
+
+
+def _first_day_to_record(today: dt.date) -> dt.date:
+    current = settings()
+    new_deployment = isinstance(current.warehouse, Path) and not current.warehouse.exists()
+    return today if new_deployment else PREVIOUS_START_DATE
 
 
 def cover_partitions_from(first_day: dt.date) -> str | None:

@@ -2,11 +2,12 @@
 
 import dagster as dg
 
-from pipeline.lib.settings import partitions_start_date
+from pipeline.lib.settings import first_partition_day
 
 # The first partition is the deployment's first day of data (PIPELINE_START_DATE, or the day
-# recorded on the first load), so the UI does not list months of empty days as missing.
+# recorded when the definitions first load), so the UI does not list months of empty days as
+# missing. Importing this module only reads it.
 # end_offset=1 makes today's partition available, so a scheduled or manual run collects now.
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=partitions_start_date().isoformat(), end_offset=1, timezone="UTC"
+    start_date=first_partition_day().isoformat(), end_offset=1, timezone="UTC"
 )

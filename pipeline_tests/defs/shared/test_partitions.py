@@ -16,6 +16,7 @@ from pipeline.lib.settings import (
     REPO_ROOT,
     START_DATE_FILE,
     StartDateError,
+    first_partition_day,
     partitions_start_date,
 )
 
@@ -52,6 +53,39 @@ def test_the_setting_wins_over_the_recorded_day(unset_start, monkeypatch):
     assert partitions_start_date(TODAY) == TODAY
     monkeypatch.setenv("PIPELINE_START_DATE", " 2026-11-20 ")
     assert partitions_start_date(TODAY) == dt.date(2026, 11, 20)
+
+
+def test_reading_the_start_records_nothing(unset_start):
+    assert first_partition_day(TODAY) == TODAY
+    assert not (unset_start / START_DATE_FILE).exists()
+    assert partitions_start_date(TODAY) == TODAY  # the explicit call records it
+    assert (unset_start / START_DATE_FILE).read_text() == "2026-12-04\n"
+
+
+@pytest.mark.slow
+def test_importing_the_partitions_writes_nothing_and_loading_the_definitions_records(unset_start):
+    def run(code: str) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "PIPELINE_START_DATE"}
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    imported = run(
+        "from pipeline.defs.shared.partitions import daily_partitions as p;"
+        "print(p.get_first_partition_key())"
+    )
+    assert imported == today
+    assert not (unset_start / START_DATE_FILE).exists()
+    run("from pipeline.definitions import defs; defs()")
+    assert (unset_start / START_DATE_FILE).read_text() == f"{today}\n"
 
 
 @pytest.mark.parametrize(
