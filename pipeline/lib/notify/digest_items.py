@@ -93,20 +93,28 @@ def _details(*parts: str | None) -> tuple[str, ...]:
     return tuple(p for p in parts if p)
 
 
-def grant_item(row: dict, today: dt.date) -> Item:
-    watchlists = row.get("watchlists") or []
-    reasons = row.get("reasons") or []
+def _grant(row: dict, closes: str | None, *more: str | None, **extra) -> Item:
+    """A grant as matches, watchlists and deadline reminders show it."""
+    watchlists = row.get("watchlists")
     return Item(
         title=row["title"],
         url=row["url"],
         score=row["score"],
         details=_details(
             row["agency"],
-            closing(row["close_date"], today),
+            closes,
             award_range(row["award_floor"], row["award_ceiling"]),
-            "; ".join(reasons[:3]) if reasons else None,
+            *more,
             f"On your watchlist: {', '.join(watchlists)}" if watchlists else None,
         ),
+        **extra,
+    )
+
+
+def grant_item(row: dict, today: dt.date) -> Item:
+    reasons = row.get("reasons") or []
+    return _grant(
+        row, closing(row["close_date"], today), "; ".join(reasons[:3]) if reasons else None
     )
 
 
@@ -151,16 +159,9 @@ def news_item(row: dict, today: dt.date) -> Item:
 
 
 def deadline_item(row: dict, today: dt.date) -> Item:
-    return Item(
-        title=row["title"],
-        url=row["url"],
-        score=row["score"],
-        details=_details(
-            row["agency"],
-            f"Closes {long_date(row['close_date'])}",
-            award_range(row["award_floor"], row["award_ceiling"]),
-            f"On your watchlist: {', '.join(row['watchlists'])}" if row["watchlists"] else None,
-        ),
+    return _grant(
+        row,
+        f"Closes {long_date(row['close_date'])}",
         badge=days_left_text(row["days_left"]),
         urgency=DEADLINE_MARKS[row["mark"]],
     )
