@@ -37,16 +37,22 @@ def search_query(client: CrmClient) -> str:
     return " OR ".join(f'"{term}"' for term in client.search_terms)
 
 
-class NewsAPISource:
-    provider = NEWSAPI
+class _KeyedSearchSource:
+    """A live search provider called with one API key, at its own address by default."""
+
+    provider: str
+    default_base_url: str
     is_sample = False
 
-    def __init__(
-        self, api_key: str, base_url: str = NEWSAPI_BASE_URL, http: HttpSettings | None = None
-    ):
+    def __init__(self, api_key: str, base_url: str | None = None, http: HttpSettings | None = None):
         self._key = api_key
-        self._base_url = base_url
+        self._base_url = self.default_base_url if base_url is None else base_url
         self._http = http or HttpSettings()
+
+
+class NewsAPISource(_KeyedSearchSource):
+    provider = NEWSAPI
+    default_base_url = NEWSAPI_BASE_URL
 
     def fetch(self, client: CrmClient, now: dt.datetime) -> Fetched:
         params = {
@@ -66,16 +72,9 @@ class NewsAPISource:
         )
 
 
-class SerperSource:
+class SerperSource(_KeyedSearchSource):
     provider = SERPER
-    is_sample = False
-
-    def __init__(
-        self, api_key: str, base_url: str = SERPER_BASE_URL, http: HttpSettings | None = None
-    ):
-        self._key = api_key
-        self._base_url = base_url
-        self._http = http or HttpSettings()
+    default_base_url = SERPER_BASE_URL
 
     def fetch(self, client: CrmClient, now: dt.datetime) -> Fetched:
         query = {"q": search_query(client), "num": 20, "tbs": "qdr:w"}
