@@ -187,7 +187,7 @@ def report(root: Path, started: float, stopped: float, dropped: list[Path], requ
     import dagster as dg
 
     from pipeline.defs.health.sensors import run_failure
-    from pipeline.lib import warehouse
+    from pipeline.lib import warehouse, warehouse_choice
     from pipeline.lib.settings import settings
 
     failed, cut_short, lock_lines = [], [], []
@@ -213,8 +213,9 @@ def report(root: Path, started: float, stopped: float, dropped: list[Path], requ
 
     paths = settings()
     files = {}
-    if warehouse.exists(paths.warehouse):
-        with warehouse.connection(paths.warehouse, read_only=True, timeout_s=120) as conn:
+    database = warehouse_choice.configured()
+    if database.exists():
+        with database.connection(read_only=True, timeout_s=120) as conn:
             if warehouse.table_exists(conn, "sales.files"):
                 files = dict(
                     conn.execute(
