@@ -101,7 +101,7 @@ def test_dashboard_figures_agree_with_sql_and_stay_in_the_tenant(instance, site,
 
 
 def test_the_email_and_grant_sections_show_the_tenant_s_own_emails(site, pipeline_env):
-    warehouse.ensure_schema(settings().warehouse)
+    warehouse.as_warehouse(settings().warehouse).ensure_schema()
     with warehouse.connection(settings().warehouse) as conn:
         conn.executemany(
             "INSERT INTO notify.email_log (message_id, recipient, tenant_id, kind, subject,"
