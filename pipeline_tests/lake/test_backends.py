@@ -295,14 +295,16 @@ def test_a_transaction_refused_for_a_conflicting_writer_is_replayed(postgres_lak
 
 def test_no_code_uses_sql_ducklake_lacks():
     """RETURNING and sequences fail on the DuckLake backend: the code must not rely on them
-    (read the row count of UPDATE/DELETE instead). lake.py itself only names them."""
+    (read the row count of UPDATE/DELETE instead). lake.py itself only names them; the
+    recipient event store's modules run on SQLite or PostgreSQL, never on the warehouse."""
     import re
 
     from pipeline.lib.settings import REPO_ROOT
 
+    not_warehouse_sql = {"lake.py", "web_sessions.py", "recipient_events.py"}
     offenders = []
     for path in sorted((REPO_ROOT / "pipeline").rglob("*")):
-        if path.suffix not in (".py", ".sql") or path.name == "lake.py":
+        if path.suffix not in (".py", ".sql") or path.name in not_warehouse_sql:
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             code = line.split("#")[0] if path.suffix == ".py" else line.split("--")[0]

@@ -85,7 +85,7 @@ def test_text_logs_are_redacted_too(secrets, capsys):
 
 def test_cli_log_format_option_and_environment_variable(pipeline_env, tmp_path, monkeypatch):
     monkeypatch.setenv("PIPELINE_LOG_FORMAT", "json")
-    result = CliRunner().invoke(main, ["-v", "restore", str(OLD_WAREHOUSE_BACKUP)])
+    result = CliRunner().invoke(main, ["-v", "restore", "--unverified", str(OLD_WAREHOUSE_BACKUP)])
     assert result.exit_code == 0, result.output
     logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert any("applied warehouse migration" in e["message"] for e in logged)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.lib.grants.extract import iter_extract_records, normalise_extract_record, open_extract
+from pipeline.lib.grants.extract import iter_extract_records, open_extract
+from pipeline.lib.grants.extract_records import normalise_extract_record
 from pipeline.lib.scoring.local import LocalScorer, adjusted, similarity_score
 from pipeline.lib.scoring.models import Grant, OrgProfile
 

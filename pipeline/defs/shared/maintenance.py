@@ -5,6 +5,7 @@ DuckDB file, a checkpoint. The backend decides (pipeline.lib.warehouse.Warehouse
 import dagster as dg
 
 from pipeline.defs.shared.resources import WarehouseResource
+from pipeline.lib.settings import schedule_cron
 
 
 @dg.op(description="Compact the warehouse's storage: the backend's own upkeep.")
@@ -21,7 +22,7 @@ def warehouse_compaction_job():
 warehouse_compaction_schedule = dg.ScheduleDefinition(
     name="warehouse_compaction_schedule",
     job=warehouse_compaction_job,
-    cron_schedule="30 3 * * *",
+    cron_schedule=schedule_cron("30 3 * * *"),
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every day at 03:30 UTC, before the day's discovery: compact the warehouse.",
