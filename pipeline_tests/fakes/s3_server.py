@@ -3,6 +3,8 @@ boto3 / dagster-aws S3Resource with AWS_ENDPOINT_URL."""
 
 from __future__ import annotations
 
+import urllib.request
+
 import boto3
 
 
@@ -18,6 +20,11 @@ class FakeS3Server:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        # moto keeps its buckets in process-wide state that outlives one server: start empty, so
+        # a bucket left by an earlier test in the same worker cannot leak into this one.
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        ).close()
         return self
 
     def __exit__(self, *exc: object) -> None:
