@@ -68,6 +68,15 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    """The location as `dagster dev`, the daemon and the CLI load it: each run in one process."""
+    # Steps take seconds while a step process takes 3 s to start on an idle 2-core machine and
+    # 25-30 s when the daemon's runs overlap (measured in the soak), and the DuckDB file admits one
+    # writer at a time anyway. Scale-out runs steps on Celery instead (deploy/celery).
+    return location(executor=dg.in_process_executor)
+
+
+def location(executor: dg.ExecutorDefinition) -> dg.Definitions:
+    """Every definition under pipeline/defs/ with the project-wide policies, run by `executor`."""
     # Code servers and run workers load the location through this call: from here on no log
     # record of the process carries a secret. Importing the module alone changes nothing.
     install_redaction()
@@ -86,7 +95,11 @@ def defs() -> dg.Definitions:
     loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     merged = dg.Definitions.merge(
         loaded,
-        dg.Definitions(sensors=[automation_sensor], resources={ASSET_GRAPH_RESOURCE: asset_graph}),
+        dg.Definitions(
+            sensors=[automation_sensor],
+            resources={ASSET_GRAPH_RESOURCE: asset_graph},
+            executor=executor,
+        ),
     )
     with warnings.catch_warnings():
         # map_resolved_asset_specs is marked preview in 1.13; it is the documented way to apply

@@ -22,5 +22,6 @@ BACKEND = os.environ.get("PIPELINE_CELERY_BACKEND", "rpc://")
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    executor = celery_executor.configured({"broker": BROKER, "backend": BACKEND})
-    return dg.Definitions.merge(pipeline_definitions.defs(), dg.Definitions(executor=executor))
+    return pipeline_definitions.location(
+        executor=celery_executor.configured({"broker": BROKER, "backend": BACKEND})
+    )

@@ -319,6 +319,8 @@ def main() -> int:
                 requests[f"{public_url}/#{len(requests)}"] = get(f"{public_url}/")
             time.sleep(REQUEST_PAUSE_S if len(requests) < MAX_REQUESTS else 5)
         drain(args.minutes * 60)
+    except KeyboardInterrupt:
+        print("  interrupted: reporting what happened so far")
     finally:
         stopped = time.time()
         stop(server)
