@@ -61,11 +61,19 @@ def volume_anomaly(
             {"latest": latest, "history": len(history)},
         )
     median = statistics.median(history)
-    ratio = latest / median if median else (1.0 if latest == 0 else float("inf"))
+    if median == 0:
+        # Mostly-empty history (a new table, or messages that go out only at digest hours): rows
+        # arriving are first data, not an anomaly, and a drop below zero cannot happen.
+        return Verdict(
+            True,
+            f"{latest} rows; no baseline yet: the trailing median is 0",
+            {"latest": latest, "trailing_median": 0, "history": len(history)},
+        )
+    ratio = latest / median
     metadata = {
         "latest": latest,
         "trailing_median": median,
-        "ratio": round(ratio, 4) if ratio != float("inf") else None,
+        "ratio": round(ratio, 4),
         "history": len(history),
     }
     if ratio < 1 - max_drop:
@@ -73,8 +81,9 @@ def volume_anomaly(
             False, f"{latest} rows is {ratio:.0%} of the trailing median {median:g}", metadata
         )
     if ratio > max_rise:
-        text = f"{ratio:.1f}x" if ratio != float("inf") else "from zero"
-        return Verdict(False, f"{latest} rows is {text} the trailing median {median:g}", metadata)
+        return Verdict(
+            False, f"{latest} rows is {ratio:.1f}x the trailing median {median:g}", metadata
+        )
     return Verdict(True, f"{latest} rows, trailing median {median:g}", metadata)
 
 

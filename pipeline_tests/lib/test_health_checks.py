@@ -82,14 +82,23 @@ def test_identifiers_are_refused_unless_plain(conn):
         (40, [100, 98, 103, 101], False),  # fell to 40% of the median
         (55, [100, 98, 103, 101], True),
         (400, [100, 98, 103, 101], False),  # 4x the median
-        (5, [0, 0, 0], False),  # from nothing to something
+        # A median of 0 is no baseline: first rows, or messages sent only at digest hours. The
+        # soak (2026-12-07) sent a false WARN and its "resolved" for each of three notify assets.
+        (5, [0, 0, 0], True),
+        (1, [0, 0, 0, 2, 0], True),
         (0, [0, 0, 0], True),
+        (9, [0, 2, 2, 3, 0], False),  # 4.5x a median of 2
         (1, [100, 100], True),  # too little history for a baseline
         (None, [], True),
     ],
 )
 def test_volume_anomaly(latest, history, passed):
     assert health_checks.volume_anomaly(latest, history).passed is passed
+
+
+def test_volume_anomaly_says_why_there_is_no_baseline():
+    verdict = health_checks.volume_anomaly(3, [0, 0, 0])
+    assert verdict.description == "3 rows; no baseline yet: the trailing median is 0"
 
 
 def test_volume_anomaly_describes_the_drop():
