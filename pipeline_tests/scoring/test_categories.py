@@ -83,7 +83,7 @@ def test_category_cases_are_tuning_side_items_and_well_formed(realdata):
 
 
 def test_category_cases_are_read_as_a_reader_reads_them(realdata):
-    """Measured 2026-12-07: see docs/scoring.md."""
+    """Measured 2026-12-07: 16 of 16 (they were tuned on: a regression check)."""
     scored = score_pairs(LocalScorer(), load_labels(CATEGORY_CASES), realdata)
     by_kind, _ = reports(scored, 0.5)
-    assert by_kind["news"].category_accuracy >= 0.8
+    assert by_kind["news"].category_accuracy >= 0.93
