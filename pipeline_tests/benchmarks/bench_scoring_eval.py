@@ -7,6 +7,8 @@ labelled evaluation sets (pipeline_tests/scoring/evaluation.py says what each se
   are measured on (issue 26, at --threshold 0.5: grants F1 >= 0.9, news F1 >= 0.85, category
   accuracy >= 0.85, recall > 0 for every profile with relevant items).
 - blind sets, tuning part: what the scorer may be tuned on.
+- category cases (labels_categories.jsonl): tuning-side items with a reader's category; their
+  category accuracy is the figure that matters there.
 - original set: a regression check only (labelled while looking at the scorer's output).
 
 The threshold defaults to 0.6, the users' default in data/config/users.yaml.
@@ -29,6 +31,7 @@ from pipeline.lib.scoring.local import LocalScorer
 from pipeline_tests.conftest import REALDATA
 from pipeline_tests.scoring.evaluation import (
     BLIND_LABELS,
+    CATEGORY_CASES,
     LABELS,
     SECOND_LABELS,
     Report,
@@ -69,14 +72,18 @@ def evaluate_scorer(
     sets = [
         ("blind sets, HELD-OUT part", held_out, per_profile),
         ("blind sets, tuning part", tuning, per_profile),
+        ("category cases (tuning)", load_labels(CATEGORY_CASES), False),
         ("original set (regression only)", original, False),
     ]
     # While tuning, `--part tuning` keeps the held-out figures out of sight.
     for part, labels, show in sets[1:] if parts == "tuning" else sets:
+        set_started = time.perf_counter()
         scored = score_pairs(scorer, labels, REALDATA)
+        per_pair = (time.perf_counter() - set_started) / max(1, len(labels)) * 1000
         positives = sum(p.label for p in labels)
         print_reports(
-            f"{name} - {part}: {len(labels)} pairs, {positives} relevant, threshold {threshold}",
+            f"{name} - {part}: {len(labels)} pairs, {positives} relevant, threshold {threshold}"
+            f" ({per_pair:.1f} ms per pair, loading included)",
             scored,
             threshold,
             show,

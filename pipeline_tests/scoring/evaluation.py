@@ -8,7 +8,10 @@ is copied into the repository.
   reason per positive and the category a reader gives each relevant article. Split by a hash of
   the item reference into a tuning part and a HELD-OUT part: tuning looks only at the tuning
   part; the held-out figures are the ones reported against the targets.
-- labels_second.jsonl: a second blind set written the same way for issue 26."""
+- labels_second.jsonl: a second blind set written the same way for issue 26.
+- labels_categories.jsonl: category cases, relevant tuning-side items (never held-out ones)
+  labelled with the category a reader gives them before they were scored; for tuning the
+  category rules beyond the few relevant articles of the blind sets' tuning part."""
 
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ BLIND_LABELS = FIXTURES / "labels_blind.jsonl"
 # Second blind set (issue 26): exclusions written as kinds of items, a client reading three
 # languages, one story from two clients' sides. Labelled before scoring, split the same way.
 SECOND_LABELS = FIXTURES / "labels_second.jsonl"
+CATEGORY_CASES = FIXTURES / "labels_categories.jsonl"
 PROFILES = FIXTURES / "eval_profiles.yaml"
 # The realdata grants are from 2008-2010; scoring them "today" would mark every one closed.
 GRANTS_TODAY = dt.date(2008, 1, 1)
@@ -72,7 +76,7 @@ def _profile(cls, entry: dict):
 
 
 def load_profiles() -> tuple[dict[str, OrgProfile], dict[str, ClientProfile]]:
-    """Every evaluation profile (original and blind set) by id."""
+    """Every evaluation profile (original set, blind sets, category cases) by id."""
     document = yaml.safe_load(PROFILES.read_text(encoding="utf-8"))
     orgs = {
         o["org_id"]: _profile(OrgProfile, o)
@@ -80,7 +84,11 @@ def load_profiles() -> tuple[dict[str, OrgProfile], dict[str, ClientProfile]]:
     }
     clients = {
         c["client_id"]: _profile(ClientProfile, c)
-        for c in [*document["clients"], *document.get("blind_clients", [])]
+        for c in [
+            *document["clients"],
+            *document.get("blind_clients", []),
+            *document.get("category_clients", []),
+        ]
     }
     return orgs, clients
 

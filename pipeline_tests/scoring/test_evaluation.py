@@ -130,16 +130,16 @@ def test_blind_items_resolve_without_copying_their_text(realdata):
 
 
 def test_local_scorer_meets_the_targets_on_the_held_out_part(realdata):
-    """labels_blind.jsonl, held-out part, at the users' default threshold 0.6. Measured:
-    grant F1 1.000 / AP 1.000 (6 positives), news F1 0.941 / AP 0.958 / category accuracy
-    0.806 (36 positives), all F1 0.950."""
+    """labels_blind.jsonl, held-out part, at the users' default threshold 0.6. Measured
+    2026-12-07: grant F1 1.000 / AP 1.000 (6 positives), news F1 0.925 / AP 0.976 / category
+    accuracy 0.861 (36 positives), all F1 0.937."""
     held_out = [p for p in load_labels(BLIND_LABELS) if p.held_out]
     by_kind, by_profile = reports(score_pairs(LocalScorer(), held_out, realdata), 0.6)
     assert by_kind["grant"].metrics.f1 >= 0.95
     assert by_kind["grant"].average_precision >= 0.95
     assert by_kind["news"].metrics.f1 >= 0.92
     assert by_kind["news"].average_precision >= 0.93
-    assert by_kind["news"].category_accuracy >= 0.78
+    assert by_kind["news"].category_accuracy >= 0.85
     assert by_kind["all"].metrics.f1 >= 0.93
     for subject, report in by_profile.items():
         if report.positives:

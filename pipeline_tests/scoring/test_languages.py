@@ -1,9 +1,10 @@
 """A client that reads several languages finds news in each of them: its keywords match in any
-case and in their other inflections (simplemma's lemmas, shipped in its wheel)."""
+case and in their other inflections (simplemma's lemmas, shipped in its wheel), and an article's
+language is identified with lingua (its models ship in its wheel)."""
 
 from pipeline.lib.scoring.local import LocalScorer
 from pipeline.lib.scoring.models import Article, ClientProfile
-from pipeline.lib.scoring.text import lemma
+from pipeline.lib.scoring.text import detect_language, lemma
 
 NGO = ClientProfile(
     "ngo",
@@ -59,3 +60,13 @@ def test_a_capitalised_keyword_does_not_meet_a_plain_word_by_its_lemma():
     client = ClientProfile("ms", "t", "Contoso", keywords=("Windows",), languages=("en",))
     result = score("Home owners replace old window frames", "A window costs more now.", client)
     assert result.relevance == 0.0
+
+
+def test_the_language_is_identified_among_the_readers_and_the_known_languages():
+    assert detect_language("Governo dá três meses para migrantes deixarem o país", ("en",)) == "pt"
+    assert detect_language("Die Bundesregierung plant neue Regeln für Asylverfahren", ()) == "de"
+    assert detect_language("The government gives migrants three months to leave", ()) == "en"
+    # A language only a profile lists is told apart too.
+    assert detect_language("Regeringen ger migranter tre månader att lämna landet", ("sv",)) == "sv"
+    # Too short to tell: never held against an article.
+    assert detect_language("Slack", ("en",)) is None

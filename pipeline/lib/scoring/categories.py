@@ -35,12 +35,16 @@ CATEGORY_DEFINITIONS = {
     "funding": "raising money: funding rounds, IPOs and listings, grants received",
     "leadership_change": "people joining, leaving or changing roles at the top (a CEO "
     "selling shares is not a leadership change)",
-    "legal_regulatory": "lawsuits, regulators, fines, government policy and bans",
+    "legal_regulatory": "lawsuits and statements on them, courts, regulators, investigations, "
+    "fines, arrests and sentences, government policy, laws and bans",
     "financial_results": "earnings, revenue, guidance, the company's stock and trading in "
     "it, analyst ratings",
-    "risk": "outages, breaches, recalls, layoffs, competitors winning, other threats",
+    "risk": "outages, breaches, recalls, layoffs, competitors winning, storms and other "
+    "disasters, warnings of harm to what the client cares about (when a government's policy "
+    "is the harm, legal_regulatory)",
     "product": "launches, releases, versions, API changes and retirements, features",
-    "other": "anything else, including topics that are not company news",
+    "other": "anything else, including opinion pieces, features and topics that are not "
+    "company news",
 }
 assert set(CATEGORY_DEFINITIONS) == set(NEWS_CATEGORIES)
 
@@ -76,7 +80,7 @@ _RULES: dict[str, list[str]] = {
     "leadership_change": [
         # A change of people, not a mention of a role: "CEO sells shares" is not a leadership
         # change, "names new CEO" is.
-        r"appoint(?:s|ed|ment)?",
+        r"appoint(?:s|ment)?|appointed(?! by)",  # "the director, appointed by ...": no change
         r"names? (?:a |its )?(?:new |interim )?(?:chief|president|chair|ceo|cfo|cto|coo|head)\w*",
         r"(?:new|interim|incoming|former) (?:ceo|cfo|cto|coo|chief executive|president|chair\w*)",
         r"resign(?:s|ed|ation)?",
@@ -101,18 +105,30 @@ _RULES: dict[str, list[str]] = {
         r"settlement",
         r"investigat(?:e|es|ion|ing)",
         r"probe",
-        r"ftc|sec|doj|gdpr",
+        r"ftc|sec|doj|fbi|gdpr",
+        r"anti-?fraud|antifraude",  # an office that investigates fraud, not a fraud
         r"complian(?:ce|t)",
         r"ruling",
         r"patents?",
         r"class action",
         r"subpoena",
         r"banned|bans",
-        # Government policy, also in the other languages clients read (pt, de, es).
+        # Government policy and justice, in English and the other languages clients read.
         r"deport\w*|asyl\w*|asilo",
+        r"governments?|administration|legislat\w*|laws?|lawmakers?",
+        # A government's policy, not a platform's ("ad policy").
+        r"(?:public|government|federal|state|national|foreign|immigration|migration|asylum"
+        r"|climate|environmental|energy|trade|tax|drug|health) polic(?:y|ies)",
+        r"congress\w*|parliament\w*|senate|senators?|executive orders?|decrees?|visas?",
+        r"sanctions?|sentenc(?:e|ed|ing)|prison|jail(?:ed)?|convict(?:ed|ion)|indict\w*",
+        r"prosecut\w*|arrest(?:s|ed)?|inquiry|testif(?:y|ied|ies)|testimony|depoimento",
+        # A government cutting what it funds or protects.
+        r"(?:budget|spending|funding|aid) cuts|cuts? (?:to|in) (?:public|federal|state) \w+",
+        r"(?:cut|cuts|cutting|cortar|corta|corte) (?:\w+ )?(?:the |a )?(?:aid|ajuda|funding)",
         r"governo|gobierno|regierung|bundesregierung",
-        r"ministr[oa]s?|minister(?:in)?",
-        r"gesetz\w*|leis?|ley|tribunal|gericht\w*",
+        r"ministr[oa]s?|minister(?:in|s)?|ministry|ministério",
+        r"gesetz\w*|leis?|ley|tribunal|gericht\w*|urteil\w*|verurteil\w*|behörde\w*",
+        r"condenad[oa]s?|prisão|justiça|julgamento|decreto|investiga(?:ção|ções|r)|inquérito",
     ],
     "financial_results": [
         r"earnings",
@@ -153,7 +169,8 @@ _RULES: dict[str, list[str]] = {
         r"vulnerabilit\w*",
         r"cyberattack\w*",
         r"ransomware",
-        r"strikes?",
+        # A labour strike; "strikes a deal" is an agreement.
+        r"strikes?(?!\s+(?:an?\s+)?(?:\w+\s+)?(?:deal|agreement|pact|partnership))",
         r"shortages?",
         r"scandal",
         r"fraud",
@@ -166,9 +183,12 @@ _RULES: dict[str, list[str]] = {
         r"competitors?",
         r"stomp\w*",
         r"backlash",
+        # Disasters, in the languages clients read.
+        r"storms?|floods?|flooding|droughts?|wildfires?|hurricanes?|earthquakes?|oil spills?",
+        r"outbreaks?|epidemic|tempestades?|inundaç(?:ão|ões)|incêndios?|unwetter|überschwemmung\w*",
     ],
     "product": [
-        r"launch(?:es|ed|ing)?",
+        r"launch(?:es|ed|ing)?|lança|lançou|lançamento",
         r"unveil(?:s|ed|ing)?",
         r"releas(?:e|es|ed|ing)",
         r"introduc(?:e|es|ed|ing)",
@@ -209,12 +229,49 @@ def category_hits(text: str) -> dict[str, list[str]]:
     return hits
 
 
-def classify(title: str, body: str) -> tuple[str, list[str]]:
-    """The category with the most evidence (headline words count double) and that evidence."""
+# Company news: what a company offers and its money. An article that concerns a client only
+# through its topics (an NGO's "asylum") is not about the client's products or finances, so
+# these do not apply from its side ("prisoners released" is not a release).
+COMPANY_CATEGORIES = frozenset({"product", "financial_results"})
+
+# A warning of harm in the headline is evidence of risk ("nets endangering wildlife"); a
+# content warning in the text says nothing. Where a policy is the harm ("cuts to public lands
+# threaten discoveries"), the policy's words outweigh it.
+_WARNING = re.compile(
+    r"\b(?:endanger\w*|danger\w*|warn(?:s|ed|ing|ings)?|at risk|jeopard\w*"
+    r"|ameaç\w*|perigo\w*|bedroh\w*|gefahr\w*|gefährd\w*)\b",
+    re.I,
+)
+# Commentary is marked as such: a byline after the headline ("... | Firstname Lastname"), a
+# label ("Opinion: ..."), or "..., writes Firstname Lastname" in the standfirst.
+_BYLINE = re.compile(
+    r"\|\s*(?!The\b)[A-Z][a-z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]+|and|de|van|von|da)){1,4}\s*$"
+)
+_OPINION_LABEL = re.compile(r"^(?:opinion|comment|editorial|op-ed|column)\s*[:|]", re.I)
+_WRITES = re.compile(r",\s+writes\s+[A-Z][a-z]+\s+[A-Z]")
+
+
+def is_commentary(title: str, body: str) -> bool:
+    title = title.strip()
+    return bool(_BYLINE.search(title) or _OPINION_LABEL.search(title) or _WRITES.search(body[:300]))
+
+
+def classify(title: str, body: str, company_news: bool = True) -> tuple[str, list[str]]:
+    """The category with the most evidence (headline words count double) and that evidence.
+    Opinion pieces are other; with `company_news` False, product and financial results are
+    not candidates (see COMPANY_CATEGORIES)."""
+    if is_commentary(title, body):
+        return "other", ["opinion piece"]
     weights: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
-    for text, weight in ((title, 2.0), (body, 1.0)):
-        for category, words in category_hits(text).items():
+    headline = category_hits(title)
+    warnings = [m.group(0).lower() for m in _WARNING.finditer(title)]
+    if warnings:
+        headline.setdefault("risk", []).extend(warnings)
+    for hits, weight in ((headline, 2.0), (category_hits(body), 1.0)):
+        for category, words in hits.items():
+            if not company_news and category in COMPANY_CATEGORIES:
+                continue
             weights[category] = weights.get(category, 0.0) + weight * len(words)
             evidence.setdefault(category, []).extend(words)
     if not weights:

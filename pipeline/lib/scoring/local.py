@@ -35,6 +35,7 @@ from pipeline.lib.scoring.models import (
 )
 from pipeline.lib.scoring.news_rules import (
     client_names,
+    may_be_company_news,
     news_evidence,
     news_penalties,
     summary_beyond_title,
@@ -339,9 +340,10 @@ class LocalScorer:
     def _score_article(self, client: ClientProfile, article: Article) -> NewsScore:
         title = plain_text(article.title)
         body = plain_text(article.description)
-        category, evidence = classify(title, body)
-        category = from_client_side(category, title, body, client_names(client))
         found = news_evidence(client, title, body)
+        company_news = may_be_company_news(client, found)
+        category, evidence = classify(title, body, company_news=company_news)
+        category = from_client_side(category, title, body, client_names(client))
         # Noisy-OR of the two strongest pieces of evidence: a second mention adds less than
         # the first, and a long profile gains nothing from listing more words.
         strengths = sorted((e.strength for e in found), reverse=True)[:2]

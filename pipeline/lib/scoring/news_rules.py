@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pipeline.lib.scoring.exclusions import excluded
 from pipeline.lib.scoring.models import ClientProfile
-from pipeline.lib.scoring.text import GENERIC_WORDS, guess_language, lemmas, tokens
+from pipeline.lib.scoring.text import GENERIC_WORDS, detect_language, lemmas, tokens
 
 _CORPORATE_SUFFIX = re.compile(
     r"[,.]?\s+(inc|incorporated|corp|corporation|co|company|ltd|limited|llc|plc|gmbh|ag|sa|group|holdings)\.?$",
@@ -53,10 +53,29 @@ def summary_beyond_title(title: str, description: str, limit: int = 320) -> str:
     return summary if len(summary) <= limit else summary[: limit - 1].rstrip() + "…"
 
 
+def article_language(client: ClientProfile, title: str, body: str) -> str | None:
+    """The language the article is written in, told apart among the client's and the known
+    languages (None when unsure)."""
+    return detect_language(f"{title}. {body}", tuple(client.languages))
+
+
+_NONPROFIT = re.compile(r"\b(?:non-?profit|not-for-profit|ngo|charit(?:y|ies|able))\b", re.I)
+
+
+def may_be_company_news(client: ClientProfile, found: Sequence[Evidence]) -> bool:
+    """Whether an article can be news of the client's own products or finances: not for a
+    nonprofit (its industry says so), nor where only the client's topics were found."""
+    if client.industry and _NONPROFIT.search(client.industry):
+        return False
+    return not found or any(e.kind != "topic" for e in found)
+
+
 @dataclass(frozen=True)
 class Evidence:
     strength: float
     reason: str
+    # What was found: the client's "name", one of its "keyword"s, or one of its "topic"s.
+    kind: str
 
 
 # Where a term is found and how often: a headline is what the article is about; a single
@@ -147,15 +166,21 @@ def news_evidence(client: ClientProfile, title: str, body: str) -> list[Evidence
         if not _names_the_company(name, pattern, f"{title}\n{body}"):
             continue
         if pattern.search(title):
-            in_title.append(Evidence(_NAME_STRENGTH["title"], f"names {name} in the headline"))
+            in_title.append(
+                Evidence(_NAME_STRENGTH["title"], f"names {name} in the headline", "name")
+            )
         hits = _count(pattern, body)
         if hits:
             place = "body_repeated" if hits >= 2 else "body"
-            in_body.append(Evidence(_NAME_STRENGTH[place], f"names {name} in the text"))
+            in_body.append(Evidence(_NAME_STRENGTH[place], f"names {name} in the text", "name"))
     for named in (in_title, in_body):
         if named:
             found.append(max(named, key=lambda e: e.strength))
-    reader = (*client.languages, "en")
+    # Lemmatised in the article's own language first, when the client reads it: a word that
+    # is a form of different lemmas in two languages takes the article's.
+    written_in = article_language(client, title, body)
+    first = (written_in,) if written_in in client.languages else ()
+    reader = tuple(dict.fromkeys((*first, *client.languages, "en")))
 
     # Worked out only when a keyword is not found as written. A capitalised keyword (Windows,
     # Flüchtlinge) only meets words written with a capital.
@@ -175,7 +200,9 @@ def news_evidence(client: ClientProfile, title: str, body: str) -> list[Evidence
             where = _lemma_where(lemmas(keyword, reader), *lemmatised(capitalised))
         if where:
             place = "the headline" if where == "title" else "the text"
-            found.append(Evidence(_KEYWORD_STRENGTH[where], f"is about {keyword} ({place})"))
+            found.append(
+                Evidence(_KEYWORD_STRENGTH[where], f"is about {keyword} ({place})", "keyword")
+            )
     title_words, body_words = set(tokens(title)), set(tokens(body))
     for topic in client.topics:
         words = [w for w in tokens(topic) if w not in GENERIC_WORDS]
@@ -184,12 +211,16 @@ def news_evidence(client: ClientProfile, title: str, body: str) -> list[Evidence
         for place, present in (("title", title_words), ("body", body_words)):
             hit = [w for w in words if w in present]
             if len(hit) == len(words):
-                found.append(Evidence(_TOPIC_STRENGTH[place], f"is about {topic} (the {place})"))
+                found.append(
+                    Evidence(_TOPIC_STRENGTH[place], f"is about {topic} (the {place})", "topic")
+                )
                 break
             # Half a phrase still counts a little when the matched word is the specific one
             # ("trafficking" of "human trafficking"), never for a one-word topic.
             if len(words) > 1 and hit and max(len(w) for w in hit) >= 6:
-                found.append(Evidence(_TOPIC_STRENGTH[f"{place}_partial"], f"touches on {topic}"))
+                found.append(
+                    Evidence(_TOPIC_STRENGTH[f"{place}_partial"], f"touches on {topic}", "topic")
+                )
                 break
     return found
 
@@ -212,7 +243,7 @@ def news_penalties(client: ClientProfile, title: str, body: str) -> list[tuple[f
     if _NOT_NEWS.search(title):
         penalties.append((0.35, "looks like a market-research listing or an ad, not news"))
     if client.languages:
-        language = guess_language(f"{title}. {body}")
+        language = article_language(client, title, body)
         if language and language not in client.languages:
             wanted = "/".join(client.languages)
             penalties.append((0.4, f"is written in {language}, not {wanted}"))

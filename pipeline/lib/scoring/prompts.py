@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from pipeline.lib.scoring.categories import CATEGORY_DEFINITIONS, NEWS_CATEGORIES
 from pipeline.lib.scoring.models import Article, ClientProfile, Grant, OrgProfile
 
-PROMPT_VERSION = "2026-12-06.1"
+PROMPT_VERSION = "2026-12-07.1"
 MAX_ITEM_CHARS = 2500
 
 NewsCategory = Literal[NEWS_CATEGORIES]
@@ -111,7 +111,11 @@ NEWS_SYSTEM = (
     + " Pick the ONE category for what the article is mainly about, as the client reads it: "
     "a competitor winning is risk for the client that loses and product for the client whose "
     "product wins; news of the client's own products is product, not other; a lawsuit and "
-    "the company's statement on it are legal_regulatory. Categories: "
+    "the company's statement on it are legal_regulatory, and so is a government's policy, "
+    "law or its enforcement, even where the article warns of the harm it does; an opinion "
+    "piece is other; a client followed only by its topics (an NGO) has no products or "
+    "finances of its own in the article, so product and financial_results do not apply to "
+    "it. Categories: "
     + "; ".join(f"{c}: {d}" for c, d in CATEGORY_DEFINITIONS.items())
     + ". Reply with JSON only: relevance (0-1), confidence (0-1), category, summary (two "
     "sentences that add to the headline, never repeating it) and reason (one sentence)."
