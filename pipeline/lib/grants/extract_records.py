@@ -27,6 +27,44 @@ from pipeline.lib.grants.values import (
 )
 from pipeline.lib.text import plain_text
 
+# The elements the two formats name differently for the fields they share:
+# field -> (current format's element, legacy format's element).
+_SHARED_ELEMENTS = {
+    "agency": ("AgencyName", "Agency"),
+    "description": ("Description", "FundingOppDescription"),
+    "eligible_applicants": ("EligibleApplicants", "EligibilityCategory"),
+    "eligibility_note": ("AdditionalInformationOnEligibility", "AdditionalEligibilityInfo"),
+    "categories": ("CategoryOfFundingActivity", "FundingActivityCategory"),
+    "category_note": ("CategoryExplanation", "OtherCategoryExplanation"),
+    "assistance_listings": ("CFDANumbers", "CFDANumber"),
+    "estimated_funding": ("EstimatedTotalProgramFunding", "EstimatedFunding"),
+}
+_CURRENT_FORMAT, _LEGACY_FORMAT = 0, 1  # columns of _SHARED_ELEMENTS
+
+
+def _shared_fields(payload: dict, record_format: int) -> dict[str, Any]:
+    """The GrantRecord fields both formats fill the same way, from `record_format`'s elements."""
+    get = payload.get
+    element = {field: names[record_format] for field, names in _SHARED_ELEMENTS.items()}
+    return {
+        "provider": GRANTS_GOV_EXTRACT,
+        "agency": meaningful(get(element["agency"])),
+        "agency_code": meaningful(get("AgencyCode")),
+        "description": plain_text(first_text(get(element["description"]))) or None,
+        "eligibility": join_eligibility(
+            eligibility_words(split_codes(get(element["eligible_applicants"]))),
+            meaningful(get(element["eligibility_note"])),
+        ),
+        "category": category_words(
+            split_codes(get(element["categories"])), meaningful(get(element["category_note"]))
+        ),
+        "assistance_listings": tuple(split_codes(get(element["assistance_listings"]))),
+        "award_floor": parse_amount(get("AwardFloor")),
+        "award_ceiling": parse_amount(get("AwardCeiling")),
+        "estimated_funding": parse_amount(get(element["estimated_funding"])),
+        "source_updated_at": utc_midnight(parse_grants_date(get("LastUpdatedDate"))),
+    }
+
 
 def _current(payload: dict, kind: str) -> GrantRecord:
     get = payload.get
@@ -74,31 +112,16 @@ def _current(payload: dict, kind: str) -> GrantRecord:
         contact_email=first_text(get("GrantorContactEmail")),
     )
     return GrantRecord(
-        provider=GRANTS_GOV_EXTRACT,
+        **_shared_fields(payload, _CURRENT_FORMAT),
         source_id=source_id,
         title=title,
         record_type="forecast" if forecast else "synopsis",
         opportunity_id=opportunity_id,
         opportunity_number=number,
-        agency=meaningful(get("AgencyName")),
-        agency_code=meaningful(get("AgencyCode")),
-        description=plain_text(get("Description")) or None,
-        eligibility=join_eligibility(
-            eligibility_words(split_codes(get("EligibleApplicants"))),
-            meaningful(get("AdditionalInformationOnEligibility")),
-        ),
-        category=category_words(
-            split_codes(get("CategoryOfFundingActivity")), meaningful(get("CategoryExplanation"))
-        ),
-        assistance_listings=tuple(split_codes(get("CFDANumbers"))),
         status="forecasted" if forecast else "posted",
         posted_date=posted,
         close_date=close,
-        award_floor=parse_amount(get("AwardFloor")),
-        award_ceiling=parse_amount(get("AwardCeiling")),
-        estimated_funding=parse_amount(get("EstimatedTotalProgramFunding")),
         url=grants_gov_url(opportunity_id) or additional_url,
-        source_updated_at=utc_midnight(parse_grants_date(get("LastUpdatedDate"))),
         extra=extra,
     )
 
@@ -126,32 +149,16 @@ def _legacy(payload: dict, kind: str) -> GrantRecord:
         contact_email=meaningful(get("AgencyEmailAddress")),
     )
     return GrantRecord(
-        provider=GRANTS_GOV_EXTRACT,
+        **_shared_fields(payload, _LEGACY_FORMAT),
         source_id=number,
         title=title,
         record_type="synopsis",
         opportunity_id=None,
         opportunity_number=number,
-        agency=meaningful(get("Agency")),
-        agency_code=meaningful(get("AgencyCode")),
-        description=plain_text(first_text(get("FundingOppDescription"))) or None,
-        eligibility=join_eligibility(
-            eligibility_words(split_codes(get("EligibilityCategory"))),
-            meaningful(get("AdditionalEligibilityInfo")),
-        ),
-        category=category_words(
-            split_codes(get("FundingActivityCategory")),
-            meaningful(get("OtherCategoryExplanation")),
-        ),
-        assistance_listings=tuple(split_codes(get("CFDANumber"))),
         status="posted",
         posted_date=parse_grants_date(get("PostDate")),
         close_date=parse_grants_date(get("ApplicationsDueDate")),
-        award_floor=parse_amount(get("AwardFloor")),
-        award_ceiling=parse_amount(get("AwardCeiling")),
-        estimated_funding=parse_amount(get("EstimatedFunding")),
         url=http_url(get("FundingOppURL")) or http_url(get("AdditionalInformationURL")),
-        source_updated_at=utc_midnight(parse_grants_date(get("LastUpdatedDate"))),
         extra=extra,
     )
 
