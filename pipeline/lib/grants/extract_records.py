@@ -82,7 +82,7 @@ def _current(payload: dict, kind: str) -> GrantRecord:
             f"{GRANTS_GOV_EXTRACT} {kind} record '{title[:80]}' has no OpportunityID"
         )
     post_date = parse_grants_date(get("PostDate"))
-    extra: dict[str, Any] = {"record_kind": kind}
+    forecast_extra = {}
     if forecast:
         # A forecast's dates are estimates: the expected synopsis post date stands for
         # posted_date and the expected close date for close_date. Extracts name the latter
@@ -92,18 +92,18 @@ def _current(payload: dict, kind: str) -> GrantRecord:
         close = parse_grants_date(
             get("EstimatedSynopsisCloseDate") or get("EstimatedApplicationDueDate")
         )
-        if post_date:
-            extra["forecast_post_date"] = post_date.isoformat()
-        if fiscal_year := first_text(get("FiscalYear")):
-            extra["fiscal_year"] = fiscal_year
+        forecast_extra = {
+            "forecast_post_date": post_date,
+            "fiscal_year": first_text(get("FiscalYear")),
+        }
     else:
         posted = post_date
         close = parse_grants_date(get("CloseDate"))
     additional_url = http_url(get("AdditionalInformationURL"))
-    _add_extra(
-        extra,
-        archive_date=parse_grants_date(get("ArchiveDate")),
-        funding_instruments=split_codes(get("FundingInstrumentType")),
+    extra = _extra(
+        payload,
+        kind,
+        **forecast_extra,
         opportunity_category=first_text(get("OpportunityCategory")),
         expected_awards=first_text(get("ExpectedNumberOfAwards")),
         version=first_text(get("Version")),
@@ -136,13 +136,11 @@ def _legacy(payload: dict, kind: str) -> GrantRecord:
         raise GrantParseError(
             f"{GRANTS_GOV_EXTRACT} {kind} record '{title[:80]}' has no FundingOppNumber"
         )
-    extra: dict[str, Any] = {"record_kind": kind}
-    _add_extra(
-        extra,
+    extra = _extra(
+        payload,
+        kind,
         office=meaningful(get("Office")),
-        archive_date=parse_grants_date(get("ArchiveDate")),
         modification_number=meaningful(get("ModificationNumber")),
-        funding_instruments=split_codes(get("FundingInstrumentType")),
         expected_awards=meaningful(get("NumberOfAwards")),
         close_date_explanation=meaningful(get("ApplicationsDueDateExplanation")),
         contact=meaningful(get("AgencyContact")),
@@ -163,12 +161,20 @@ def _legacy(payload: dict, kind: str) -> GrantRecord:
     )
 
 
-def _add_extra(extra: dict, **values: Any) -> None:
-    """Provenance worth keeping beside the record (not part of its content hash): dates as ISO
-    text, empty values left out, so `extra` stays JSON-ready."""
+def _extra(payload: dict, kind: str, **values: Any) -> dict[str, Any]:
+    """Provenance worth keeping beside the record (not part of its content hash): the record's
+    kind, what both formats carry alike, and the format's own `values`. Dates as ISO text,
+    empty values left out, so `extra` stays JSON-ready."""
+    values = {
+        "archive_date": parse_grants_date(payload.get("ArchiveDate")),
+        "funding_instruments": split_codes(payload.get("FundingInstrumentType")),
+        **values,
+    }
+    extra: dict[str, Any] = {"record_kind": kind}
     for key, value in values.items():
         if value:
             extra[key] = value.isoformat() if isinstance(value, dt.date) else value
+    return extra
 
 
 def normalise_extract_record(payload: dict) -> GrantRecord:
