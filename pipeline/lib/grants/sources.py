@@ -229,13 +229,11 @@ def collect(
         error = redact(f"{type(failure).__name__}: {failure}{where}")[:1000]
     if batch:
         new += flush()  # what arrived before a failure is kept
-    return SourceFetch(
-        kind="grant",
-        provider=source.provider,
-        is_sample=source.is_sample,
-        partition_date=partition_date,
-        started_at=started,
-        status="error" if error else "ok",
+    return SourceFetch.of(
+        "grant",
+        source,
+        partition_date,
+        started,
         items=items,
         new_items=new,
         error=error,
