@@ -7,50 +7,46 @@ import datetime as dt
 
 import duckdb
 
+from pipeline.lib.warehouse import transaction
+
 
 def _in_transaction(conn: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         for sql, params in statements:
             conn.execute(sql, params)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def refresh_sales_daily(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.date]]:
     """Recompute the (datasource, day) rows that loads marked dirty, and only those; returns
     the days recomputed. A late file for one day rewrites that day alone."""
     now = dt.datetime.now(dt.UTC)
-    conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute("CREATE OR REPLACE TEMP TABLE refresh_days AS SELECT * FROM sales.dirty_days")
-        days = conn.execute(
-            "SELECT datasource, order_date FROM refresh_days ORDER BY 2, 1"
-        ).fetchall()
-        conn.execute(
-            "DELETE FROM analytics.sales_daily AS d USING refresh_days AS r"
-            " WHERE d.datasource = r.datasource AND d.order_date = r.order_date"
-        )
-        conn.execute(
-            "INSERT INTO analytics.sales_daily"
-            " SELECT t.order_date, t.datasource, t.branch, t.product_line, sum(t.revenue),"
-            "  sum(t.cost), sum(t.profit), count(DISTINCT t.order_id), sum(t.quantity), count(*),"
-            "  bool_and(t.is_sample), ?"
-            " FROM sales.transactions AS t"
-            " JOIN refresh_days AS r ON t.datasource = r.datasource AND t.order_date = r.order_date"
-            " GROUP BY t.order_date, t.datasource, t.branch, t.product_line",
-            [now],
-        )
-        conn.execute(
-            "DELETE FROM sales.dirty_days AS d USING refresh_days AS r"
-            " WHERE d.datasource = r.datasource AND d.order_date = r.order_date"
-        )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
+        with transaction(conn):
+            conn.execute(
+                "CREATE OR REPLACE TEMP TABLE refresh_days AS SELECT * FROM sales.dirty_days"
+            )
+            days = conn.execute(
+                "SELECT datasource, order_date FROM refresh_days ORDER BY 2, 1"
+            ).fetchall()
+            conn.execute(
+                "DELETE FROM analytics.sales_daily AS d USING refresh_days AS r"
+                " WHERE d.datasource = r.datasource AND d.order_date = r.order_date"
+            )
+            conn.execute(
+                "INSERT INTO analytics.sales_daily"
+                " SELECT t.order_date, t.datasource, t.branch, t.product_line, sum(t.revenue),"
+                "  sum(t.cost), sum(t.profit), count(DISTINCT t.order_id), sum(t.quantity),"
+                "  count(*), bool_and(t.is_sample), ?"
+                " FROM sales.transactions AS t"
+                " JOIN refresh_days AS r"
+                "  ON t.datasource = r.datasource AND t.order_date = r.order_date"
+                " GROUP BY t.order_date, t.datasource, t.branch, t.product_line",
+                [now],
+            )
+            conn.execute(
+                "DELETE FROM sales.dirty_days AS d USING refresh_days AS r"
+                " WHERE d.datasource = r.datasource AND d.order_date = r.order_date"
+            )
     finally:
         conn.execute("DROP TABLE IF EXISTS refresh_days")
     return days
