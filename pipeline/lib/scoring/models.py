@@ -13,8 +13,22 @@ from pipeline.lib.hashing import content_hash
 LOCAL_MODEL = "lexical-rules-v2"
 
 
+class _HashedProfile:
+    """A profile whose `profile_hash` covers its `profile_fields`: the original fields always,
+    newer ones only when set, so a profile that does not use them keeps its hash (and its
+    cached scores)."""
+
+    def __post_init__(self) -> None:
+        if not self.profile_hash:
+            object.__setattr__(self, "profile_hash", content_hash(self.profile_fields()))
+
+    def profile_fields(self) -> dict:
+        optional = self._optional_fields()
+        return self._original_fields() | {k: v for k, v in optional.items() if v}
+
+
 @dataclass(frozen=True)
-class OrgProfile:
+class OrgProfile(_HashedProfile):
     org_id: str
     tenant_id: str
     name: str
@@ -32,12 +46,8 @@ class OrgProfile:
     languages: tuple[str, ...] = ()
     profile_hash: str = ""
 
-    def __post_init__(self) -> None:
-        if not self.profile_hash:
-            object.__setattr__(self, "profile_hash", content_hash(self.profile_fields()))
-
-    def profile_fields(self) -> dict:
-        fields = {
+    def _original_fields(self) -> dict:
+        return {
             "name": self.name,
             "mission": self.mission,
             "focus_areas": list(self.focus_areas),
@@ -47,14 +57,13 @@ class OrgProfile:
             "budget_min": self.budget_min,
             "budget_max": self.budget_max,
         }
-        # Newer fields join the hash only when set, so a profile that does not use them keeps
-        # its hash (and its cached scores).
-        optional = {
+
+    def _optional_fields(self) -> dict:
+        return {
             "not_a_fit": list(self.not_a_fit),
             "industry": self.industry,
             "languages": list(self.languages),
         }
-        return fields | {k: v for k, v in optional.items() if v}
 
 
 @dataclass(frozen=True)
@@ -95,7 +104,7 @@ class Grant:
 
 
 @dataclass(frozen=True)
-class ClientProfile:
+class ClientProfile(_HashedProfile):
     client_id: str
     tenant_id: str
     name: str
@@ -111,14 +120,11 @@ class ClientProfile:
     languages: tuple[str, ...] = ()  # ISO 639-1 codes; empty = any language
     profile_hash: str = ""
 
-    def __post_init__(self) -> None:
-        if not self.profile_hash:
-            object.__setattr__(self, "profile_hash", content_hash(self.profile_fields()))
+    def _original_fields(self) -> dict:
+        return {"name": self.name, "aliases": sorted(self.aliases), "domain": self.domain}
 
-    def profile_fields(self) -> dict:
-        fields = {"name": self.name, "aliases": sorted(self.aliases), "domain": self.domain}
-        # Newer fields join the hash only when set: an unchanged old profile keeps its hash.
-        optional = {
+    def _optional_fields(self) -> dict:
+        return {
             "keywords": list(self.keywords),
             "topics": list(self.topics),
             "not_interested_in": list(self.not_interested_in),
@@ -126,7 +132,6 @@ class ClientProfile:
             "geography": self.geography,
             "languages": list(self.languages),
         }
-        return fields | {k: v for k, v in optional.items() if v}
 
 
 @dataclass(frozen=True)
