@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from pipeline.lib.hashing import content_hash
 
@@ -15,16 +15,22 @@ LOCAL_MODEL = "lexical-rules-v2"
 
 class _HashedProfile:
     """A profile whose `profile_hash` covers its `profile_fields`: the original fields always,
-    newer ones only when set, so a profile that does not use them keeps its hash (and its
-    cached scores)."""
+    the `NEWER_FIELDS` only when set, so a profile that does not use them keeps its hash (and
+    its cached scores)."""
+
+    NEWER_FIELDS: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         if not self.profile_hash:
             object.__setattr__(self, "profile_hash", content_hash(self.profile_fields()))
 
     def profile_fields(self) -> dict:
-        optional = self._optional_fields()
-        return self._original_fields() | {k: v for k, v in optional.items() if v}
+        newer = {name: getattr(self, name) for name in self.NEWER_FIELDS}
+        return self._original_fields() | {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in newer.items()
+            if value
+        }
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class OrgProfile(_HashedProfile):
     industry: str | None = None
     languages: tuple[str, ...] = ()
     profile_hash: str = ""
+    NEWER_FIELDS = ("not_a_fit", "industry", "languages")
 
     def _original_fields(self) -> dict:
         return {
@@ -56,13 +63,6 @@ class OrgProfile(_HashedProfile):
             "geography": self.geography,
             "budget_min": self.budget_min,
             "budget_max": self.budget_max,
-        }
-
-    def _optional_fields(self) -> dict:
-        return {
-            "not_a_fit": list(self.not_a_fit),
-            "industry": self.industry,
-            "languages": list(self.languages),
         }
 
 
@@ -119,19 +119,10 @@ class ClientProfile(_HashedProfile):
     geography: str | None = None
     languages: tuple[str, ...] = ()  # ISO 639-1 codes; empty = any language
     profile_hash: str = ""
+    NEWER_FIELDS = ("keywords", "topics", "not_interested_in", "industry", "geography", "languages")
 
     def _original_fields(self) -> dict:
         return {"name": self.name, "aliases": sorted(self.aliases), "domain": self.domain}
-
-    def _optional_fields(self) -> dict:
-        return {
-            "keywords": list(self.keywords),
-            "topics": list(self.topics),
-            "not_interested_in": list(self.not_interested_in),
-            "industry": self.industry,
-            "geography": self.geography,
-            "languages": list(self.languages),
-        }
 
 
 @dataclass(frozen=True)
