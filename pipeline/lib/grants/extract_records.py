@@ -4,6 +4,7 @@ the current format's synopses and forecasts, and the legacy format's synopses.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from pipeline.lib.grants.extract import (
@@ -103,13 +104,11 @@ def _current(payload: dict, kind: str) -> GrantRecord:
     extra = _extra(
         payload,
         kind,
+        first_text,
+        _CURRENT_EXTRA,
         **forecast_extra,
-        opportunity_category=first_text(get("OpportunityCategory")),
-        expected_awards=first_text(get("ExpectedNumberOfAwards")),
-        version=first_text(get("Version")),
         additional_info_url=additional_url,
         contact=meaningful(get("GrantorContactText") or get("GrantorContactName")),
-        contact_email=first_text(get("GrantorContactEmail")),
     )
     return GrantRecord(
         **_shared_fields(payload, _CURRENT_FORMAT),
@@ -136,16 +135,7 @@ def _legacy(payload: dict, kind: str) -> GrantRecord:
         raise GrantParseError(
             f"{GRANTS_GOV_EXTRACT} {kind} record '{title[:80]}' has no FundingOppNumber"
         )
-    extra = _extra(
-        payload,
-        kind,
-        office=meaningful(get("Office")),
-        modification_number=meaningful(get("ModificationNumber")),
-        expected_awards=meaningful(get("NumberOfAwards")),
-        close_date_explanation=meaningful(get("ApplicationsDueDateExplanation")),
-        contact=meaningful(get("AgencyContact")),
-        contact_email=meaningful(get("AgencyEmailAddress")),
-    )
+    extra = _extra(payload, kind, meaningful, _LEGACY_EXTRA)
     return GrantRecord(
         **_shared_fields(payload, _LEGACY_FORMAT),
         source_id=number,
@@ -161,13 +151,38 @@ def _legacy(payload: dict, kind: str) -> GrantRecord:
     )
 
 
-def _extra(payload: dict, kind: str, **values: Any) -> dict[str, Any]:
+# Provenance each format keeps beside the record: extra key -> the element it is read from.
+_CURRENT_EXTRA = {
+    "opportunity_category": "OpportunityCategory",
+    "expected_awards": "ExpectedNumberOfAwards",
+    "version": "Version",
+    "contact_email": "GrantorContactEmail",
+}
+_LEGACY_EXTRA = {
+    "office": "Office",
+    "modification_number": "ModificationNumber",
+    "expected_awards": "NumberOfAwards",
+    "close_date_explanation": "ApplicationsDueDateExplanation",
+    "contact": "AgencyContact",
+    "contact_email": "AgencyEmailAddress",
+}
+
+
+def _extra(
+    payload: dict,
+    kind: str,
+    read: Callable[[Any], Any],
+    elements: dict[str, str],
+    **values: Any,
+) -> dict[str, Any]:
     """Provenance worth keeping beside the record (not part of its content hash): the record's
-    kind, what both formats carry alike, and the format's own `values`. Dates as ISO text,
-    empty values left out, so `extra` stays JSON-ready."""
+    kind, what both formats carry alike, the format's `elements` as `read` cleans them, and
+    the `values` it works out itself. Dates as ISO text, empty values left out, so `extra`
+    stays JSON-ready."""
     values = {
         "archive_date": parse_grants_date(payload.get("ArchiveDate")),
         "funding_instruments": split_codes(payload.get("FundingInstrumentType")),
+        **{key: read(payload.get(element)) for key, element in elements.items()},
         **values,
     }
     extra: dict[str, Any] = {"record_kind": kind}
