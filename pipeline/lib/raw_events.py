@@ -167,6 +167,17 @@ class SourceFetch:
     tenant_id: str | None = None
     finished_at: dt.datetime = field(default_factory=utc_now)
 
+    @classmethod
+    def of(
+        cls, kind: str, source, partition_date: dt.date, started_at: dt.datetime, **outcome
+    ) -> SourceFetch:
+        """The record of `source`'s fetch (its provider, sample or live), finished now; ok
+        unless `outcome` names an error."""
+        status = "error" if outcome.get("error") else "ok"
+        return cls(
+            kind, source.provider, source.is_sample, partition_date, started_at, status, **outcome
+        )
+
 
 def record_fetch(conn: duckdb.DuckDBPyConnection, fetch: SourceFetch) -> None:
     fetch_id = sha256_text(

@@ -329,6 +329,19 @@ def unregister_frame(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     conn.unregister(name)
 
 
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The block's statements as one transaction: committed at its end, rolled back (and the
+    error raised again) when it fails."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def replace_where(
     conn: duckdb.DuckDBPyConnection, table: str, frame, where_sql: str, params: list | None = None
 ) -> int:
@@ -337,14 +350,9 @@ def replace_where(
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     register_frame(conn, "incoming_frame", frame)
     try:
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(f"DELETE FROM {table} WHERE {where_sql}", params or [])
             conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_frame")
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
     finally:
         unregister_frame(conn, "incoming_frame")
     return frame.height if hasattr(frame, "height") else len(frame)

@@ -7,11 +7,8 @@ from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import warehouse
 from pipeline_tests.scoring.conftest import PARTITION
 
-ALL_CHECKS = [
-    getattr(checks, name)
-    for name in dir(checks)
-    if isinstance(getattr(checks, name), dg.AssetChecksDefinition)
-]
+# As the defs loader finds them (module-level names and lists).
+ALL_CHECKS = dg.load_asset_checks_from_modules([checks])
 
 
 def materialize(
@@ -112,7 +109,9 @@ def test_out_of_range_score_fails_the_blocking_check(seeded_warehouse):
     with warehouse.connection(seeded_warehouse) as conn:
         conn.execute("UPDATE ai.grant_matches SET score = 1.5 WHERE grant_id = 'G-EDU'")
     result = materialize(
-        dg.AssetSelection.checks(checks.grant_matches_score_range),
+        dg.AssetSelection.checks(
+            dg.AssetCheckKey(dg.AssetKey("grant_matches"), "grant_matches_score_range")
+        ),
         partition_key=None,
         raise_on_error=False,
     )

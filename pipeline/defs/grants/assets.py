@@ -7,7 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from pipeline.defs.grants.providers import GrantSourcesResource
-from pipeline.defs.shared.metadata import table_metadata
+from pipeline.defs.shared.metadata import partition_metadata, table_metadata
 from pipeline.defs.shared.partitions import daily_partitions
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.defs.shared.run_limits import DISCOVERY_TAGS
@@ -110,13 +110,8 @@ def raw_grant_events(
         else:
             context.log.info(f"grant source {label}: {fetch.items} records, {fetch.new_items} new")
     with warehouse.get_connection() as conn:
-        metadata = table_metadata(
-            conn,
-            "raw.events",
-            asset_rows_sql="kind = 'grant'",
-            where_sql="kind = 'grant' AND partition_date = ?",
-            params=[partition_date],
-            order_by="fetched_at DESC",
+        metadata = partition_metadata(
+            conn, "raw.events", partition_date, "fetched_at DESC", kind="grant"
         )
     failed = [f for f in outcomes if f.status == "error"]
     if failed and len(failed) == len(outcomes):
@@ -171,19 +166,11 @@ def grant_entities(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     partition_date = dt.date.fromisoformat(context.partition_key)
     with warehouse.get_connection() as conn:
         build = store.build_grants(conn, partition_date)
-        grants_metadata = table_metadata(
-            conn,
-            "core.grants",
-            where_sql="partition_date = ?",
-            params=[partition_date],
-            order_by="close_date NULLS LAST",
+        grants_metadata = partition_metadata(
+            conn, "core.grants", partition_date, "close_date NULLS LAST"
         )
-        changes_metadata = table_metadata(
-            conn,
-            "core.grant_changes",
-            where_sql="partition_date = ?",
-            params=[partition_date],
-            order_by="changed_at DESC",
+        changes_metadata = partition_metadata(
+            conn, "core.grant_changes", partition_date, "changed_at DESC"
         )
     for problem in build.invalid[:20]:
         context.log.warning(f"unreadable grant record: {problem}")

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from pipeline.defs.news.providers import CrmResource, NewsSourcesResource
 from pipeline.defs.shared.failures import deterministic_failure
-from pipeline.defs.shared.metadata import table_metadata
+from pipeline.defs.shared.metadata import partition_metadata, table_metadata
 from pipeline.defs.shared.partitions import daily_partitions
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.defs.shared.run_limits import DISCOVERY_TAGS
@@ -96,13 +96,8 @@ def raw_news_events(
                 per_source[label] = outcome.fetch.error or "error"
                 context.log.warning(f"news source failed for {label}: {outcome.fetch.error}")
     with warehouse.get_connection() as conn:
-        metadata = table_metadata(
-            conn,
-            "raw.events",
-            asset_rows_sql="kind = 'news'",
-            where_sql="kind = 'news' AND partition_date = ?",
-            params=[partition_date],
-            order_by="fetched_at DESC",
+        metadata = partition_metadata(
+            conn, "raw.events", partition_date, "fetched_at DESC", kind="news"
         )
     return dg.MaterializeResult(
         metadata={
@@ -133,12 +128,8 @@ def client_news(
     partition_date = dt.date.fromisoformat(context.partition_key)
     with warehouse.get_connection() as conn:
         result = store.build_client_news(conn, partition_date)
-        metadata = table_metadata(
-            conn,
-            "core.client_news",
-            where_sql="partition_date = ?",
-            params=[partition_date],
-            order_by="tenant_id, client_id, published_at DESC",
+        metadata = partition_metadata(
+            conn, "core.client_news", partition_date, "tenant_id, client_id, published_at DESC"
         )
     return dg.MaterializeResult(
         metadata={

@@ -81,6 +81,8 @@ class DueConfig(MessageConfig):
 # users_config_sensor reloads these when users.yaml changes; the daily cron keeps them (and
 # their freshness) current even when nothing changed.
 DAILY = dg.AutomationCondition.on_cron("0 0 * * *")
+# What the three assets read from users.yaml have in common.
+FROM_USERS_YAML = {"group_name": GROUP, "kinds": {"duckdb", "yaml"}, "automation_condition": DAILY}
 
 
 def _mail_settings() -> MailSettings:
@@ -103,9 +105,7 @@ def _users_file(context: dg.AssetExecutionContext):
 
 
 @dg.asset(
-    group_name=GROUP,
-    kinds={"duckdb", "yaml"},
-    automation_condition=DAILY,
+    **FROM_USERS_YAML,
     description="Who receives e-mail (notify.users), from data/config/users.yaml: address, "
     "tenant, role, organisation, timezone. is_sample when the file says `sample: true`.",
 )
@@ -126,10 +126,8 @@ def users(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
 
 
 @dg.asset(
-    group_name=GROUP,
-    kinds={"duckdb", "yaml"},
+    **FROM_USERS_YAML,
     deps=[users],
-    automation_condition=DAILY,
     description="Per user: relevance threshold, news categories, assigned clients only or "
     "all, frequency (instant/daily/weekly), digest day and hour, timezone, the e-mail kinds "
     "they get (notify.notification_preferences): users.yaml with the changes people made on "
@@ -157,10 +155,8 @@ def notification_preferences(context: dg.AssetExecutionContext, warehouse: Wareh
 
 
 @dg.asset(
-    group_name=GROUP,
-    kinds={"duckdb", "yaml"},
+    **FROM_USERS_YAML,
     deps=[users],
-    automation_condition=DAILY,
     description="Saved grant searches per user (notify.watchlists): include/exclude "
     "keywords, agencies, eligibility, amount range. Matching grants reach digests and "
     "deadline reminders.",
@@ -181,13 +177,14 @@ def record_plan(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     kind: str,
+    config: MessageConfig,
     plan_messages,
-    now: dt.datetime,
 ) -> dg.MaterializeResult:
-    """Plan (reading the warehouse), render (no connection held: 10,000 messages take a
-    while), then record everything in one transaction."""
+    """Plan (reading the warehouse, as of the config's time), render (no connection held:
+    10,000 messages take a while), then record everything in one transaction."""
+    now = _now(config.as_of)
     with warehouse.get_connection() as conn:
-        plan = plan_messages(conn)
+        plan = plan_messages(conn, now)
     messages = digests.compose(_mail_settings(), plan.emails, now)
     with warehouse.get_connection() as conn:
         recorded = outbox.record(conn, messages, now)
@@ -236,75 +233,59 @@ MESSAGE_DEPS = [GRANT_MATCHES, NEWS_SCORES, GRANTS, GRANT_CHANGES, CLIENT_NEWS, 
 def instant_alerts(
     context: dg.AssetExecutionContext, config: MessageConfig, warehouse: WarehouseResource
 ):
-    now = _now(config.as_of)
-    return record_plan(
-        context,
-        warehouse,
-        INSTANT_ALERT,
-        lambda conn: digests.plan_instant_alerts(conn, now, config.cap),
-        now,
-    )
+    def plan(conn, now):
+        return digests.plan_instant_alerts(conn, now, config.cap)
+
+    return record_plan(context, warehouse, INSTANT_ALERT, config, plan)
 
 
-def _digest_asset(kind: str, name: str, description: str):
+def _due_message_asset(kind: str, name: str, description: str, deps: list, plan_due):
+    """A message asset of the messages due now: `plan_due(conn, now, due_now_only=, cap=)`."""
+
     @dg.asset(
-        name=name,
-        group_name=GROUP,
-        kinds={"duckdb", "email"},
-        deps=[*MESSAGE_DEPS, notification_preferences, watchlists],
-        description=description,
+        name=name, group_name=GROUP, kinds={"duckdb", "email"}, deps=deps, description=description
     )
-    def _digest(context: dg.AssetExecutionContext, config: DueConfig, warehouse: WarehouseResource):
-        now = _now(config.as_of)
-        return record_plan(
-            context,
-            warehouse,
-            kind,
-            lambda conn: digests.plan_digests(
-                conn, kind, now, due_now_only=config.due_now_only, cap=config.cap
-            ),
-            now,
-        )
+    def _messages(
+        context: dg.AssetExecutionContext, config: DueConfig, warehouse: WarehouseResource
+    ):
+        def plan(conn, now):
+            return plan_due(conn, now, due_now_only=config.due_now_only, cap=config.cap)
 
-    return _digest
+        return record_plan(context, warehouse, kind, config, plan)
+
+    return _messages
+
+
+def _digest_asset(kind: str, description: str):
+    """A digest's asset, named after its kind."""
+
+    def plan(conn, now, **due):
+        return digests.plan_digests(conn, kind, now, **due)
+
+    deps = [*MESSAGE_DEPS, notification_preferences, watchlists]
+    return _due_message_asset(kind, kind, description, deps, plan)
 
 
 daily_digest = _digest_asset(
     DAILY_DIGEST,
-    "daily_digest",
     "Daily digest per daily user and local date: grant matches, watchlist grants, grant "
     "updates and client news new since their last digest, sorted by score and deadline, "
     "capped with 'and N more'. Hourly schedule: sent from the user's local digest hour.",
 )
 weekly_digest = _digest_asset(
     WEEKLY_DIGEST,
-    "weekly_digest",
     "Weekly digest per weekly user and ISO week, from their digest weekday and hour in "
     "their timezone; same content rules as the daily digest.",
 )
-
-
-@dg.asset(
-    group_name=GROUP,
-    kinds={"duckdb", "email"},
-    deps=[GRANTS, GRANT_MATCHES, notification_preferences, watchlists],
-    description="Reminders for grants a user is matched to (above threshold) or watches, "
+deadline_reminders = _due_message_asset(
+    DEADLINE_REMINDER,
+    "deadline_reminders",
+    "Reminders for grants a user is matched to (above threshold) or watches, "
     "closing in 14, 7 or 2 days in the user's local date (urgency low / medium / high), once "
     "per user, grant, deadline and mark; a missed day still sends the current mark once.",
+    [GRANTS, GRANT_MATCHES, notification_preferences, watchlists],
+    digests.plan_deadline_reminders,
 )
-def deadline_reminders(
-    context: dg.AssetExecutionContext, config: DueConfig, warehouse: WarehouseResource
-):
-    now = _now(config.as_of)
-    return record_plan(
-        context,
-        warehouse,
-        DEADLINE_REMINDER,
-        lambda conn: digests.plan_deadline_reminders(
-            conn, now, due_now_only=config.due_now_only, cap=config.cap
-        ),
-        now,
-    )
 
 
 MESSAGE_ASSETS = [instant_alerts, daily_digest, weekly_digest, deadline_reminders]

@@ -21,6 +21,19 @@ ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
 
 
+def _counts(warehouse: WarehouseResource, *queries: str) -> list[int]:
+    """The single value of each query, read over one connection."""
+    with warehouse.get_connection() as conn:
+        return [wh.scalar(conn, sql) for sql in queries]
+
+
+def _none_allowed(found: int, what: str, description: str) -> dg.AssetCheckResult:
+    """ERROR unless nothing was `found` (counted as metadata `what`)."""
+    return dg.AssetCheckResult(
+        passed=found == 0, severity=ERROR, metadata={what: found}, description=description
+    )
+
+
 @dg.asset_check(
     asset=USERS,
     description="Every user's org_id is an organisation of the user's own tenant (a user "
@@ -57,17 +70,13 @@ def users_org_in_own_tenant(warehouse: WarehouseResource) -> dg.AssetCheckResult
     description="Exactly one preferences row per user.",
 )
 def preferences_for_every_user(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as conn:
-        missing = wh.scalar(
-            conn,
-            "SELECT count(*) FROM notify.users u ANTI JOIN notify.notification_preferences p"
-            " USING (user_id)",
-        )
-        orphans = wh.scalar(
-            conn,
-            "SELECT count(*) FROM notify.notification_preferences p ANTI JOIN notify.users u"
-            " USING (user_id)",
-        )
+    missing, orphans = _counts(
+        warehouse,
+        "SELECT count(*) FROM notify.users u ANTI JOIN notify.notification_preferences p"
+        " USING (user_id)",
+        "SELECT count(*) FROM notify.notification_preferences p ANTI JOIN notify.users u"
+        " USING (user_id)",
+    )
     return dg.AssetCheckResult(
         passed=missing == 0 and orphans == 0,
         severity=ERROR,
@@ -87,11 +96,10 @@ def _pending_tenant_check(asset_name: str, kind: str) -> dg.AssetChecksDefinitio
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as conn:
             crossed = cross_tenant_items(conn, kind=kind, pending_only=True)
-        return dg.AssetCheckResult(
-            passed=crossed == 0,
-            severity=ERROR,
-            metadata={"cross_tenant_items": crossed},
-            description=f"{crossed} pending {kind} item(s) of another tenant's client",
+        return _none_allowed(
+            crossed,
+            "cross_tenant_items",
+            f"{crossed} pending {kind} item(s) of another tenant's client",
         )
 
     return _check
@@ -107,11 +115,8 @@ pending_tenant_checks = [_pending_tenant_check(name, kind) for name, kind in MES
 def tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as conn:
         crossed = cross_tenant_items(conn)
-    return dg.AssetCheckResult(
-        passed=crossed == 0,
-        severity=ERROR,
-        metadata={"cross_tenant_items": crossed},
-        description=f"{crossed} item(s) recorded for a user of another tenant",
+    return _none_allowed(
+        crossed, "cross_tenant_items", f"{crossed} item(s) recorded for a user of another tenant"
     )
 
 
@@ -120,18 +125,13 @@ def tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     description="At most one digest per user, kind and period.",
 )
 def one_digest_per_period(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as conn:
-        twice = wh.scalar(
-            conn,
-            "SELECT count(*) FROM (SELECT user_id, kind, period FROM notify.email_log"
-            " WHERE kind IN (?, ?) GROUP BY ALL HAVING count(*) > 1)",
-            [DAILY_DIGEST, WEEKLY_DIGEST],
-        )
-    return dg.AssetCheckResult(
-        passed=twice == 0,
-        severity=ERROR,
-        metadata={"periods_with_two_digests": twice},
-        description=f"{twice} (user, kind, period) with more than one digest",
+    (twice,) = _counts(
+        warehouse,
+        "SELECT count(*) FROM (SELECT user_id, kind, period FROM notify.email_log"
+        f" WHERE kind IN ('{DAILY_DIGEST}', '{WEEKLY_DIGEST}') GROUP BY ALL HAVING count(*) > 1)",
+    )
+    return _none_allowed(
+        twice, "periods_with_two_digests", f"{twice} (user, kind, period) with more than one digest"
     )
 
 
@@ -141,15 +141,12 @@ def one_digest_per_period(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     "delivered, not resent) or stuck in `sending`, for an operator to look at.",
 )
 def uncertain_or_stuck(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as conn:
-        uncertain = wh.scalar(
-            conn, "SELECT count(*) FROM notify.email_log WHERE status = 'uncertain'"
-        )
-        stuck = wh.scalar(
-            conn,
-            "SELECT count(*) FROM notify.email_log WHERE status = 'sending'"
-            f" AND updated_at < now() - INTERVAL {int(STALE_SENDING_S)} SECOND",
-        )
+    uncertain, stuck = _counts(
+        warehouse,
+        "SELECT count(*) FROM notify.email_log WHERE status = 'uncertain'",
+        "SELECT count(*) FROM notify.email_log WHERE status = 'sending'"
+        f" AND updated_at < now() - INTERVAL {int(STALE_SENDING_S)} SECOND",
+    )
     return dg.AssetCheckResult(
         passed=uncertain == 0 and stuck == 0,
         severity=WARN,
@@ -164,14 +161,13 @@ def uncertain_or_stuck(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     description="The stats count every e-mail in email_log once.",
 )
 def stats_cover_email_log(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as conn:
-        counted = wh.scalar(conn, "SELECT coalesce(sum(total), 0) FROM notify.notification_stats")
-        logged = wh.scalar(conn, "SELECT count(*) FROM notify.email_log")
-        unbalanced = wh.scalar(
-            conn,
-            "SELECT count(*) FROM notify.notification_stats WHERE total <>"
-            " sent + written + failed + pending + uncertain + cancelled",
-        )
+    counted, logged, unbalanced = _counts(
+        warehouse,
+        "SELECT coalesce(sum(total), 0) FROM notify.notification_stats",
+        "SELECT count(*) FROM notify.email_log",
+        "SELECT count(*) FROM notify.notification_stats WHERE total <>"
+        " sent + written + failed + pending + uncertain + cancelled",
+    )
     # email_log can grow between the rebuild and this check (an operator alert), never shrink.
     return dg.AssetCheckResult(
         passed=counted <= logged and unbalanced == 0,

@@ -35,15 +35,7 @@ def recipient_events(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     finally:
         events.close()
     context.log.info(f"folded {report.new_events} new recipient event(s)")
-    return dg.MaterializeResult(
-        metadata={
-            **metadata,
-            "new_events": report.new_events,
-            "messages_counted": report.messages_counted,
-            "subscription_changes": report.subscription_changes,
-            "preferences_applied": report.preferences_applied,
-        }
-    )
+    return dg.MaterializeResult(metadata={**metadata, **report.as_metadata()})
 
 
 @dg.sensor(

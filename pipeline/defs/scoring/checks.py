@@ -5,6 +5,7 @@ and the share of AI candidates that fell back to the local scorer (warning)."""
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 import dagster as dg
 
@@ -83,27 +84,28 @@ def _fallback_check(warehouse: WarehouseResource, asset: str):
     )
 
 
-def _score_checks(
-    asset: str,
-    table: str,
-    range_columns: tuple[str, ...],
-    key: tuple[str, ...],
-    profiles: str,
-    *,
-    range_name: str,
-    owner: str,
-):
+class _ScoreTable(NamedTuple):
+    """What differs between the score tables (each is `ai.<asset>`)."""
+
+    score_column: str  # held to 0..1 together with confidence
+    key: tuple[str, ...]  # (subject, item): the subject's profiles carry its tenant
+    profiles: str
+    range_check: str  # its name, as `pipeline health` and alerts print it
+
+
+def _score_checks(asset: str, score: _ScoreTable) -> list[dg.AssetChecksDefinition]:
     """The four checks of a score table: range, unique pairs, tenant isolation (against the
-    `profiles` of `key[0]`, which `owner` names) and the local-fallback share."""
+    `profiles` of the subject) and the local-fallback share."""
+    table, subject = f"ai.{asset}", score.key[0]
 
     @dg.asset_check(
         asset=asset,
         name=f"{asset}_tenant_isolation",
         blocking=True,
-        description=f"rows carry the {owner}'s tenant",
+        description=f"rows carry the {subject.removesuffix('_id')}'s tenant",
     )
     def tenant_isolation(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        return _tenant_check(warehouse, table, key[0], profiles)
+        return _tenant_check(warehouse, table, subject, score.profiles)
 
     @dg.asset_check(
         asset=asset,
@@ -113,36 +115,23 @@ def _score_checks(
     def fallback_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         return _fallback_check(warehouse, asset)
 
-    unique_pairs = unique_check(asset, table, key, name=f"{asset}_unique_pairs", blocking=True)
-    score_range = _unit_range_check(range_name, asset, table, range_columns)
-    return score_range, unique_pairs, tenant_isolation, fallback_share
+    unique_pairs = unique_check(
+        asset, table, score.key, name=f"{asset}_unique_pairs", blocking=True
+    )
+    range_columns = (score.score_column, "confidence")
+    score_range = _unit_range_check(score.range_check, asset, table, range_columns)
+    return [score_range, unique_pairs, tenant_isolation, fallback_share]
 
 
-(
-    grant_matches_score_range,
-    grant_matches_unique_pairs,
-    grant_matches_tenant_isolation,
-    grant_matches_fallback_share,
-) = _score_checks(
-    "grant_matches",
-    "ai.grant_matches",
-    ("score", "confidence"),
-    ("org_id", "grant_id"),
-    "core.organizations",
-    range_name="grant_matches_score_range",
-    owner="org",
-)
-(
-    news_scores_range,
-    news_scores_unique_pairs,
-    news_scores_tenant_isolation,
-    news_scores_fallback_share,
-) = _score_checks(
-    "news_scores",
-    "ai.news_scores",
-    ("relevance", "confidence"),
-    ("client_id", "article_id"),
-    "core.crm_clients",
-    range_name="news_scores_range",
-    owner="client",
-)
+_SCORE_TABLES = {
+    "grant_matches": _ScoreTable(
+        "score", ("org_id", "grant_id"), "core.organizations", "grant_matches_score_range"
+    ),
+    "news_scores": _ScoreTable(
+        "relevance", ("client_id", "article_id"), "core.crm_clients", "news_scores_range"
+    ),
+}
+# A module-level list: the defs loader picks up each check in it.
+score_checks = [
+    check for asset, score in _SCORE_TABLES.items() for check in _score_checks(asset, score)
+]

@@ -1,5 +1,6 @@
 """Asset metadata the UI shows: row counts, a preview table and the column schema."""
 
+import datetime as dt
 from typing import Any
 
 import dagster as dg
@@ -131,6 +132,26 @@ def table_metadata(
             conn.execute(f"SELECT count(*) FROM {table}{where}", params or []).fetchone()[0]
         )
     return metadata
+
+
+def partition_metadata(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    partition_date: dt.date,
+    order_by: str,
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """table_metadata with the slice and preview of one daily partition; `kind` ('grant',
+    'news') picks the asset's own rows of raw.events, which both domains share."""
+    own = f"kind = '{kind}'" if kind else None
+    return table_metadata(
+        conn,
+        table,
+        where_sql=f"{own} AND partition_date = ?" if own else "partition_date = ?",
+        params=[partition_date],
+        order_by=order_by,
+        asset_rows_sql=own,
+    )
 
 
 def _markdown_table(columns: list[str], rows: list[tuple]) -> str:

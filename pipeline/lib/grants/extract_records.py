@@ -4,6 +4,7 @@ the current format's synopses and forecasts, and the legacy format's synopses.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from pipeline.lib.grants.extract import (
@@ -27,6 +28,44 @@ from pipeline.lib.grants.values import (
 )
 from pipeline.lib.text import plain_text
 
+# The elements the two formats name differently for the fields they share:
+# field -> (current format's element, legacy format's element).
+_SHARED_ELEMENTS = {
+    "agency": ("AgencyName", "Agency"),
+    "description": ("Description", "FundingOppDescription"),
+    "eligible_applicants": ("EligibleApplicants", "EligibilityCategory"),
+    "eligibility_note": ("AdditionalInformationOnEligibility", "AdditionalEligibilityInfo"),
+    "categories": ("CategoryOfFundingActivity", "FundingActivityCategory"),
+    "category_note": ("CategoryExplanation", "OtherCategoryExplanation"),
+    "assistance_listings": ("CFDANumbers", "CFDANumber"),
+    "estimated_funding": ("EstimatedTotalProgramFunding", "EstimatedFunding"),
+}
+_CURRENT_FORMAT, _LEGACY_FORMAT = 0, 1  # columns of _SHARED_ELEMENTS
+
+
+def _shared_fields(payload: dict, record_format: int) -> dict[str, Any]:
+    """The GrantRecord fields both formats fill the same way, from `record_format`'s elements."""
+    get = payload.get
+    element = {field: names[record_format] for field, names in _SHARED_ELEMENTS.items()}
+    return {
+        "provider": GRANTS_GOV_EXTRACT,
+        "agency": meaningful(get(element["agency"])),
+        "agency_code": meaningful(get("AgencyCode")),
+        "description": plain_text(first_text(get(element["description"]))) or None,
+        "eligibility": join_eligibility(
+            eligibility_words(split_codes(get(element["eligible_applicants"]))),
+            meaningful(get(element["eligibility_note"])),
+        ),
+        "category": category_words(
+            split_codes(get(element["categories"])), meaningful(get(element["category_note"]))
+        ),
+        "assistance_listings": tuple(split_codes(get(element["assistance_listings"]))),
+        "award_floor": parse_amount(get("AwardFloor")),
+        "award_ceiling": parse_amount(get("AwardCeiling")),
+        "estimated_funding": parse_amount(get(element["estimated_funding"])),
+        "source_updated_at": utc_midnight(parse_grants_date(get("LastUpdatedDate"))),
+    }
+
 
 def _current(payload: dict, kind: str) -> GrantRecord:
     get = payload.get
@@ -44,7 +83,7 @@ def _current(payload: dict, kind: str) -> GrantRecord:
             f"{GRANTS_GOV_EXTRACT} {kind} record '{title[:80]}' has no OpportunityID"
         )
     post_date = parse_grants_date(get("PostDate"))
-    extra: dict[str, Any] = {"record_kind": kind}
+    forecast_extra = {}
     if forecast:
         # A forecast's dates are estimates: the expected synopsis post date stands for
         # posted_date and the expected close date for close_date. Extracts name the latter
@@ -54,51 +93,34 @@ def _current(payload: dict, kind: str) -> GrantRecord:
         close = parse_grants_date(
             get("EstimatedSynopsisCloseDate") or get("EstimatedApplicationDueDate")
         )
-        if post_date:
-            extra["forecast_post_date"] = post_date.isoformat()
-        if fiscal_year := first_text(get("FiscalYear")):
-            extra["fiscal_year"] = fiscal_year
+        forecast_extra = {
+            "forecast_post_date": post_date,
+            "fiscal_year": first_text(get("FiscalYear")),
+        }
     else:
         posted = post_date
         close = parse_grants_date(get("CloseDate"))
     additional_url = http_url(get("AdditionalInformationURL"))
-    _add_extra(
-        extra,
-        archive_date=parse_grants_date(get("ArchiveDate")),
-        funding_instruments=split_codes(get("FundingInstrumentType")),
-        opportunity_category=first_text(get("OpportunityCategory")),
-        expected_awards=first_text(get("ExpectedNumberOfAwards")),
-        version=first_text(get("Version")),
+    extra = _extra(
+        payload,
+        kind,
+        first_text,
+        _CURRENT_EXTRA,
+        **forecast_extra,
         additional_info_url=additional_url,
         contact=meaningful(get("GrantorContactText") or get("GrantorContactName")),
-        contact_email=first_text(get("GrantorContactEmail")),
     )
     return GrantRecord(
-        provider=GRANTS_GOV_EXTRACT,
+        **_shared_fields(payload, _CURRENT_FORMAT),
         source_id=source_id,
         title=title,
         record_type="forecast" if forecast else "synopsis",
         opportunity_id=opportunity_id,
         opportunity_number=number,
-        agency=meaningful(get("AgencyName")),
-        agency_code=meaningful(get("AgencyCode")),
-        description=plain_text(get("Description")) or None,
-        eligibility=join_eligibility(
-            eligibility_words(split_codes(get("EligibleApplicants"))),
-            meaningful(get("AdditionalInformationOnEligibility")),
-        ),
-        category=category_words(
-            split_codes(get("CategoryOfFundingActivity")), meaningful(get("CategoryExplanation"))
-        ),
-        assistance_listings=tuple(split_codes(get("CFDANumbers"))),
         status="forecasted" if forecast else "posted",
         posted_date=posted,
         close_date=close,
-        award_floor=parse_amount(get("AwardFloor")),
-        award_ceiling=parse_amount(get("AwardCeiling")),
-        estimated_funding=parse_amount(get("EstimatedTotalProgramFunding")),
         url=grants_gov_url(opportunity_id) or additional_url,
-        source_updated_at=utc_midnight(parse_grants_date(get("LastUpdatedDate"))),
         extra=extra,
     )
 
@@ -113,55 +135,61 @@ def _legacy(payload: dict, kind: str) -> GrantRecord:
         raise GrantParseError(
             f"{GRANTS_GOV_EXTRACT} {kind} record '{title[:80]}' has no FundingOppNumber"
         )
-    extra: dict[str, Any] = {"record_kind": kind}
-    _add_extra(
-        extra,
-        office=meaningful(get("Office")),
-        archive_date=parse_grants_date(get("ArchiveDate")),
-        modification_number=meaningful(get("ModificationNumber")),
-        funding_instruments=split_codes(get("FundingInstrumentType")),
-        expected_awards=meaningful(get("NumberOfAwards")),
-        close_date_explanation=meaningful(get("ApplicationsDueDateExplanation")),
-        contact=meaningful(get("AgencyContact")),
-        contact_email=meaningful(get("AgencyEmailAddress")),
-    )
+    extra = _extra(payload, kind, meaningful, _LEGACY_EXTRA)
     return GrantRecord(
-        provider=GRANTS_GOV_EXTRACT,
+        **_shared_fields(payload, _LEGACY_FORMAT),
         source_id=number,
         title=title,
         record_type="synopsis",
         opportunity_id=None,
         opportunity_number=number,
-        agency=meaningful(get("Agency")),
-        agency_code=meaningful(get("AgencyCode")),
-        description=plain_text(first_text(get("FundingOppDescription"))) or None,
-        eligibility=join_eligibility(
-            eligibility_words(split_codes(get("EligibilityCategory"))),
-            meaningful(get("AdditionalEligibilityInfo")),
-        ),
-        category=category_words(
-            split_codes(get("FundingActivityCategory")),
-            meaningful(get("OtherCategoryExplanation")),
-        ),
-        assistance_listings=tuple(split_codes(get("CFDANumber"))),
         status="posted",
         posted_date=parse_grants_date(get("PostDate")),
         close_date=parse_grants_date(get("ApplicationsDueDate")),
-        award_floor=parse_amount(get("AwardFloor")),
-        award_ceiling=parse_amount(get("AwardCeiling")),
-        estimated_funding=parse_amount(get("EstimatedFunding")),
         url=http_url(get("FundingOppURL")) or http_url(get("AdditionalInformationURL")),
-        source_updated_at=utc_midnight(parse_grants_date(get("LastUpdatedDate"))),
         extra=extra,
     )
 
 
-def _add_extra(extra: dict, **values: Any) -> None:
-    """Provenance worth keeping beside the record (not part of its content hash): dates as ISO
-    text, empty values left out, so `extra` stays JSON-ready."""
+# Provenance each format keeps beside the record: extra key -> the element it is read from.
+_CURRENT_EXTRA = {
+    "opportunity_category": "OpportunityCategory",
+    "expected_awards": "ExpectedNumberOfAwards",
+    "version": "Version",
+    "contact_email": "GrantorContactEmail",
+}
+_LEGACY_EXTRA = {
+    "office": "Office",
+    "modification_number": "ModificationNumber",
+    "expected_awards": "NumberOfAwards",
+    "close_date_explanation": "ApplicationsDueDateExplanation",
+    "contact": "AgencyContact",
+    "contact_email": "AgencyEmailAddress",
+}
+
+
+def _extra(
+    payload: dict,
+    kind: str,
+    read: Callable[[Any], Any],
+    elements: dict[str, str],
+    **values: Any,
+) -> dict[str, Any]:
+    """Provenance worth keeping beside the record (not part of its content hash): the record's
+    kind, what both formats carry alike, the format's `elements` as `read` cleans them, and
+    the `values` it works out itself. Dates as ISO text, empty values left out, so `extra`
+    stays JSON-ready."""
+    values = {
+        "archive_date": parse_grants_date(payload.get("ArchiveDate")),
+        "funding_instruments": split_codes(payload.get("FundingInstrumentType")),
+        **{key: read(payload.get(element)) for key, element in elements.items()},
+        **values,
+    }
+    extra: dict[str, Any] = {"record_kind": kind}
     for key, value in values.items():
         if value:
             extra[key] = value.isoformat() if isinstance(value, dt.date) else value
+    return extra
 
 
 def normalise_extract_record(payload: dict) -> GrantRecord:

@@ -19,6 +19,7 @@ from pipeline.lib.grants.values import (
     grants_gov_url,
     meaningful,
     parse_grants_date,
+    required_title,
     split_codes,
 )
 from pipeline.lib.http import HttpSettings
@@ -67,11 +68,7 @@ def normalise_search2_hit(hit: dict) -> GrantRecord:
     if not isinstance(hit, dict):
         raise GrantParseError(f"{GRANTS_GOV_SEARCH} hit must be a dict, got {type(hit).__name__}")
     opportunity_id = first_text(hit.get("id")) or None
-    title = plain_text(first_text(hit.get("title")))
-    if not title:
-        raise GrantParseError(f"{GRANTS_GOV_SEARCH} hit {opportunity_id or '?'} has no title")
-    if not opportunity_id:
-        raise GrantParseError(f"{GRANTS_GOV_SEARCH} hit '{title[:80]}' has no id")
+    title = required_title(f"{GRANTS_GOV_SEARCH} hit", hit.get("title"), opportunity_id, "id")
     doc_type = first_text(hit.get("docType")).lower()
     status = first_text(hit.get("oppStatus")).lower() or None
     listings = hit.get("alnist")

@@ -30,6 +30,7 @@ from pipeline.lib.grants.values import (
     meaningful,
     parse_amount,
     parse_grants_date,
+    required_title,
     split_codes,
 )
 from pipeline.lib.http import HttpSettings, ProviderError
@@ -173,11 +174,9 @@ def normalise_simpler_opportunity(item: dict) -> GrantRecord:
         )
     summary = item.get("summary") if isinstance(item.get("summary"), dict) else {}
     source_id = first_text(item.get("opportunity_id")) or None
-    title = plain_text(first_text(item.get("opportunity_title")))
-    if not title:
-        raise GrantParseError(f"{SIMPLER_GRANTS} opportunity {source_id or '?'} has no title")
-    if not source_id:
-        raise GrantParseError(f"{SIMPLER_GRANTS} opportunity '{title[:80]}' has no opportunity_id")
+    title = required_title(
+        f"{SIMPLER_GRANTS} opportunity", item.get("opportunity_title"), source_id, "opportunity_id"
+    )
     legacy = first_text(item.get("legacy_opportunity_id")) or None
     if legacy is None and source_id.isdigit():
         legacy = source_id  # the first API version used the Grants.gov id as opportunity_id

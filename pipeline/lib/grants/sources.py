@@ -96,20 +96,24 @@ class SampleExtractSource:
             yield from iter_extract_records(stream)
 
 
-class Search2Source:
-    """Grants.gov search2, one query per keyword (the API has no OR across phrases)."""
+class _KeywordSearchSource:
+    """A live search API asked once per keyword (the APIs have no OR across phrases)."""
 
-    provider = GRANTS_GOV_SEARCH
+    provider: str
+    search_path: str  # of the search endpoint, below the base URL
     is_sample = False
     scope = ""
 
-    def __init__(self, base_url: str, search: SearchSettings, http: HttpSettings | None = None):
-        self._client = Search2Client(base_url, http or HttpSettings())
+    def __init__(
+        self, client: Search2Client | SimplerGrantsClient, base_url: str, search: SearchSettings
+    ):
+        self._client = client
         self._base_url = base_url
         self._search = search
 
     def fetch(self, now: dt.datetime) -> Fetched:
-        return Fetched(self.provider, self._hits(), False, f"{self._base_url}/v1/api/search2")
+        url = f"{self._base_url}{self.search_path}"
+        return Fetched(self.provider, self._hits(), False, url)
 
     def _hits(self) -> Iterator[dict]:
         for keyword in self._search.keywords or ("",):
@@ -118,34 +122,27 @@ class Search2Source:
             )
 
 
-class SimplerSource:
+class Search2Source(_KeywordSearchSource):
+    """Grants.gov search2."""
+
+    provider = GRANTS_GOV_SEARCH
+    search_path = "/v1/api/search2"
+
+    def __init__(self, base_url: str, search: SearchSettings, http: HttpSettings | None = None):
+        super().__init__(Search2Client(base_url, http or HttpSettings()), base_url, search)
+
+
+class SimplerSource(_KeywordSearchSource):
     """Simpler.Grants.gov opportunity search (needs SIMPLER_GRANTS_API_KEY)."""
 
     provider = SIMPLER_GRANTS
-    is_sample = False
-    scope = ""
+    search_path = "/v1/opportunities/search"
 
     def __init__(
-        self,
-        api_key: str,
-        base_url: str,
-        search: SearchSettings,
-        http: HttpSettings | None = None,
+        self, api_key: str, base_url: str, search: SearchSettings, http: HttpSettings | None = None
     ):
-        self._client = SimplerGrantsClient(api_key, base_url, http or HttpSettings())
-        self._base_url = base_url
-        self._search = search
-
-    def fetch(self, now: dt.datetime) -> Fetched:
-        return Fetched(
-            self.provider, self._items(), False, f"{self._base_url}/v1/opportunities/search"
-        )
-
-    def _items(self) -> Iterator[dict]:
-        for keyword in self._search.keywords or ("",):
-            yield from self._client.search(
-                keyword, statuses=self._search.statuses, max_records=self._search.max_records
-            )
+        client = SimplerGrantsClient(api_key, base_url, http or HttpSettings())
+        super().__init__(client, base_url, search)
 
 
 class SampleResponseSource:
@@ -232,13 +229,11 @@ def collect(
         error = redact(f"{type(failure).__name__}: {failure}{where}")[:1000]
     if batch:
         new += flush()  # what arrived before a failure is kept
-    return SourceFetch(
-        kind="grant",
-        provider=source.provider,
-        is_sample=source.is_sample,
-        partition_date=partition_date,
-        started_at=started,
-        status="error" if error else "ok",
+    return SourceFetch.of(
+        "grant",
+        source,
+        partition_date,
+        started,
         items=items,
         new_items=new,
         error=error,

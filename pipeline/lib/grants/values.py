@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from pipeline.lib.grants.models import GrantParseError
 from pipeline.lib.text import plain_text
 
 GRANTS_GOV_DETAIL_URL = "https://www.grants.gov/search-results-detail/{}"
@@ -75,6 +76,17 @@ def first_text(value: Any) -> str:
     if isinstance(value, list | tuple):
         return next((s for s in (first_text(v) for v in value) if s), "")
     return str(value).strip()
+
+
+def required_title(record: str, title_value: Any, source_id: str | None, id_name: str) -> str:
+    """The clean title of a record that must have a title and an id; GrantParseError naming
+    the `record` ("simpler_grants opportunity") and what it lacks otherwise."""
+    title = plain_text(first_text(title_value))
+    if not title:
+        raise GrantParseError(f"{record} {source_id or '?'} has no title")
+    if not source_id:
+        raise GrantParseError(f"{record} '{title[:80]}' has no {id_name}")
+    return title
 
 
 def meaningful(value: Any) -> str | None:

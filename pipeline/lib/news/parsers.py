@@ -126,57 +126,61 @@ def _source_from_url(url: str) -> str:
     return match.group(1) if match else ""
 
 
+# Where each provider keeps what an Article needs beyond the title: (url, description,
+# source name, published date as the provider wrote it).
+def _newsapi_fields(item: dict) -> tuple[str, Any, str, Any]:
+    url = item.get("url") or ""
+    source = item.get("source") or {}
+    source_name = source.get("name") if isinstance(source, dict) else None
+    description = item.get("description") or item.get("content")
+    return url, description, source_name or _source_from_url(url), item.get("publishedAt")
+
+
+def _serper_fields(item: dict) -> tuple[str, Any, str, Any]:
+    url = item.get("link") or ""
+    return url, item.get("snippet"), item.get("source") or _source_from_url(url), item.get("date")
+
+
+def _google_cse_fields(item: dict) -> tuple[str, Any, str, Any]:
+    metatags = ((item.get("pagemap") or {}).get("metatags") or [{}])[0]
+    published = (
+        metatags.get("article:published_time")
+        or metatags.get("og:updated_time")
+        or metatags.get("date")
+    )
+    source_name = metatags.get("og:site_name") or item.get("displayLink") or ""
+    return item.get("link") or "", item.get("snippet"), source_name, published
+
+
+def _rss_fields(item: dict) -> tuple[str, Any, str, Any]:
+    url = item.get("link") or ""
+    source_name = item.get("feed_title") or _source_from_url(url)
+    return url, item.get("summary"), source_name, item.get("published")
+
+
+_ITEM_FIELDS = {
+    NEWSAPI: _newsapi_fields,
+    SERPER: _serper_fields,
+    GOOGLE_CSE: _google_cse_fields,
+    RSS: _rss_fields,
+}
+
+
 def parse_item(provider: str, item: dict, *, fetched_at: dt.datetime) -> Article | None:
     """One stored provider item as an Article; None when it has no URL or no title."""
-    if provider == NEWSAPI:
-        source = item.get("source") or {}
-        url = item.get("url") or ""
-        article = Article(
-            url=url,
-            title=clean_text(item.get("title")),
-            description=clean_text(item.get("description") or item.get("content")),
-            source_name=(source.get("name") if isinstance(source, dict) else None)
-            or _source_from_url(url),
-            published_at=parse_published(item.get("publishedAt"), now=fetched_at),
-        )
-    elif provider == SERPER:
-        url = item.get("link") or ""
-        article = Article(
-            url=url,
-            title=clean_text(item.get("title")),
-            description=clean_text(item.get("snippet")),
-            source_name=item.get("source") or _source_from_url(url),
-            published_at=parse_published(item.get("date"), now=fetched_at),
-        )
-    elif provider == GOOGLE_CSE:
-        url = item.get("link") or ""
-        metatags = ((item.get("pagemap") or {}).get("metatags") or [{}])[0]
-        published = (
-            metatags.get("article:published_time")
-            or metatags.get("og:updated_time")
-            or metatags.get("date")
-        )
-        article = Article(
-            url=url,
-            title=clean_text(item.get("title")),
-            description=clean_text(item.get("snippet")),
-            source_name=metatags.get("og:site_name") or item.get("displayLink") or "",
-            published_at=parse_published(published, now=fetched_at),
-        )
-    elif provider == RSS:
-        url = item.get("link") or ""
-        article = Article(
-            url=url,
-            title=clean_text(item.get("title")),
-            description=clean_text(item.get("summary")),
-            source_name=item.get("feed_title") or _source_from_url(url),
-            published_at=parse_published(item.get("published"), now=fetched_at),
-        )
-    else:
+    if provider not in _ITEM_FIELDS:
         raise ValueError(f"unknown news provider {provider!r}")
-    if not article.url or not article.title:
+    url, description, source_name, published = _ITEM_FIELDS[provider](item)
+    title = clean_text(item.get("title"))
+    if not url or not title:
         return None
-    return article
+    return Article(
+        url=url,
+        title=title,
+        description=clean_text(description),
+        source_name=source_name,
+        published_at=parse_published(published, now=fetched_at),
+    )
 
 
 RESPONSE_PARSERS = {NEWSAPI: newsapi_items, SERPER: serper_items, GOOGLE_CSE: google_cse_items}

@@ -186,23 +186,24 @@ def collect(
     redacted message) and no events; it never propagates to the other sources."""
     started = utc_now()
     now = now or started
+
+    def outcome(events: list[RawEvent], error: str | None = None) -> SourceOutcome:
+        fetch = SourceFetch.of(
+            "news",
+            source,
+            partition_date,
+            started,
+            items=len(events),
+            error=error,
+            scope=client.client_id,
+            tenant_id=client.tenant_id,
+        )
+        return SourceOutcome(events, fetch)
+
     try:
         fetched = source.fetch(client, now)
     except (ProviderError, OSError, ValueError) as error:
-        return SourceOutcome(
-            [],
-            SourceFetch(
-                kind="news",
-                provider=source.provider,
-                is_sample=source.is_sample,
-                partition_date=partition_date,
-                started_at=started,
-                status="error",
-                error=redact(f"{type(error).__name__}: {error}")[:1000],
-                scope=client.client_id,
-                tenant_id=client.tenant_id,
-            ),
-        )
+        return outcome([], redact(f"{type(error).__name__}: {error}")[:1000])
     events = fetched.events(
         "news",
         fetched.items,
@@ -211,17 +212,4 @@ def collect(
         tenant_id=client.tenant_id,
         fetched_at=now,
     )
-    return SourceOutcome(
-        events,
-        SourceFetch(
-            kind="news",
-            provider=fetched.provider,
-            is_sample=fetched.is_sample,
-            partition_date=partition_date,
-            started_at=started,
-            status="ok",
-            items=len(events),
-            scope=client.client_id,
-            tenant_id=client.tenant_id,
-        ),
-    )
+    return outcome(events)

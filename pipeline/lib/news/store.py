@@ -13,7 +13,12 @@ from pipeline.lib.news.clients import CrmClient, clients_frame, clients_from_fra
 from pipeline.lib.news.dedup import ARTICLE_SCHEMA, articles_from_events, deduplicate
 from pipeline.lib.news.sources import SourceOutcome
 from pipeline.lib.raw_events import insert_events, record_fetch, utc_now
-from pipeline.lib.warehouse import register_frame, replace_where, unregister_frame
+from pipeline.lib.warehouse import (
+    register_frame,
+    replace_where,
+    transaction,
+    unregister_frame,
+)
 
 CLIENT_NEWS_COLUMNS = [*ARTICLE_SCHEMA, "near_duplicate_of"]
 # How far back stored articles take part in dedup of a new partition: a story syndicated over
@@ -97,8 +102,7 @@ def build_client_news(conn: duckdb.DuckDBPyConnection, partition_date: dt.date) 
     columns = ", ".join(CLIENT_NEWS_COLUMNS)
     register_frame(conn, "incoming_client_news", fresh)
     try:
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute("DELETE FROM core.client_news WHERE partition_date = ?", [partition_date])
             # A later partition built before this one (a backfill) may hold an article already;
             # it keeps it.
@@ -114,10 +118,6 @@ def build_client_news(conn: duckdb.DuckDBPyConnection, partition_date: dt.date) 
                 " WHERE kind = 'news' AND partition_date = ? AND status = 'new'",
                 [partition_date],
             )
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
     finally:
         unregister_frame(conn, "incoming_client_news")
     written = conn.execute(

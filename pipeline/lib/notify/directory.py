@@ -5,69 +5,58 @@ e-mail and the history in email_log / delivered_items stays."""
 from __future__ import annotations
 
 import datetime as dt
+from operator import attrgetter
 
 import duckdb
 import polars as pl
 
 from pipeline.lib import warehouse
+from pipeline.lib.frames import attribute_frame
 from pipeline.lib.notify.users import UsersFile, watchlist_id
+
+USERS_SCHEMA = {
+    "user_id": pl.String,
+    "email": pl.String,
+    "name": pl.String,
+    "tenant_id": pl.String,
+    "role": pl.String,
+    "org_id": pl.String,
+    "timezone": pl.String,
+    "is_sample": pl.Boolean,
+    "updated_at": pl.Datetime("us", "UTC"),
+}
+PREFERENCES_SCHEMA = {
+    "user_id": pl.String,
+    "threshold": pl.Float64,
+    "categories": pl.List(pl.String),
+    "assigned_only": pl.Boolean,
+    "frequency": pl.String,
+    "digest_day": pl.String,
+    "digest_hour": pl.Int32,
+    "timezone": pl.String,
+    "kinds": pl.List(pl.String),
+    "is_sample": pl.Boolean,
+}
 
 
 def users_frame(users_file: UsersFile, now: dt.datetime) -> pl.DataFrame:
-    users = users_file.users
-    return pl.DataFrame(
-        {
-            "user_id": [u.user_id for u in users],
-            "email": [u.email for u in users],
-            "name": [u.name for u in users],
-            "tenant_id": [u.tenant for u in users],
-            "role": [u.role for u in users],
-            "org_id": [u.org_id for u in users],
-            "timezone": [u.timezone for u in users],
-            "is_sample": [users_file.is_sample] * len(users),
-            "updated_at": [now] * len(users),
-        },
-        schema={
-            "user_id": pl.String,
-            "email": pl.String,
-            "name": pl.String,
-            "tenant_id": pl.String,
-            "role": pl.String,
-            "org_id": pl.String,
-            "timezone": pl.String,
-            "is_sample": pl.Boolean,
-            "updated_at": pl.Datetime("us", "UTC"),
-        },
+    return attribute_frame(
+        users_file.users,
+        USERS_SCHEMA,
+        tenant_id=attrgetter("tenant"),
+        is_sample=lambda _: users_file.is_sample,
+        updated_at=lambda _: now,
     )
 
 
 def preferences_frame(users_file: UsersFile) -> pl.DataFrame:
-    users = users_file.users
-    return pl.DataFrame(
-        {
-            "user_id": [u.user_id for u in users],
-            "threshold": [u.threshold for u in users],
-            "categories": [list(u.categories) for u in users],
-            "assigned_only": [u.assigned_only for u in users],
-            "frequency": [u.frequency for u in users],
-            "digest_day": [u.digest.day for u in users],
-            "digest_hour": [u.digest.hour for u in users],
-            "timezone": [u.timezone for u in users],
-            "kinds": [u.kinds for u in users],
-            "is_sample": [users_file.is_sample] * len(users),
-        },
-        schema={
-            "user_id": pl.String,
-            "threshold": pl.Float64,
-            "categories": pl.List(pl.String),
-            "assigned_only": pl.Boolean,
-            "frequency": pl.String,
-            "digest_day": pl.String,
-            "digest_hour": pl.Int32,
-            "timezone": pl.String,
-            "kinds": pl.List(pl.String),
-            "is_sample": pl.Boolean,
-        },
+    return attribute_frame(
+        users_file.users,
+        PREFERENCES_SCHEMA,
+        categories=lambda u: list(u.categories),
+        digest_day=attrgetter("digest.day"),
+        digest_hour=attrgetter("digest.hour"),
+        is_sample=lambda _: users_file.is_sample,
     )
 
 

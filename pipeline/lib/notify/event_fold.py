@@ -68,6 +68,15 @@ class FoldReport:
     cancelled: int = 0
     preferences_applied: int = 0
 
+    def as_metadata(self) -> dict[str, int]:
+        """The figures the recipient_events asset publishes as metadata."""
+        return {
+            "new_events": self.new_events,
+            "messages_counted": self.messages_counted,
+            "subscription_changes": self.subscription_changes,
+            "preferences_applied": self.preferences_applied,
+        }
+
 
 def _frame(events: list[RecipientEvent]) -> pl.DataFrame:
     return pl.DataFrame(

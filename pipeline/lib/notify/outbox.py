@@ -34,6 +34,7 @@ import duckdb
 import polars as pl
 
 from pipeline.lib import warehouse
+from pipeline.lib.frames import attribute_frame
 from pipeline.lib.merge import merge_sql
 from pipeline.lib.notify.recipient_events import RecipientEvents, default_store
 from pipeline.lib.notify.transport import Transport
@@ -117,21 +118,11 @@ def record(
     if not unique:
         return []
     batch = list(unique.values())
-    frame = pl.DataFrame(
-        {
-            "message_id": [m.message_id for m in batch],
-            "recipient": [m.recipient for m in batch],
-            "user_id": [m.user_id for m in batch],
-            "tenant_id": [m.tenant_id for m in batch],
-            "kind": [m.kind for m in batch],
-            "period": [m.period for m in batch],
-            "subject": [m.subject for m in batch],
-            "item_keys": [list(m.item_keys) for m in batch],
-            "item_count": [len(m.item_keys) for m in batch],
-            "raw_message": [m.raw_message for m in batch],
-            "is_sample": [m.is_sample for m in batch],
-        },
-        schema=MESSAGE_SCHEMA,
+    frame = attribute_frame(
+        batch,
+        MESSAGE_SCHEMA,
+        item_keys=lambda m: list(m.item_keys),
+        item_count=lambda m: len(m.item_keys),
     )
     items = pl.DataFrame(
         {

@@ -31,9 +31,10 @@ TABLE = "pipeline_recipient_events"
 # A writer waits this long for another writer's commit (SQLite serialises them).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-_SQLITE_DDL = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+# The two databases differ only in how they spell the auto-numbered key.
+_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    seq {seq_key},
     event_id TEXT NOT NULL UNIQUE,
     action TEXT NOT NULL,
     user_id TEXT,
@@ -42,24 +43,14 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     detail TEXT,
     recorded_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS {TABLE}_user ON {TABLE} (user_id, action)
+CREATE INDEX IF NOT EXISTS {table}_user ON {table} (user_id, action)
 """
+_SQLITE_DDL = _DDL.format(table=TABLE, seq_key="INTEGER PRIMARY KEY AUTOINCREMENT")
 # Concurrent CREATE TABLE IF NOT EXISTS races in PostgreSQL (duplicate pg_type row): the
 # advisory lock makes starting writers take turns.
-_POSTGRES_DDL = f"""
-SELECT pg_advisory_xact_lock(hashtext('{TABLE}'));
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    seq BIGSERIAL PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    action TEXT NOT NULL,
-    user_id TEXT,
-    kind TEXT,
-    message_id TEXT,
-    detail TEXT,
-    recorded_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS {TABLE}_user ON {TABLE} (user_id, action)
-"""
+_POSTGRES_DDL = f"SELECT pg_advisory_xact_lock(hashtext('{TABLE}'));" + _DDL.format(
+    table=TABLE, seq_key="BIGSERIAL PRIMARY KEY"
+)
 _COLUMNS = "seq, event_id, action, user_id, kind, message_id, detail, recorded_at"
 
 

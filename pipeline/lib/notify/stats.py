@@ -7,6 +7,8 @@ import datetime as dt
 
 import duckdb
 
+from pipeline.lib.warehouse import transaction
+
 STATS_SQL = """
 SELECT timezone('UTC', created_at)::DATE AS day, kind, is_sample,
     count(*) AS total,
@@ -29,13 +31,7 @@ GROUP BY ALL
 def rebuild_stats(conn: duckdb.DuckDBPyConnection, now: dt.datetime) -> int:
     """Recompute the whole table from email_log in one transaction (statuses of old messages
     change too: a retry succeeds, an uncertain one is requeued). Returns rows written."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.execute("DELETE FROM notify.notification_stats")
         conn.execute(f"INSERT INTO notify.notification_stats BY NAME ({STATS_SQL})", {"now": now})
-        rows = conn.execute("SELECT count(*) FROM notify.notification_stats").fetchall()[0][0]
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
-    return rows
+        return conn.execute("SELECT count(*) FROM notify.notification_stats").fetchall()[0][0]

@@ -6,15 +6,35 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from pipeline.lib.hashing import content_hash
 
 LOCAL_MODEL = "lexical-rules-v2"
 
 
+class _HashedProfile:
+    """A profile whose `profile_hash` covers its `profile_fields`: the original fields always,
+    the `NEWER_FIELDS` only when set, so a profile that does not use them keeps its hash (and
+    its cached scores)."""
+
+    NEWER_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        if not self.profile_hash:
+            object.__setattr__(self, "profile_hash", content_hash(self.profile_fields()))
+
+    def profile_fields(self) -> dict:
+        newer = {name: getattr(self, name) for name in self.NEWER_FIELDS}
+        return self._original_fields() | {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in newer.items()
+            if value
+        }
+
+
 @dataclass(frozen=True)
-class OrgProfile:
+class OrgProfile(_HashedProfile):
     org_id: str
     tenant_id: str
     name: str
@@ -31,13 +51,10 @@ class OrgProfile:
     industry: str | None = None
     languages: tuple[str, ...] = ()
     profile_hash: str = ""
+    NEWER_FIELDS = ("not_a_fit", "industry", "languages")
 
-    def __post_init__(self) -> None:
-        if not self.profile_hash:
-            object.__setattr__(self, "profile_hash", content_hash(self.profile_fields()))
-
-    def profile_fields(self) -> dict:
-        fields = {
+    def _original_fields(self) -> dict:
+        return {
             "name": self.name,
             "mission": self.mission,
             "focus_areas": list(self.focus_areas),
@@ -47,14 +64,6 @@ class OrgProfile:
             "budget_min": self.budget_min,
             "budget_max": self.budget_max,
         }
-        # Newer fields join the hash only when set, so a profile that does not use them keeps
-        # its hash (and its cached scores).
-        optional = {
-            "not_a_fit": list(self.not_a_fit),
-            "industry": self.industry,
-            "languages": list(self.languages),
-        }
-        return fields | {k: v for k, v in optional.items() if v}
 
 
 @dataclass(frozen=True)
@@ -95,7 +104,7 @@ class Grant:
 
 
 @dataclass(frozen=True)
-class ClientProfile:
+class ClientProfile(_HashedProfile):
     client_id: str
     tenant_id: str
     name: str
@@ -110,23 +119,10 @@ class ClientProfile:
     geography: str | None = None
     languages: tuple[str, ...] = ()  # ISO 639-1 codes; empty = any language
     profile_hash: str = ""
+    NEWER_FIELDS = ("keywords", "topics", "not_interested_in", "industry", "geography", "languages")
 
-    def __post_init__(self) -> None:
-        if not self.profile_hash:
-            object.__setattr__(self, "profile_hash", content_hash(self.profile_fields()))
-
-    def profile_fields(self) -> dict:
-        fields = {"name": self.name, "aliases": sorted(self.aliases), "domain": self.domain}
-        # Newer fields join the hash only when set: an unchanged old profile keeps its hash.
-        optional = {
-            "keywords": list(self.keywords),
-            "topics": list(self.topics),
-            "not_interested_in": list(self.not_interested_in),
-            "industry": self.industry,
-            "geography": self.geography,
-            "languages": list(self.languages),
-        }
-        return fields | {k: v for k, v in optional.items() if v}
+    def _original_fields(self) -> dict:
+        return {"name": self.name, "aliases": sorted(self.aliases), "domain": self.domain}
 
 
 @dataclass(frozen=True)

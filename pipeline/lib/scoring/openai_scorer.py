@@ -48,6 +48,15 @@ def estimate_cost(model: str, prompt_tokens: int, completion_tokens: int) -> flo
     return (prompt_tokens * price_in + completion_tokens * price_out) / 1_000_000
 
 
+# What differs between asking about a grant and about an article: the messages of a pair, the
+# JSON schema the model answers in, the model that validates the answer; and the id fields.
+_QUESTIONS = {
+    "grant": (prompts.grant_messages, prompts.GRANT_RESPONSE_FORMAT, prompts.GrantMatchOutput),
+    "news": (prompts.news_messages, prompts.NEWS_RESPONSE_FORMAT, prompts.NewsScoreOutput),
+}
+_ID_FIELDS = {"grant": ("org_id", "grant_id"), "news": ("client_id", "article_id")}
+
+
 class OpenAIScorer:
     name = "openai"
 
@@ -97,32 +106,8 @@ class OpenAIScorer:
     # ----- public interface -----------------------------------------------------------------
     def score_grants(self, pairs: Sequence[GrantPair], today: dt.date) -> list[GrantScore]:
         local_scores = self.local.score_grants(pairs, today)
-        jobs = {
-            i: (
-                cache_key(
-                    "grant",
-                    grant.content_hash,
-                    org.profile_hash,
-                    self.model,
-                    prompts.PROMPT_VERSION,
-                ),
-                prompts.grant_messages(org, grant),
-                prompts.GRANT_RESPONSE_FORMAT,
-            )
-            for i, ((org, grant), s) in enumerate(zip(pairs, local_scores, strict=True))
-            if s.score >= self.prefilter_threshold
-        }
-        outputs = self._run(
-            "grant",
-            jobs,
-            prompts.GrantMatchOutput,
-            item_hashes={i: pairs[i][1].content_hash for i in jobs},
-            profile_hashes={i: pairs[i][0].profile_hash for i in jobs},
-            ids={
-                i: (pairs[i][0].org_id, pairs[i][1].grant_id, pairs[i][0].tenant_id) for i in jobs
-            },
-            pairs=len(pairs),
-        )
+        candidates = [i for i, s in enumerate(local_scores) if s.score >= self.prefilter_threshold]
+        outputs, keys = self._ask("grant", pairs, candidates)
         results = list(local_scores)
         for i, output in outputs.items():
             local = local_scores[i]
@@ -135,39 +120,16 @@ class OpenAIScorer:
                 scorer=self.name,
                 model=self.model,
                 lexical_score=local.lexical_score,
-                cache_key=jobs[i][0],
+                cache_key=keys[i],
             )
         return results
 
     def score_news(self, pairs: Sequence[NewsPair]) -> list[NewsScore]:
         local_scores = self.local.score_news(pairs)
-        jobs = {
-            i: (
-                cache_key(
-                    "news",
-                    article.content_hash,
-                    client.profile_hash,
-                    self.model,
-                    prompts.PROMPT_VERSION,
-                ),
-                prompts.news_messages(client, article),
-                prompts.NEWS_RESPONSE_FORMAT,
-            )
-            for i, ((client, article), s) in enumerate(zip(pairs, local_scores, strict=True))
-            if s.lexical_score >= self.prefilter_threshold
-        }
-        outputs = self._run(
-            "news",
-            jobs,
-            prompts.NewsScoreOutput,
-            item_hashes={i: pairs[i][1].content_hash for i in jobs},
-            profile_hashes={i: pairs[i][0].profile_hash for i in jobs},
-            ids={
-                i: (pairs[i][0].client_id, pairs[i][1].article_id, pairs[i][0].tenant_id)
-                for i in jobs
-            },
-            pairs=len(pairs),
-        )
+        candidates = [
+            i for i, s in enumerate(local_scores) if s.lexical_score >= self.prefilter_threshold
+        ]
+        outputs, keys = self._ask("news", pairs, candidates)
         results = list(local_scores)
         for i, output in outputs.items():
             results[i] = NewsScore(
@@ -179,28 +141,40 @@ class OpenAIScorer:
                 scorer=self.name,
                 model=self.model,
                 lexical_score=local_scores[i].lexical_score,
-                cache_key=jobs[i][0],
+                cache_key=keys[i],
             )
         return results
 
     # ----- the work ---------------------------------------------------------------------------
+    def _ask(
+        self, kind: str, pairs: Sequence[GrantPair | NewsPair], candidates: Sequence[int]
+    ) -> tuple[dict[int, dict], dict[int, str]]:
+        """The model's validated outputs for the candidate pairs (profile, item), by pair index,
+        and each candidate's cache key."""
+        build_messages, response_format, schema = _QUESTIONS[kind]
+        jobs = {}
+        for i in candidates:
+            profile, item = pairs[i]
+            key = cache_key(
+                kind, item.content_hash, profile.profile_hash, self.model, prompts.PROMPT_VERSION
+            )
+            jobs[i] = (key, build_messages(profile, item), response_format)
+        outputs = self._run(kind, jobs, schema, pairs)
+        return outputs, {i: job[0] for i, job in jobs.items()}
+
     def _run(
         self,
         kind: str,
         jobs: Mapping[int, tuple[str, list[dict], dict]],
         schema: type[BaseModel],
-        *,
-        item_hashes: Mapping[int, str],
-        profile_hashes: Mapping[int, str],
-        ids: Mapping[int, tuple[str, str, str]],
-        pairs: int,
+        pairs: Sequence[GrantPair | NewsPair],
     ) -> dict[int, dict]:
         """Validated outputs by pair index, from the cache or the API; updates self.stats."""
         stats = ScoringStats(
             configured_scorer="openai",
             model=self.model,
             prompt_version=prompts.PROMPT_VERSION,
-            pairs=pairs,
+            pairs=len(pairs),
             ai_candidates=len(jobs),
         )
         outputs: dict[int, dict] = {}
@@ -239,6 +213,7 @@ class OpenAIScorer:
                         if self.on_response is not None:
                             self.on_response(response)
                     key = jobs[i][0]
+                    profile, item = pairs[i]
                     if outcome.output is not None:
                         outputs[i] = outcome.output
                         usage = [r.usage for r in outcome.responses if r.usage is not None]
@@ -246,8 +221,8 @@ class OpenAIScorer:
                             CacheEntry(
                                 cache_key=key,
                                 kind=kind,
-                                item_hash=item_hashes[i],
-                                profile_hash=profile_hashes[i],
+                                item_hash=item.content_hash,
+                                profile_hash=profile.profile_hash,
                                 model=self.model,
                                 prompt_version=prompts.PROMPT_VERSION,
                                 output=outcome.output,
@@ -259,13 +234,13 @@ class OpenAIScorer:
                     stats.fallbacks += 1
                     if outcome.failure is not None:
                         stats.failures += 1
-                        subject, item, tenant = ids[i]
+                        subject_field, item_field = _ID_FIELDS[kind]
                         self.failures.append(
                             {
                                 "kind": kind,
-                                "subject_id": subject,
-                                "item_id": item,
-                                "tenant_id": tenant,
+                                "subject_id": getattr(profile, subject_field),
+                                "item_id": getattr(item, item_field),
+                                "tenant_id": profile.tenant_id,
                                 "cache_key": key,
                                 "model": self.model,
                                 "prompt_version": prompts.PROMPT_VERSION,

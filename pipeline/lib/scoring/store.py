@@ -19,13 +19,8 @@ from pipeline.lib.scoring.models import (
     ScoringStats,
 )
 
-GRANT_MATCH_SCHEMA = {
-    "org_id": pl.Utf8,
-    "grant_id": pl.Utf8,
-    "tenant_id": pl.Utf8,
-    "score": pl.Float64,
-    "confidence": pl.Float64,
-    "reasons": pl.List(pl.Utf8),
+# The columns every score table ends with: who scored, with what, and for which partition.
+_SCORED_BY_SCHEMA = {
     "scorer": pl.Utf8,
     "model": pl.Utf8,
     "lexical_score": pl.Float64,
@@ -34,7 +29,15 @@ GRANT_MATCH_SCHEMA = {
     "partition_date": pl.Date,
     "scored_at": pl.Datetime("us", "UTC"),
 }
-
+GRANT_MATCH_SCHEMA = {
+    "org_id": pl.Utf8,
+    "grant_id": pl.Utf8,
+    "tenant_id": pl.Utf8,
+    "score": pl.Float64,
+    "confidence": pl.Float64,
+    "reasons": pl.List(pl.Utf8),
+    **_SCORED_BY_SCHEMA,
+}
 NEWS_SCORE_SCHEMA = {
     "client_id": pl.Utf8,
     "article_id": pl.Utf8,
@@ -44,13 +47,7 @@ NEWS_SCORE_SCHEMA = {
     "summary": pl.Utf8,
     "reason": pl.Utf8,
     "confidence": pl.Float64,
-    "scorer": pl.Utf8,
-    "model": pl.Utf8,
-    "lexical_score": pl.Float64,
-    "is_sample": pl.Boolean,
-    "cache_key": pl.Utf8,
-    "partition_date": pl.Date,
-    "scored_at": pl.Datetime("us", "UTC"),
+    **_SCORED_BY_SCHEMA,
 }
 
 
