@@ -22,6 +22,7 @@ from pipeline.lib.notify.render import Email
 from pipeline.lib.notify.users import operator_emails
 from pipeline.lib.raw_events import utc_now
 from pipeline.lib.settings import settings
+from pipeline.lib.settings.notify import renotify_interval
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def send_operator_alert(
         last = conn.execute(
             "SELECT last_sent_at FROM notify.operator_alerts WHERE alert_key = ?", [key]
         ).fetchone()
-        if last and now - last[0] < alerting.renotify_interval():
+        if last and now - last[0] < renotify_interval():
             return False
         messages = [
             mail.compose(

@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from pipeline.lib.alerting import renotify_interval
+from pipeline.lib.settings.notify import renotify_interval
 
 
 class OperatorAlerts:
