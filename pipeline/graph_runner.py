@@ -206,7 +206,7 @@ def run_graph(
     summary = GraphRunSummary()
     started = dt.datetime.now(dt.UTC)
     # Sales files are dynamic partitions: an empty landing zone gets the bundled samples first.
-    seed_sample_uploads(instance)
+    seed_sample_uploads(instance, warehouse_resource())
     for step in plan_steps(defs, instance, today):
         result = execute(
             defs,

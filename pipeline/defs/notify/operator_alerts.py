@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from pipeline.defs.shared.resources import WarehouseResource, warehouse_resource
+from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import alerting, slack_alerts
 from pipeline.lib.merge import merge_sql
 from pipeline.lib.notify.mailer import MailSettings
@@ -36,13 +36,12 @@ def send_operator_alert(
     key: str,
     subject: str,
     body: str,
+    warehouse: WarehouseResource,
     severity: str = "high",
-    warehouse: WarehouseResource | None = None,
 ) -> bool:
     """Send `subject`/`body` to every operator unless `key` was sent within the re-notify
     interval. True when at least one message was sent or written to the outbox. `warehouse`:
-    the caller's resource (sensors that take one), else the configured one."""
-    warehouse = warehouse or warehouse_resource()
+    the calling sensor's resource, where the alert is recorded."""
     paths = settings()
     recipients = operator_emails(paths.config_dir)
     if not recipients:

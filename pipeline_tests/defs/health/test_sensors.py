@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from pipeline.defs.health.sensors import health_alert_sensor
+from pipeline.defs.shared.resources import warehouse_resource
 from pipeline_tests.defs.health.toy_defs import plant, record_tick, toy_definitions
 
 
@@ -134,6 +135,7 @@ def fragile_definitions(broken: dict) -> dg.Definitions:
         asset_checks=checks,
         jobs=[dg.define_asset_job("fragile_job", selection=[fragile])],
         sensors=[health_alert_sensor],
+        resources={"warehouse": warehouse_resource()},
     )
 
 
