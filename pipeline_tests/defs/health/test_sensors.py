@@ -40,6 +40,7 @@ class Ticker:
             definitions=self.toy,
             cursor=self.cursor,
             sensor_name="health_alert_sensor",
+            resources=self.toy.resources,  # a direct call takes no resources from definitions
         )
         result = health_alert_sensor(context)
         self.cursor = context.cursor
