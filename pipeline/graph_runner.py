@@ -6,7 +6,6 @@ check result in the Dagster instance under a named job: demo_<domains> per step 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ from pipeline.defs.health.assets import ASSET_GRAPH_RESOURCE
 from pipeline.defs.sales.operations import seed_sample_uploads
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import alerting, health, warehouse
+from pipeline.lib.settings.providers import live_providers
 
 # Runs of `pipeline demo` and `pipeline check` show under these job names in the UI: a demo
 # step is DEMO_JOB_PREFIX + the groups (domains) of its assets.
@@ -206,7 +206,7 @@ def run_graph(
     summary = GraphRunSummary()
     started = dt.datetime.now(dt.UTC)
     # Sales files are dynamic partitions: an empty landing zone gets the bundled samples first.
-    seed_sample_uploads(instance)
+    seed_sample_uploads(instance, warehouse_resource())
     for step in plan_steps(defs, instance, today):
         result = execute(
             defs,
@@ -257,25 +257,3 @@ def email_counts(resource, since: dt.datetime | None = None) -> dict[str, int]:
                 f"SELECT status, count(*) FROM notify.email_log {where} GROUP BY status", params
             ).fetchall()
         )
-
-
-LIVE_PROVIDER_VARIABLES = {
-    "openai": ("OPENAI_API_KEY",),
-    "newsapi": ("NEWSAPI_KEY",),
-    "google_search": ("GOOGLE_SEARCH_API_KEY", "GOOGLE_SEARCH_ENGINE_ID"),
-    "serper": ("SERPER_API_KEY",),
-    "salesforce": ("SALESFORCE_CLIENT_ID",),
-    "hubspot": ("HUBSPOT_TOKEN",),
-    "grants_gov": ("GRANTS_GOV_LIVE",),
-    "simpler_grants": ("SIMPLER_GRANTS_API_KEY",),
-    "smtp": ("SMTP_HOST",),
-}
-
-
-def live_providers() -> list[str]:
-    """Providers whose credentials are set; the rest run on their bundled samples."""
-    return [
-        name
-        for name, variables in LIVE_PROVIDER_VARIABLES.items()
-        if all(os.environ.get(v) for v in variables)
-    ]

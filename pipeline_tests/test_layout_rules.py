@@ -31,6 +31,14 @@ ALLOWED = {
     "lib": {"lib"},
     "defs": {"lib", "defs"},
 }
+# The modules that may touch os.environ, and why; every other module asks the settings package
+# (a function may take an `environ` mapping for tests and pass it on to settings).
+ENVIRONMENT_READERS = {
+    "pipeline/lib/settings": "the settings package: where every variable is named and read",
+    "pipeline/lib/logs.py": "secret_values scans every variable whose name says it holds a "
+    "secret, to redact those values from log lines; it reads no configuration",
+}
+ENVIRONMENT_FUNCTIONS = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 
 
 def _definitions_by_module() -> tuple[dict[str, list], dict[str, list]]:
@@ -95,6 +103,48 @@ def test_lower_layers_never_import_higher_ones():
             if extra := pipeline_layers - allowed:
                 crossing.append(f"{path.relative_to(REPO_ROOT)} imports pipeline.{sorted(extra)}")
     assert not crossing
+
+
+def _environment_reads(path) -> list[int]:
+    """Lines of `path` that use os.environ, os.getenv and the like."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ENVIRONMENT_FUNCTIONS
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        ) or (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and {alias.name for alias in node.names} & ENVIRONMENT_FUNCTIONS
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def _is_environment_reader(relative: str) -> bool:
+    return any(relative == p or relative.startswith(p + "/") for p in ENVIRONMENT_READERS)
+
+
+def test_only_the_settings_package_reads_the_environment():
+    reads = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(REPO_ROOT).as_posix()
+        if not _is_environment_reader(relative):
+            reads += [f"{relative}:{line}" for line in _environment_reads(path)]
+    assert not reads
+
+
+def test_every_listed_environment_reader_still_reads_it():
+    # An exception that no longer reads the environment is removed from the list.
+    stale = []
+    for allowed in ENVIRONMENT_READERS:
+        target = REPO_ROOT / allowed
+        paths = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+        if not any(p.exists() and _environment_reads(p) for p in paths):
+            stale.append(allowed)
+    assert not stale
 
 
 IMPORT_THEN_LOAD = """

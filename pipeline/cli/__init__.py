@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 
 import click
 
 from pipeline.lib.logs import LOG_FORMATS, configure_logging
-from pipeline.lib.settings import REPO_ROOT
+from pipeline.lib.settings import REPO_ROOT, default_dagster_home
 
 
 def ensure_dagster_home() -> Path:
     """DAGSTER_HOME defaults to .dagster_home/ in the repository, with the repo's dagster.yaml,
     exactly as `make dev` prepares it."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
+    home = default_dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists() and (REPO_ROOT / "dagster.yaml").exists():

@@ -3,13 +3,13 @@ be `s3://bucket/prefix` (AWS_* variables; AWS_ENDPOINT_URL for S3-compatible sto
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 import click
 
 from pipeline.lib import backup as backups
+from pipeline.lib.s3 import s3_client
 from pipeline.lib.settings import cover_partitions_from
 
 
@@ -18,12 +18,6 @@ def _warehouse():
     from pipeline.defs.shared.resources import warehouse_resource
 
     return warehouse_resource()
-
-
-def s3_client():
-    from dagster_aws.s3 import S3Resource
-
-    return S3Resource(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None).get_client()
 
 
 @click.command()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -27,21 +26,21 @@ def instance_storage(dagster_home: str | None) -> str:
 def echo_environment(echo=click.echo) -> None:
     """Paths, instance storage and each provider, live or on samples (`pipeline env`, and the
     head of `pipeline demo`'s output)."""
-    from pipeline.graph_runner import LIVE_PROVIDER_VARIABLES, live_providers
     from pipeline.lib import warehouse_choice
-    from pipeline.lib.notify.links import PUBLIC_URL_VARIABLE, public_url
     from pipeline.lib.notify.secret import secret_source
-    from pipeline.lib.settings import first_partition_day, settings
+    from pipeline.lib.settings import dagster_home, first_partition_day, is_set, settings
+    from pipeline.lib.settings.notify import PUBLIC_URL_VARIABLE, public_url
+    from pipeline.lib.settings.providers import LIVE_PROVIDER_VARIABLES, live_providers
 
     current = settings()
     echo(f"warehouse        {warehouse_choice.configured().describe()}")
     echo(f"landing zone     {current.landing}")
     echo(f"outbox           {current.outbox}")
     echo(f"daily partitions from {first_partition_day()} (PIPELINE_START_DATE)")
-    origin = "set" if os.environ.get(PUBLIC_URL_VARIABLE) else "unset: the pipeline serve address"
+    origin = "set" if is_set(PUBLIC_URL_VARIABLE) else "unset: the pipeline serve address"
     echo(f"public URL       {public_url()} ({PUBLIC_URL_VARIABLE} {origin})")
     echo(f"link secret      from {secret_source()}")
-    echo(f"dagster storage  {instance_storage(os.environ.get('DAGSTER_HOME'))}")
+    echo(f"dagster storage  {instance_storage(dagster_home())}")
     live = set(live_providers())
     echo("providers")
     for name, variables in LIVE_PROVIDER_VARIABLES.items():

@@ -37,9 +37,12 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
     from pipeline.defs.shared.resources import warehouse_resource
     from pipeline.lib.sales.process import registered_file
 
+    warehouse = warehouse_resource()
     with dg.DagsterInstance.get() as instance:
         try:
-            landed = land_file(file, datasource, instance=instance if wait else None)
+            landed = land_file(
+                file, datasource, warehouse=warehouse, instance=instance if wait else None
+            )
         except FileRejected as refused:  # too big, or a name with control characters
             raise click.ClickException(f"not landed: {refused}") from refused
         known = landed.already_known
@@ -67,7 +70,7 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
         if known:  # landed earlier (the sensor saw it) but not processed yet
             instance.add_dynamic_partitions("sales_files", [landed.partition_key])
         results = process_now(defs(), instance, landed.partition_key)
-    with warehouse_resource().get_connection(read_only=True) as conn:
+    with warehouse.get_connection(read_only=True) as conn:
         row = registered_file(conn, landed.file_hash)
     failed = [r.run_id for r in results if not r.success]
     report = {

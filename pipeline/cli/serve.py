@@ -3,12 +3,12 @@ open and click tracking)."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
-from pipeline.lib.notify.links import DEFAULT_HOST, DEFAULT_PORT, PUBLIC_URL_VARIABLE
+from pipeline.lib.settings import is_set
+from pipeline.lib.settings.notify import DEFAULT_HOST, DEFAULT_PORT, PUBLIC_URL_VARIABLE
 
 
 @click.command()
@@ -27,7 +27,7 @@ def serve(host: str, port: int) -> None:
     except UnsubscribeSecretError as error:
         click.echo(f"error: refusing to start `pipeline serve`: {error}", err=True)
         sys.exit(2)
-    if not os.environ.get(PUBLIC_URL_VARIABLE) and (host, port) != (DEFAULT_HOST, DEFAULT_PORT):
+    if not is_set(PUBLIC_URL_VARIABLE) and (host, port) != (DEFAULT_HOST, DEFAULT_PORT):
         click.echo(
             f"warning: {PUBLIC_URL_VARIABLE} is unset, so e-mails link to {config.public_url},"
             " not to this server",

@@ -11,19 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 SEVERITIES = ("low", "medium", "high", "critical")
-RENOTIFY_HOURS_VARIABLE = "PIPELINE_ALERT_RENOTIFY_HOURS"
-DEFAULT_RENOTIFY_S = 6 * 3600
-
-
-def renotify_interval() -> dt.timedelta:
-    """How long one alert key stays quiet after it was sent (PIPELINE_ALERT_RENOTIFY_HOURS)."""
-    hours = os.environ.get(RENOTIFY_HOURS_VARIABLE)
-    return dt.timedelta(seconds=float(hours) * 3600 if hours else DEFAULT_RENOTIFY_S)
 
 
 def alert_severity(check_severity: str, criticality: str, blocking: bool = False) -> str:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.lib.settings.storage import duckdb_extensions_base
+
 # extension name DuckDB loads -> (PyPI package, file inside that package). The postgres and
 # sqlite binaries must be renamed: their entry points are postgres_scanner_init / sqlite_scanner_init.
 PACKAGED = {
@@ -64,12 +66,7 @@ def extension_directory() -> Path:
     with _lock:
         if _directory is not None:
             return _directory
-        base = Path(
-            os.environ.get("PIPELINE_DUCKDB_EXTENSIONS")
-            or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-            / "pipeline"
-            / "duckdb-extensions"
-        )
+        base = duckdb_extensions_base()
         folder = base / f"v{duckdb.__version__}" / _platform()
         folder.mkdir(parents=True, exist_ok=True)
         for name in PACKAGED:

@@ -27,6 +27,7 @@ import duckdb
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from pipeline.lib import duckdb_extensions, merge, retries
+from pipeline.lib.settings.storage import aws_credentials, s3_endpoint_url
 from pipeline.lib.warehouse import Warehouse
 
 CATALOG_ALIAS = "lake"
@@ -70,18 +71,17 @@ def _literal(value: str) -> str:
 
 def _create_s3_secret(conn: duckdb.DuckDBPyConnection) -> None:
     """A DuckDB secret from the standard AWS_* variables (never logged or echoed)."""
+    credentials = aws_credentials()
     options = {"TYPE": "s3"}
-    for option, variable in (
-        ("KEY_ID", "AWS_ACCESS_KEY_ID"),
-        ("SECRET", "AWS_SECRET_ACCESS_KEY"),
-        ("SESSION_TOKEN", "AWS_SESSION_TOKEN"),
+    for option, value in (
+        ("KEY_ID", credentials.key_id),
+        ("SECRET", credentials.secret),
+        ("SESSION_TOKEN", credentials.session_token),
     ):
-        if os.environ.get(variable):
-            options[option] = _literal(os.environ[variable])
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    options["REGION"] = _literal(region)
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint:
+        if value:
+            options[option] = _literal(value)
+    options["REGION"] = _literal(credentials.region)
+    if endpoint := s3_endpoint_url():
         parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
         options["ENDPOINT"] = _literal(parsed.netloc)
         options["USE_SSL"] = "true" if parsed.scheme == "https" else "false"

@@ -7,43 +7,25 @@ out already and never waits for it."""
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
+from pipeline.lib.settings.notify import SlackSettings, slack_settings
+
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = WebClient.BASE_URL
 # An alert is sent from a sensor tick: Slack may not stall it.
 TIMEOUT_S = 5
 
 
-@dataclass(frozen=True)
-class SlackSettings:
-    token: str = field(repr=False)
-    channel: str
-    base_url: str = DEFAULT_BASE_URL
-
-    @classmethod
-    def from_env(cls, environ: dict | None = None) -> SlackSettings | None:
-        """None unless both the bot token and the channel are set."""
-        env = os.environ if environ is None else environ
-        token = env.get("SLACK_BOT_TOKEN", "").strip()
-        channel = env.get("PIPELINE_SLACK_CHANNEL", "").strip()
-        if not (token and channel):
-            return None
-        base_url = env.get("SLACK_BASE_URL", "").strip() or DEFAULT_BASE_URL
-        return cls(token, channel, base_url.rstrip("/") + "/")
-
-
 def post_alert(subject: str, body: str, slack: SlackSettings | None = None) -> bool:
     """Post one operator alert; True when Slack accepted it. Never raises."""
-    slack = slack or SlackSettings.from_env()
+    slack = slack or slack_settings()
     if slack is None:
         return False
-    client = WebClient(token=slack.token, base_url=slack.base_url, timeout=TIMEOUT_S)
+    base_url = slack.base_url or WebClient.BASE_URL
+    client = WebClient(token=slack.token, base_url=base_url, timeout=TIMEOUT_S)
     try:
         client.chat_postMessage(channel=slack.channel, text=f"*{subject}*\n{body}")
     except (SlackClientError, OSError) as error:

@@ -48,6 +48,7 @@ from pipeline.lib.notify.subscriptions import (
 from pipeline.lib.notify.users import WEEKDAYS, User
 from pipeline.lib.scoring.categories import CATEGORY_LABELS, NEWS_CATEGORIES
 from pipeline.lib.settings import recipient_events_location, settings
+from pipeline.lib.settings.notify import DEFAULT_PUBLIC_URL, public_url
 from pipeline.web import forms
 from pipeline.web.auth import Auth
 from pipeline.web.dashboard import Dashboard
@@ -79,7 +80,7 @@ class WebSettings:
     events: Path | str  # the recipient event store (a SQLite file or a PostgreSQL URL)
     config_dir: Path
     secret: str = field(repr=False)
-    public_url: str = links.DEFAULT_PUBLIC_URL
+    public_url: str = DEFAULT_PUBLIC_URL
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> WebSettings:
@@ -87,7 +88,7 @@ class WebSettings:
             events=recipient_events_location(),
             config_dir=settings().config_dir,
             secret=unsubscribe_secret(environ),
-            public_url=links.public_url(environ),
+            public_url=public_url(environ),
         )
 
 

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-import os
 import threading
+
+from pipeline.lib.settings import dagster_home
 
 _lock = threading.Lock()
 _instance = None
@@ -13,7 +14,7 @@ _instance = None
 def dagster_instance():
     """The instance, or None when DAGSTER_HOME is not set (nothing recorded to read)."""
     global _instance
-    home = os.environ.get("DAGSTER_HOME")
+    home = dagster_home()
     if not home:
         return None
     with _lock:

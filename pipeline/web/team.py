@@ -17,7 +17,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pipeline.lib.sales.formats import FORMATS, format_of
-from pipeline.lib.sales.landing import datasource_problem, receive, upload_key, with_hash_suffix
+from pipeline.lib.sales.landing import (
+    datasource_problem,
+    open_landing,
+    receive,
+    upload_key,
+    with_hash_suffix,
+)
 from pipeline.lib.settings import settings
 from pipeline.lib.web_sessions import UPLOADS
 from pipeline.web import upload_status
@@ -50,12 +56,6 @@ def _file_name(raw: str) -> str:
     return name
 
 
-def _landing():
-    from pipeline.defs.sales.landing import SalesLandingResource
-
-    return SalesLandingResource()
-
-
 class Team:
     def __init__(self, app, auth) -> None:
         self.app, self.auth = app, auth
@@ -86,15 +86,15 @@ class Team:
     def _land(self, spooled, datasource: str, name: str) -> str:
         """Copy the received file into the zone (the `pipeline ingest` path, without the
         warehouse: the sensor registers it)."""
-        resource = _landing()
+        location = settings().landing
         scratch = settings().data_dir / "tmp" / "uploads"
         scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=scratch) as tmp:
             source = Path(tmp) / name
             with source.open("wb") as out:
                 shutil.copyfileobj(spooled, out, 1 << 20)
-            received = receive(resource.resolved_location(), source)
-            landing = resource.zone()
+            received = receive(location, source)
+            landing = open_landing(location)
             key = upload_key(datasource, name)
             try:
                 if landing.exists(key) and landing.hash_of(key) != received.file_hash:
@@ -130,7 +130,7 @@ class Team:
         return RedirectResponse(f"/uploads?landed={Path(key).name}", status_code=303)
 
     def _states(self, tenant: str) -> list[upload_status.UploadState]:
-        return upload_status.upload_states(tenant, dagster_instance(), _landing().zone())
+        return upload_status.upload_states(tenant, dagster_instance(), open_landing())
 
     async def uploads(self, request: Request) -> Response:
         user = await self.auth.require(request, UPLOADS)

@@ -1,5 +1,5 @@
 """A real S3 API on loopback (moto's ThreadedMotoServer) for code that talks to S3 through
-boto3 / dagster-aws S3Resource with AWS_ENDPOINT_URL."""
+boto3 (pipeline.lib.s3) with AWS_ENDPOINT_URL."""
 
 from __future__ import annotations
 

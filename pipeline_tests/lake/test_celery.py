@@ -74,9 +74,12 @@ def _counts(location) -> dict[str, tuple[int, int]]:
 
 def _land_files(instance) -> list[str]:
     from pipeline.defs.sales.operations import land_file
+    from pipeline.defs.shared.resources import warehouse_resource
 
+    warehouse = warehouse_resource()
     return [
-        land_file(path, datasource, instance=instance).partition_key for path, datasource in FILES
+        land_file(path, datasource, warehouse=warehouse, instance=instance).partition_key
+        for path, datasource in FILES
     ]
 
 

@@ -14,8 +14,8 @@ from pipeline.lib.alerting import (
     decide,
     dump_state,
     load_state,
-    renotify_interval,
 )
+from pipeline.lib.settings.notify import renotify_interval
 
 FAILING = Observation(
     "check:grants:unique", True, "ERROR check unique on grants", "3 dupes", "high"

@@ -20,6 +20,7 @@ from pipeline.defs.news.sensors import (
     schedule_success_reset_sensor,
     streaks_for,
 )
+from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib.settings import REPO_ROOT
 
 SCHEDULE = "news_acme_key_accounts"
@@ -117,6 +118,7 @@ def evaluate(instance, result: dg.ExecuteInProcessResult) -> None:
             dagster_event=event,
             dagster_instance=instance,
             dagster_run=run,
+            resources={"warehouse": warehouse_resource()},
         ).for_run_failure()
         schedule_failure_streak_sensor(context)
 

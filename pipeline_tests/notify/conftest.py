@@ -5,6 +5,7 @@ changes) inserted into the tables the other domains' migrations create."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,15 @@ def idle_smtp_server() -> Iterator[FakeSMTPServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def send_alert(pipeline_env):
+    """send_operator_alert as a sensor calls it: with the configured warehouse resource."""
+    from pipeline.defs.notify.operator_alerts import send_operator_alert
+    from pipeline.defs.shared.resources import warehouse_resource
+
+    return functools.partial(send_operator_alert, warehouse=warehouse_resource())
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-from pipeline.defs.notify.operator_alerts import send_operator_alert
 from pipeline_tests.fakes.http_server import Reply
 from pipeline_tests.fakes.ports import reserved_port
 
@@ -18,11 +17,11 @@ def slack_env(monkeypatch, base_url: str) -> None:
     monkeypatch.setenv("SLACK_BASE_URL", base_url + "/api/")
 
 
-def test_alerts_go_to_slack_once_per_key(smtp_env, http_server, monkeypatch):
+def test_alerts_go_to_slack_once_per_key(send_alert, smtp_env, http_server, monkeypatch):
     http_server.add("POST", POST, Reply(200, {"ok": True, "channel": "C1", "ts": "1.0"}))
     slack_env(monkeypatch, http_server.base_url)
-    assert send_operator_alert(key="check:x", subject="Check x failing", body="why", severity="low")
-    assert not send_operator_alert(key="check:x", subject="Check x failing", body="again")
+    assert send_alert(key="check:x", subject="Check x failing", body="why", severity="low")
+    assert not send_alert(key="check:x", subject="Check x failing", body="again")
 
     [posted] = http_server.requests_to(POST)
     assert posted.headers["Authorization"] == "Bearer xoxb-test-token"
@@ -32,16 +31,16 @@ def test_alerts_go_to_slack_once_per_key(smtp_env, http_server, monkeypatch):
     assert len(smtp_env.received) == 1  # e-mail went out as well
 
 
-def test_failing_slack_never_blocks_email(smtp_env, http_server, monkeypatch):
+def test_failing_slack_never_blocks_email(send_alert, smtp_env, http_server, monkeypatch):
     http_server.add(
         "POST", POST, Reply(200, {"ok": False, "error": "channel_not_found"}), Reply(500, "down")
     )
     slack_env(monkeypatch, http_server.base_url)
-    assert send_operator_alert(key="a", subject="A failing", body="one")
-    assert send_operator_alert(key="b", subject="B failing", body="two")
+    assert send_alert(key="a", subject="A failing", body="one")
+    assert send_alert(key="b", subject="B failing", body="two")
     slack_env(monkeypatch, f"http://127.0.0.1:{reserved_port()}")  # nothing listens there
     started = time.monotonic()
-    assert send_operator_alert(key="c", subject="C failing", body="three")
+    assert send_alert(key="c", subject="C failing", body="three")
     assert time.monotonic() - started < 60  # bounded by the client's timeout, not hanging
     assert [m.message["Subject"] for m in smtp_env.received] == [
         "[HIGH] A failing",
@@ -50,8 +49,8 @@ def test_failing_slack_never_blocks_email(smtp_env, http_server, monkeypatch):
     ]
 
 
-def test_without_a_channel_nothing_is_posted(smtp_env, http_server, monkeypatch):
+def test_without_a_channel_nothing_is_posted(send_alert, smtp_env, http_server, monkeypatch):
     slack_env(monkeypatch, http_server.base_url)
     monkeypatch.delenv("PIPELINE_SLACK_CHANNEL")
-    assert send_operator_alert(key="k", subject="s", body="b")
+    assert send_alert(key="k", subject="s", body="b")
     assert http_server.requests_to(POST) == []

@@ -11,6 +11,7 @@ import dagster as dg
 
 from pipeline.definitions import defs
 from pipeline.defs.sales.operations import seed_sample_uploads
+from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.graph_runner import plan_steps
 from pipeline.lib.sales import dashboard
 from pipeline.lib.settings import settings
@@ -26,7 +27,7 @@ def run_sales_graph(instance):
     """The graph runner's sales steps (the rest of the graph belongs to other domains)."""
     loaded = defs()
     everything = list(loaded.assets) + list(loaded.asset_checks)
-    seed_sample_uploads(instance)
+    seed_sample_uploads(instance, warehouse_resource())
     checks, counts = [], {}
     for step in plan_steps(loaded, instance, dt.date(2026, 11, 22)):
         keys = [k for k in step.asset_keys if k.to_user_string() in SALES_KEYS]

@@ -1,5 +1,6 @@
-"""S3 landing zone end to end on a loopback S3 API (moto ThreadedMotoServer) through
-dagster-aws S3Resource: sensor -> partition -> load; a bad file moves to rejected/ in the bucket."""
+"""S3 landing zone end to end on a loopback S3 API (moto ThreadedMotoServer) through the
+project's boto3 client (pipeline.lib.s3): sensor -> partition -> load; a bad file moves to
+rejected/ in the bucket."""
 
 from __future__ import annotations
 

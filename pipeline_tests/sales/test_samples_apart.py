@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from pipeline.definitions import defs
 from pipeline.defs.sales.operations import process_now, seed_sample_uploads
+from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib.sales import dashboard
 from pipeline.lib.settings import settings
 from pipeline_tests.sales.conftest import connect
@@ -26,7 +27,7 @@ REAL_ROWS = (
 def samples_then_real(instance, land, supermarket_csv):
     """The demo's sample files loaded, then the real supermarket file (2019) beside them."""
     loaded = defs()
-    for partition in seed_sample_uploads(instance):
+    for partition in seed_sample_uploads(instance, warehouse_resource()):
         assert all(r.success for r in process_now(loaded, instance, partition))
     real = land(supermarket_csv, "supermarket", instance=instance)
     assert all(r.success for r in process_now(loaded, instance, real))

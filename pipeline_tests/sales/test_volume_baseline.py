@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pipeline.definitions import defs
 from pipeline.defs.sales.operations import process_now, seed_sample_uploads
+from pipeline.defs.shared.resources import warehouse_resource
 
 
 def test_first_real_file_after_samples_raises_no_volume_warning(instance, land, supermarket_csv):
     loaded = defs()
-    samples = seed_sample_uploads(instance)
+    samples = seed_sample_uploads(instance, warehouse_resource())
     assert samples
     # A few demos' worth of sample loads: enough history for a trailing median.
     for _ in range(2):

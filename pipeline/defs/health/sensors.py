@@ -16,6 +16,7 @@ import time
 import dagster as dg
 
 from pipeline.defs.health.state import check_facts, criticality, latest_ticks
+from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import alerting, health
 from pipeline.lib.settings import ui_url
 
@@ -28,11 +29,13 @@ WILL_RETRY_TAG = "dagster/will_retry"
 PLANNED = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
 
 
-def send(*, key: str, subject: str, body: str, severity: str) -> bool:
+def send(*, key: str, subject: str, body: str, severity: str, warehouse: WarehouseResource) -> bool:
     # Imported at send time: notify owns the channel (SMTP or the outbox) and its settings.
     from pipeline.defs.notify.operator_alerts import send_operator_alert
 
-    return send_operator_alert(key=key, subject=subject, body=body, severity=severity)
+    return send_operator_alert(
+        key=key, subject=subject, body=body, severity=severity, warehouse=warehouse
+    )
 
 
 def check_observations(
@@ -88,7 +91,9 @@ def tick_observations(instance: dg.DagsterInstance, exclude: str) -> list[alerti
         "start failing, reminds while it keeps failing, and says when it is resolved."
     ),
 )
-def health_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+def health_alert_sensor(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource
+) -> dg.SkipReason:
     previous = alerting.load_state(context.cursor)
     graph = context.repository_def.asset_graph
     facts = check_facts(graph, context.instance)
@@ -100,7 +105,11 @@ def health_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     for alert in alerts:
         try:
             sent += send(
-                key=alert.key, subject=alert.subject, body=alert.body, severity=alert.severity
+                key=alert.key,
+                subject=alert.subject,
+                body=alert.body,
+                severity=alert.severity,
+                warehouse=warehouse,
             )
         except Exception as error:
             # Keep the old state for this key, so the next tick tries again.

@@ -3,7 +3,6 @@ Broken entries are skipped and listed in the definitions metadata, the log and t
 `monitoring_config` asset check; they never stop the code location from loading."""
 
 import logging
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -15,9 +14,9 @@ from pipeline.lib.news.clients import load_clients_csv
 from pipeline.lib.news.monitoring import MonitoringConfig, MonitoringEntry, load_monitoring
 from pipeline.lib.rate_limit import DISCOVERY_RATE_LIMIT
 from pipeline.lib.settings import schedule_cron, settings
+from pipeline.lib.settings.providers import crm_is_an_api, crm_settings
 
 log = logging.getLogger(__name__)
-CRM_API_VARIABLES = ("SALESFORCE_CLIENT_ID", "HUBSPOT_TOKEN")
 
 
 def monitoring_path():
@@ -27,9 +26,9 @@ def monitoring_path():
 def csv_client_ids() -> set[str] | None:
     """Client ids when the CRM is a CSV (cheap to read at load time); None for Salesforce or
     HubSpot, whose ids the monitoring_config check validates against the warehouse instead."""
-    if any(os.environ.get(v) for v in CRM_API_VARIABLES):
+    if crm_is_an_api():
         return None
-    path = os.environ.get("PIPELINE_CLIENTS_CSV") or str(news_samples_dir() / "clients.csv")
+    path = crm_settings().clients_csv or str(news_samples_dir() / "clients.csv")
     try:
         clients, _ = load_clients_csv(Path(path), is_sample=False)
     except (OSError, ValueError) as error:

@@ -11,6 +11,7 @@ from pipeline.defs.shared.dagster_private import (
     RemoteInstigatorOrigin,
     ScheduleInstigatorData,
 )
+from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.news.streaks import FailureStreaks
 
 SCHEDULE_TAG = "dagster/schedule_name"
@@ -60,7 +61,9 @@ def stop_schedule(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     return bool(running)
 
 
-def alert_operators(schedule_name: str, streak: int, run: dg.DagsterRun, reason: str) -> bool:
+def alert_operators(
+    schedule_name: str, streak: int, run: dg.DagsterRun, reason: str, warehouse: WarehouseResource
+) -> bool:
     # Imported at call time: notify owns the channel, and a broken mailer must not break the
     # loading of this sensor.
     from pipeline.defs.notify import operator_alerts
@@ -75,6 +78,7 @@ def alert_operators(schedule_name: str, streak: int, run: dg.DagsterRun, reason:
             "Fix the cause, then turn the schedule back on in the Dagster UI (Automation)."
         ),
         severity="high",
+        warehouse=warehouse,
     )
 
 
@@ -85,7 +89,9 @@ def alert_operators(schedule_name: str, streak: int, run: dg.DagsterRun, reason:
     description="Counts consecutive failed ticks per schedule (a run and its retries are one "
     "tick); at 5 it stops the schedule and alerts the operators.",
 )
-def schedule_failure_streak_sensor(context: dg.RunFailureSensorContext) -> None:
+def schedule_failure_streak_sensor(
+    context: dg.RunFailureSensorContext, warehouse: WarehouseResource
+) -> None:
     run = context.dagster_run
     schedule_name = run.tags.get(SCHEDULE_TAG)
     if not schedule_name:
@@ -100,7 +106,7 @@ def schedule_failure_streak_sensor(context: dg.RunFailureSensorContext) -> None:
     streaks.write({streaks.key(schedule_name): "0"})
     if stopped:
         reason = context.failure_event.message or "see the run in the Dagster UI"
-        sent = alert_operators(schedule_name, streak, run, reason)
+        sent = alert_operators(schedule_name, streak, run, reason, warehouse)
         context.log.warning(
             f"stopped schedule {schedule_name} after {streak} failures; operator alert "
             f"{'sent' if sent else 'not sent (no operators or sent recently)'}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from pipeline.defs.shared.resources import WarehouseResource, warehouse_resource
+from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import alerting, slack_alerts
 from pipeline.lib.merge import merge_sql
 from pipeline.lib.notify.mailer import MailSettings
@@ -22,6 +22,7 @@ from pipeline.lib.notify.render import Email
 from pipeline.lib.notify.users import operator_emails
 from pipeline.lib.raw_events import utc_now
 from pipeline.lib.settings import settings
+from pipeline.lib.settings.notify import renotify_interval
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,12 @@ def send_operator_alert(
     key: str,
     subject: str,
     body: str,
+    warehouse: WarehouseResource,
     severity: str = "high",
-    warehouse: WarehouseResource | None = None,
 ) -> bool:
     """Send `subject`/`body` to every operator unless `key` was sent within the re-notify
     interval. True when at least one message was sent or written to the outbox. `warehouse`:
-    the caller's resource (sensors that take one), else the configured one."""
-    warehouse = warehouse or warehouse_resource()
+    the calling sensor's resource, where the alert is recorded."""
     paths = settings()
     recipients = operator_emails(paths.config_dir)
     if not recipients:
@@ -54,7 +54,7 @@ def send_operator_alert(
         last = conn.execute(
             "SELECT last_sent_at FROM notify.operator_alerts WHERE alert_key = ?", [key]
         ).fetchone()
-        if last and now - last[0] < alerting.renotify_interval():
+        if last and now - last[0] < renotify_interval():
             return False
         messages = [
             mail.compose(

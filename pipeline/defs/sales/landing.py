@@ -1,7 +1,5 @@
-"""The landing-zone resource: a local folder, or S3 through dagster-aws when
+"""The landing-zone resource: a local folder, or S3 (pipeline.lib.s3) when
 PIPELINE_LANDING is s3://bucket/prefix (AWS_* variables, AWS_ENDPOINT_URL for S3-compatible)."""
-
-import os
 
 import dagster as dg
 
@@ -19,15 +17,7 @@ class SalesLandingResource(dg.ConfigurableResource):
         return self.location or settings().landing
 
     def zone(self) -> LocalLanding | S3Landing:
-        def s3_client():
-            # Imported here: dagster_aws costs half a second to import, and only S3 needs it.
-            from dagster_aws.s3 import S3Resource
-
-            # S3Resource reads the standard AWS_* variables itself; the endpoint is passed on
-            # so S3-compatible servers (MinIO, moto) work with older botocore too.
-            return S3Resource(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None).get_client()
-
-        return open_landing(self.resolved_location(), s3_client)
+        return open_landing(self.resolved_location())
 
     @property
     def max_excel_bytes(self) -> int:

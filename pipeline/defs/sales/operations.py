@@ -11,7 +11,7 @@ from pipeline.defs.sales.jobs import SALES_INGEST_JOB
 from pipeline.defs.sales.landing import SalesLandingResource
 from pipeline.defs.sales.partitions import sales_files
 from pipeline.defs.sales.recovery import process_tags
-from pipeline.defs.shared.resources import WarehouseResource, warehouse_resource
+from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.sales.formats import FileRejected, format_of
 from pipeline.lib.sales.landing import (
     LandedFile,
@@ -37,16 +37,15 @@ def land_file(
     source: Path,
     datasource: str,
     *,
+    warehouse: WarehouseResource,
     is_sample: bool = False,
     instance=None,
-    warehouse: WarehouseResource | None = None,
 ) -> LandResult:
     """Copy `source` to sales/<datasource>/ (never over a different file), record it under its
     content hash and, given an instance, add its sales_files partition (name + short hash of
     the first landing of these bytes; `pipeline.lib.sales.partition_keys`). The same bytes twice:
     nothing is landed or recorded again. The file is read once: hashed while it is copied into
     a local zone (`lib.sales.landing.receive`)."""
-    warehouse = warehouse or warehouse_resource()
     resource = SalesLandingResource()
     landing = resource.zone()
     received = receive(resource.resolved_location(), source)
@@ -103,7 +102,7 @@ def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, partition: s
     ]
 
 
-def seed_sample_uploads(instance: dg.DagsterInstance) -> list[str]:
+def seed_sample_uploads(instance: dg.DagsterInstance, warehouse: WarehouseResource) -> list[str]:
     """Copy the bundled sample files (data/samples/sales/<datasource>/<file>) into the landing
     zone when it holds no sales files yet, and register their partitions: so `pipeline demo`
     on a fresh machine has sales to load. Their lines carry is_sample = true. Returns the
@@ -115,6 +114,8 @@ def seed_sample_uploads(instance: dg.DagsterInstance) -> list[str]:
     for path in sorted(samples.glob("*/*")):
         if path.is_file() and format_of(path.name):
             added.append(
-                land_file(path, path.parent.name, is_sample=True, instance=instance).partition_key
+                land_file(
+                    path, path.parent.name, warehouse=warehouse, is_sample=True, instance=instance
+                ).partition_key
             )
     return added

@@ -1,15 +1,8 @@
-import os
-
 import dagster as dg
 
 from pipeline.defs.scoring.ai_resource import ScoringAIResource
+from pipeline.defs.shared.env import env_var_or
 from pipeline.lib.scoring.openai_scorer import DEFAULT_MODEL
-
-
-def _env(name: str, default: str | None) -> dg.EnvVar | str | None:
-    """dg.EnvVar when the variable is set (resolved at run time, never shown in the UI);
-    otherwise the default, so the code location loads on a machine without keys."""
-    return dg.EnvVar(name) if os.environ.get(name) else default
 
 
 @dg.definitions
@@ -17,9 +10,9 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "scoring_ai": ScoringAIResource(
-                api_key=_env("OPENAI_API_KEY", ""),
-                base_url=_env("OPENAI_BASE_URL", None),
-                model=_env("PIPELINE_AI_MODEL", DEFAULT_MODEL),
+                api_key=env_var_or("OPENAI_API_KEY", ""),
+                base_url=env_var_or("OPENAI_BASE_URL", None),
+                model=env_var_or("PIPELINE_AI_MODEL", DEFAULT_MODEL),
             )
         }
     )

@@ -9,27 +9,15 @@ import base64
 import functools
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from pipeline.lib.notify.unsubscribe import make_token
 
-PUBLIC_URL_VARIABLE = "PIPELINE_PUBLIC_URL"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
-DEFAULT_PUBLIC_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
-
 UNSUBSCRIBE_PATH = "/unsubscribe"
 PREFERENCES_PATH = "/preferences"
 OPEN_PATH = "/t/open.gif"
 CLICK_PATH = "/t/click"
-
-
-def public_url(environ: dict | None = None) -> str:
-    """Where recipients reach `pipeline serve`: PIPELINE_PUBLIC_URL, default the serve address."""
-    env = os.environ if environ is None else environ
-    return (env.get(PUBLIC_URL_VARIABLE) or DEFAULT_PUBLIC_URL).rstrip("/")
 
 
 def _b64(data: bytes) -> str:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.lib.notify.links import DEFAULT_PUBLIC_URL, Links, public_url
+from pipeline.lib.notify.links import Links
 from pipeline.lib.notify.outbox import OutgoingMessage
 from pipeline.lib.notify.render import Email, build_message, make_message_id, sender_domain
 from pipeline.lib.notify.secret import unsubscribe_secret
 from pipeline.lib.notify.transport import SmtpSettings, Transport, transport_for
+from pipeline.lib.settings.notify import DEFAULT_PUBLIC_URL, public_url, smtp_settings
 
 SAMPLE_SUBJECT_PREFIX = "[sample] "
 
@@ -25,12 +25,11 @@ class MailSettings:
 
     @classmethod
     def from_env(cls, outbox: Path, environ: dict | None = None) -> MailSettings:
-        env = os.environ if environ is None else environ
         return cls(
-            smtp=SmtpSettings.from_env(env),
+            smtp=smtp_settings(environ),
             outbox=Path(outbox),
-            unsubscribe_secret=unsubscribe_secret(env),
-            public_url=public_url(env),
+            unsubscribe_secret=unsubscribe_secret(environ),
+            public_url=public_url(environ),
         )
 
     @property

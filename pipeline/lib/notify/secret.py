@@ -9,13 +9,15 @@ printed or logged; `secret_source` says where it comes from.
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
-from pipeline.lib.settings import settings, write_once
+from pipeline.lib.settings import is_set, settings, write_once
+from pipeline.lib.settings.notify import (
+    UNSUBSCRIBE_SECRET_VARIABLE,
+    configured_unsubscribe_secret,
+)
 
-UNSUBSCRIBE_SECRET_VARIABLE = "PIPELINE_UNSUBSCRIBE_SECRET"
 SECRET_FILE = "unsubscribe_secret"
 MIN_SECRET_BYTES = 32
 
@@ -30,8 +32,7 @@ def secret_file() -> Path:
 
 def unsubscribe_secret(environ: dict | None = None) -> str:
     """PIPELINE_UNSUBSCRIBE_SECRET (at least 32 bytes), else this data dir's generated secret."""
-    env = os.environ if environ is None else environ
-    if value := env.get(UNSUBSCRIBE_SECRET_VARIABLE):
+    if value := configured_unsubscribe_secret(environ):
         size = len(value.encode())
         if size < MIN_SECRET_BYTES:
             raise UnsubscribeSecretError(
@@ -45,8 +46,7 @@ def unsubscribe_secret(environ: dict | None = None) -> str:
 
 def secret_source(environ: dict | None = None) -> str:
     """Where the signing secret comes from, for `pipeline env` (never the value)."""
-    env = os.environ if environ is None else environ
-    if env.get(UNSUBSCRIBE_SECRET_VARIABLE):
+    if is_set(UNSUBSCRIBE_SECRET_VARIABLE, environ):
         return UNSUBSCRIBE_SECRET_VARIABLE
     path = secret_file()
     return str(path) if path.exists() else f"{path} (generated on first use)"

@@ -5,7 +5,6 @@ later: 4xx replies, refused or dropped connections, timeouts) or permanent (5xx 
 from __future__ import annotations
 
 import contextlib
-import os
 import smtplib
 import ssl
 from dataclasses import dataclass, field
@@ -48,20 +47,6 @@ class SmtpSettings:
     @property
     def sender(self) -> str:
         return formataddr((self.from_name, self.from_email))
-
-    @classmethod
-    def from_env(cls, environ: dict | None = None) -> SmtpSettings:
-        env = os.environ if environ is None else environ
-        port = env.get("SMTP_PORT")
-        return cls(
-            host=env.get("SMTP_HOST") or None,
-            port=int(port) if port else None,
-            username=env.get("SMTP_USERNAME") or None,
-            password=env.get("SMTP_PASSWORD") or None,
-            from_email=env.get("SMTP_FROM_EMAIL") or DEFAULT_FROM_EMAIL,
-            from_name=env.get("SMTP_FROM_NAME") or DEFAULT_FROM_NAME,
-            security=(env.get("SMTP_SECURITY") or "starttls").lower(),
-        )
 
 
 @dataclass(frozen=True)

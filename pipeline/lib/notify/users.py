@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -13,9 +12,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.lib.scoring.categories import NEWS_CATEGORIES
+from pipeline.lib.settings.notify import configured_operator_emails
 
 USERS_FILE = "users.yaml"
-OPERATOR_EMAILS_VARIABLE = "PIPELINE_OPERATOR_EMAILS"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TOP_LEVEL_KEYS = ("sample", "defaults", "users")
 
@@ -196,8 +195,6 @@ def load_users(config_dir: Path) -> list[User]:
 
 def operator_emails(config_dir: Path, environ: dict | None = None) -> list[str]:
     """PIPELINE_OPERATOR_EMAILS (comma-separated) when set, else users with role operator."""
-    env = os.environ if environ is None else environ
-    configured = env.get(OPERATOR_EMAILS_VARIABLE, "")
-    if configured.strip():
-        return sorted({e.strip().lower() for e in configured.split(",") if e.strip()})
+    if configured := configured_operator_emails(environ):
+        return configured
     return sorted(u.email for u in load_users(config_dir) if u.role == "operator")

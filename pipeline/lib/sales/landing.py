@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from pipeline.lib.hashing import file_hash
 from pipeline.lib.processes import is_alive, process_identity
+from pipeline.lib.s3 import s3_client
 from pipeline.lib.sales.formats import FileRejected, format_of
 from pipeline.lib.settings import settings
 
@@ -290,7 +291,7 @@ def _visible(folder: Path) -> list[Path]:
 
 
 class S3Landing:
-    """The same zone on `s3://bucket/prefix`, through a boto3 client (dagster-aws S3Resource)."""
+    """The same zone on `s3://bucket/prefix`, through a boto3 client (pipeline.lib.s3)."""
 
     def __init__(self, client, url: str, max_file_bytes: int | None = None):
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
@@ -365,10 +366,9 @@ class S3Landing:
         self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
 
 
-def open_landing(location: str, s3_client_factory=None) -> LocalLanding | S3Landing:
-    """The zone at `location` (a folder, or s3://bucket/prefix with a client from the factory)."""
+def open_landing(location: str = "") -> LocalLanding | S3Landing:
+    """The zone at `location`, default PIPELINE_LANDING: a folder, or s3://bucket/prefix."""
+    location = location or settings().landing
     if location.startswith("s3://"):
-        if s3_client_factory is None:
-            raise ValueError("an S3 landing zone needs an S3 client")
-        return S3Landing(s3_client_factory(), location)
+        return S3Landing(s3_client(), location)
     return LocalLanding(location)

@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from pipeline.lib.alerting import renotify_interval
+from pipeline.lib.settings.notify import renotify_interval
 
 
 class OperatorAlerts:
@@ -18,7 +18,9 @@ class OperatorAlerts:
         self.fail_with: Exception | None = None
         self.last_sent: dict[str, float] = {}
 
-    def send_operator_alert(self, *, key: str, subject: str, body: str, severity: str = "high"):
+    def send_operator_alert(
+        self, *, key: str, subject: str, body: str, warehouse, severity: str = "high"
+    ):
         if self.fail_with:
             raise self.fail_with
         now = time.time()

@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from pipeline.defs.health.sensors import health_alert_sensor
+from pipeline.defs.shared.resources import warehouse_resource
 from pipeline_tests.defs.health.toy_defs import plant, record_tick, toy_definitions
 
 
@@ -39,6 +40,7 @@ class Ticker:
             definitions=self.toy,
             cursor=self.cursor,
             sensor_name="health_alert_sensor",
+            resources=self.toy.resources,  # a direct call takes no resources from definitions
         )
         result = health_alert_sensor(context)
         self.cursor = context.cursor
@@ -134,6 +136,7 @@ def fragile_definitions(broken: dict) -> dg.Definitions:
         asset_checks=checks,
         jobs=[dg.define_asset_job("fragile_job", selection=[fragile])],
         sensors=[health_alert_sensor],
+        resources={"warehouse": warehouse_resource()},
     )
 
 

@@ -1,4 +1,7 @@
-"""Where things live, read from the environment at call time (README.md, Configuration)."""
+"""The one place the environment is read, at call time (README.md, Configuration): where things
+live here; providers and AWS in `providers`, e-mail, Slack and operator alerts in `notify`.
+Secrets are looked at only for presence (`is_set`) or handed straight to the one consumer that
+needs them, never into a value that is shown."""
 
 from __future__ import annotations
 
@@ -8,10 +11,32 @@ import ipaddress
 import math
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def environment(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """The variables settings are read from: this process's, or a test's mapping instead."""
+    return os.environ if environ is None else environ
+
+
+def is_set(variable: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether `variable` has a value: how secrets are looked at (never their value)."""
+    return bool(environment(environ).get(variable))
+
+
+def dagster_home() -> str | None:
+    """DAGSTER_HOME, the Dagster instance's folder; None when unset."""
+    return os.environ.get("DAGSTER_HOME") or None
+
+
+def default_dagster_home() -> Path:
+    """DAGSTER_HOME, set to `.dagster_home/` in the repository when unset: Dagster reads it
+    from the environment, so this process and its children open the same instance."""
+    return Path(os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home")))
 
 
 def _resolve(value: str) -> Path:
