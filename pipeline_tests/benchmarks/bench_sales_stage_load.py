@@ -57,7 +57,7 @@ def run(repo: Path, csv: Path) -> str:
         env={**os.environ, "PYTHONPATH": str(repo)},
         check=True,
     )
-    return done.stdout.strip()
+    return done.stdout.strip().splitlines()[-1]  # after any DuckDB progress bars
 
 
 def main() -> None:
