@@ -10,7 +10,8 @@ the same load). Figures, the profile and where the remaining time goes: docs/sal
 "Benchmark". Issue 23, 2026-12-07 (typed lines staged as Parquet), load average 5.4, 6 M rows,
 one round: bare DuckDB 25.5 s, 911 MB; ingest before 94.0 s (3.68x), 868 MB; now 104.9 s
 (4.11x), 864 MB, a difference inside this machine's run-to-run spread (10-20%); staging + load
-measured apart (bench_sales_stage_load.py) went from 8.4-13.5 to 9.4 CPU s on 1.5 M lines.
+measured apart (bench_sales_stage_load.py, 2 M lines, two paired rounds) went from 14.2 / 18.6
+to 11.1 / 12.1 CPU s, 22 to 12-13 s wall.
 Still above 2x: the lines are still written twice (the staged Parquet file, then the
 warehouse, so the lock is held only for the copy); four exact aggregates, the uniqueness check
 and the Dagster run (~2.5 s quiet) come on top.
