@@ -7,11 +7,14 @@ with --repeat N, alternating rounds and the best and median of each.
 
 With --compare DIR, the ingest of another checkout runs in the same rounds (before/after under
 the same load). Figures, the profile and where the remaining time goes: docs/sales.md
-"Benchmark". Issue 23, 2026-12-06, load average 20-38, --repeat 2: bare DuckDB median 113 s,
-834 MB; ingest before 480 s (4.24x), 880 MB; now 438 s (3.87x), 859 MB. Still above 2x: every
-line is written twice (scratch database, then the warehouse, so the lock is held only for the
-copy), and writing a DuckDB table is about two thirds of the staging cost; four exact
-aggregates, the uniqueness check and the Dagster run (~2.5 s quiet) come on top.
+"Benchmark". Issue 23, 2026-12-07 (typed lines staged as Parquet), load average 5.4, 6 M rows,
+one round: bare DuckDB 25.5 s, 911 MB; ingest before 94.0 s (3.68x), 868 MB; now 104.9 s
+(4.11x), 864 MB, a difference inside this machine's run-to-run spread (10-20%); staging + load
+measured apart (bench_sales_stage_load.py, 2 M lines, two paired rounds) went from 14.2 / 18.6
+to 11.1 / 12.1 CPU s, 22 to 12-13 s wall.
+Still above 2x: the lines are still written twice (the staged Parquet file, then the
+warehouse, so the lock is held only for the copy); four exact aggregates, the uniqueness check
+and the Dagster run (~2.5 s quiet) come on top.
 """
 
 from __future__ import annotations

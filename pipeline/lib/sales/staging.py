@@ -2,10 +2,10 @@
 scratch DuckDB database, ready for the load (loading.py).
 
 Everything streams: DuckDB reads CSV/Parquet itself (spilling to disk under a memory limit)
-and reads the file once, into the typed table; validation is SQL over that table (Pandera sees
-only the rows that can fail, or every row of a small file), and the line numbers within orders
-are worked out beside it, so a 500 MB file never sits in memory and the warehouse lock is held
-only for the final copy, a plain scan of the staged rows.
+and reads the file once, into the typed lines (a Parquet file, see _write_typed); validation is
+SQL over them (Pandera sees only the rows that can fail, or every row of a small file), and the
+line numbers within orders are worked out beside them, so a 500 MB file never sits in memory
+and the warehouse lock is held only for the final copy, a plain scan of the staged rows.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ from pipeline.lib.sales.typed import TypedPlan, typed_select
 from pipeline.lib.sales.validation import SalesLineSchema, candidate_predicate, validate_batch
 
 VALIDATION_BATCH_ROWS = 1_000_000
+# The typed lines, beside stage.duckdb (see _write_typed).
+TYPED_FILE = "typed.parquet"
+TYPED_COMPRESSION = "uncompressed"
 # Up to this many lines every row goes through Pandera; above it, only the rows the schema's SQL
 # form (validation.candidate_predicate) flags. Both give the same rejects.
 FULL_VALIDATION_ROWS = 250_000
@@ -66,7 +69,8 @@ def stage_file(
     max_excel_bytes: int = DEFAULT_MAX_EXCEL_BYTES,
 ) -> StageResult:
     """Read, type and validate one file into `work_dir/stage.duckdb`: `typed` (the lines in
-    file order), `line_numbers` (their place within their orders), `rejects`, `good_days`
+    file order, a view of `work_dir/typed.parquet`), `line_numbers` (their place within their
+    orders), `rejects`, `good_days`
     and, when DuckDB could not split some lines, `shifts` (see numbered_sql).
     Raises FileRejected or SpecError when the file as a whole cannot be read or mapped."""
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -104,7 +108,7 @@ def stage_file(
         notes.extend(infer_decimals(conn, relation, spec, types))
         plan = typed_select(spec, types)
         try:
-            conn.execute(f"CREATE TABLE typed AS {plan.sql}")
+            _write_typed(conn, plan.sql, work_dir / TYPED_FILE)
         except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
             raise unreadable(fmt, error, name, read_paths) from error
         result = StageResult(scratch, fmt, spec, encoding, notes=notes)
@@ -116,34 +120,46 @@ def stage_file(
         conn.close()
 
 
+def _write_typed(conn: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:
+    """Write the typed lines once, in file order, as Parquet beside the scratch database, and
+    make `typed` (with each line's `position`, 0-based) read them. Parquet, not a table: the
+    lines are written once more anyway, into the warehouse, and a Parquet file costs a fraction
+    of a DuckDB table to write (no per-segment compression analysis) while DuckDB still reads
+    only the columns each later step needs."""
+    conn.execute(
+        f"COPY ({sql}) TO {quote_literal(str(path))} (FORMAT parquet, COMPRESSION {TYPED_COMPRESSION})"
+    )
+    conn.execute(
+        "CREATE VIEW typed AS SELECT file_row_number AS position, * EXCLUDE (file_row_number)"
+        f" FROM read_parquet({quote_literal(str(path))}, file_row_number = true)"
+    )
+
+
 def numbered_sql(prefix: str, shifted: bool, *, with_line: bool = False) -> str:
     """`typed` with each line's data-row number in the file (and, `with_line`, its `line`
     within its order). `prefix` is "stage." when read from the warehouse side. Typed rows
     after the j-th (0-based) malformed data row m_j sit j + 1 rows further down the file:
-    row = rowid + 1 + #{j : m_j - j <= rowid + 1}."""
+    row = position + 1 + #{j : m_j - j <= position + 1}."""
     lines = f"{prefix}typed AS t"
-    if with_line:  # line_numbers holds one row per typed row, in the same order
-        lines += f" POSITIONAL JOIN {prefix}line_numbers AS l"
+    if with_line:
+        lines += f" JOIN {prefix}line_numbers AS l ON l.position = t.position"
     columns = "t.*, l.line" if with_line else "t.*"
     if not shifted:
-        return f"SELECT t.rowid + 1 AS row_number, {columns} FROM {lines}"
+        return f"SELECT t.position + 1 AS row_number, {columns} FROM {lines}"
     return (
-        f"SELECT t.rowid + 1 + coalesce(s.k, 0) AS row_number, {columns} FROM {lines}"
-        f" ASOF LEFT JOIN {prefix}shifts AS s ON t.rowid + 1 >= s.threshold"
+        f"SELECT t.position + 1 + coalesce(s.k, 0) AS row_number, {columns} FROM {lines}"
+        f" ASOF LEFT JOIN {prefix}shifts AS s ON t.position + 1 >= s.threshold"
     )
 
 
 def _number_lines(conn: duckdb.DuckDBPyConnection) -> None:
-    """`line_numbers`: each typed line's position within its order in file order (rejected
-    rows keep their place, so a later fix of one line cannot collide), one narrow column in
-    `typed`'s row order, which the load joins by position. Only the order id and rowid go
-    through the window, and it is done here, before the warehouse is locked. Writing it as
-    its own table costs a sort of one column; adding it to `typed` by UPDATE rewrote the
-    table (about twice the CPU on 6 M lines)."""
+    """`line_numbers`: each typed line's `line` within its order in file order (rejected rows
+    keep their place, so a later fix of one line cannot collide), by `position`, which the load
+    joins on. Only the order id and position go through the window, and it is done here,
+    before the warehouse is locked."""
     conn.execute(
-        "CREATE TABLE line_numbers AS SELECT line FROM (SELECT rowid AS r,"
-        " row_number() OVER (PARTITION BY order_id ORDER BY rowid) AS line FROM typed)"
-        " ORDER BY r"
+        "CREATE TABLE line_numbers AS SELECT position, row_number() OVER"
+        " (PARTITION BY order_id ORDER BY position) AS line FROM typed"
     )
 
 
