@@ -12,8 +12,9 @@ from pipeline.lib import warehouse
 from pipeline.lib.notify.mailer import MailSettings
 from pipeline.lib.notify.outbox import deliver_pending, record
 from pipeline.lib.notify.render import Email, Item, Section
-from pipeline.lib.notify.transport import OutboxTransport, SmtpSettings, SmtpTransport
+from pipeline.lib.notify.transport import OutboxTransport, SmtpTransport
 from pipeline.lib.raw_events import utc_now
+from pipeline.lib.settings.notify import SmtpSettings
 
 
 def _message(mail: MailSettings, n: int = 1):

@@ -8,10 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.lib.grants.models import GRANTS_GOV_EXTRACT, GRANTS_GOV_SEARCH, SIMPLER_GRANTS
-from pipeline.lib.grants.search2 import GRANTS_GOV_API_BASE_URL
-from pipeline.lib.grants.simpler import SIMPLER_GRANTS_BASE_URL
 from pipeline.lib.grants.sources import (
-    GRANTS_GOV_EXTRACT_URL,
     SAMPLE_FILES,
     ExtractSource,
     GrantFeedSource,
@@ -23,6 +20,11 @@ from pipeline.lib.grants.sources import (
 )
 from pipeline.lib.http import HttpSettings
 from pipeline.lib.settings import settings
+from pipeline.lib.settings.providers import (
+    GRANTS_GOV_API_BASE_URL,
+    GRANTS_GOV_EXTRACT_URL,
+    SIMPLER_GRANTS_BASE_URL,
+)
 
 
 def grants_samples_dir() -> Path:

@@ -11,17 +11,12 @@ import dagster as dg
 from pipeline.lib.http import HttpSettings
 from pipeline.lib.news.clients import CrmClient, load_clients_csv
 from pipeline.lib.news.crm import (
-    HUBSPOT_BASE_URL,
-    SALESFORCE_LOGIN_URL,
     HubSpotCRM,
     SalesforceCRM,
 )
 from pipeline.lib.news.parsers import GOOGLE_CSE, NEWSAPI, SERPER
 from pipeline.lib.news.sources import (
-    GOOGLE_SEARCH_BASE_URL,
-    NEWSAPI_BASE_URL,
     SAMPLE_FILES,
-    SERPER_BASE_URL,
     FeedSource,
     GoogleSearchSource,
     NewsAPISource,
@@ -29,6 +24,13 @@ from pipeline.lib.news.sources import (
     SerperSource,
 )
 from pipeline.lib.settings import settings
+from pipeline.lib.settings.providers import (
+    GOOGLE_SEARCH_BASE_URL,
+    HUBSPOT_BASE_URL,
+    NEWSAPI_BASE_URL,
+    SALESFORCE_LOGIN_URL,
+    SERPER_BASE_URL,
+)
 
 
 def news_samples_dir() -> Path:

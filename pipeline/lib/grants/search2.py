@@ -23,11 +23,11 @@ from pipeline.lib.grants.values import (
     split_codes,
 )
 from pipeline.lib.http import HttpSettings
+from pipeline.lib.settings.providers import GRANTS_GOV_API_BASE_URL
 from pipeline.lib.text import plain_text
 
 log = logging.getLogger(__name__)
 
-GRANTS_GOV_API_BASE_URL = "https://api.grants.gov"
 SEARCH2_PATH = "/v1/api/search2"
 
 

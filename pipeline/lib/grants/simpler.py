@@ -34,11 +34,11 @@ from pipeline.lib.grants.values import (
     split_codes,
 )
 from pipeline.lib.http import HttpSettings, ProviderError
+from pipeline.lib.settings.providers import SIMPLER_GRANTS_BASE_URL
 from pipeline.lib.text import plain_text
 
 log = logging.getLogger(__name__)
 
-SIMPLER_GRANTS_BASE_URL = "https://api.simpler.grants.gov"
 SIMPLER_SEARCH_PATH = "/v1/opportunities/search"
 SIMPLER_OPPORTUNITY_URL = "https://simpler.grants.gov/opportunity/{}"
 MAX_QUERY_LENGTH = 100  # the API rejects longer queries

@@ -30,11 +30,8 @@ from pipeline.lib.grants.search2 import Search2Client, search2_hits
 from pipeline.lib.grants.simpler import SimplerGrantsClient, simpler_items
 from pipeline.lib.http import HttpSettings, ProviderError, redact
 from pipeline.lib.raw_events import Fetched, RawEvent, SourceFetch, utc_now
+from pipeline.lib.settings.providers import GRANTS_GOV_EXTRACT_URL
 
-# Grants.gov publishes the whole database as a zip every day; {date} is the UTC fetch date.
-GRANTS_GOV_EXTRACT_URL = (
-    "https://prod-grants-gov-chatbot.s3.amazonaws.com/extracts/GrantsDBExtract{date:%Y%m%d}v2.zip"
-)
 SAMPLE_FILES = {
     GRANTS_GOV_EXTRACT: "grants_gov_extract.xml",
     GRANTS_GOV_SEARCH: "grants_gov_search2.json",

@@ -17,10 +17,9 @@ from pipeline.lib.news.clients import (
     profile_values,
     validate_client,
 )
+from pipeline.lib.settings.providers import HUBSPOT_BASE_URL, SALESFORCE_LOGIN_URL
 
-SALESFORCE_LOGIN_URL = "https://login.salesforce.com"
 SALESFORCE_API_VERSION = "v60.0"
-HUBSPOT_BASE_URL = "https://api.hubapi.com"
 MAX_PAGES = 500  # a safety stop for a paging loop that never ends
 
 

@@ -22,10 +22,12 @@ from pipeline.lib.news.parsers import (
     parse_item,
 )
 from pipeline.lib.raw_events import Fetched, RawEvent, SourceFetch, utc_now
+from pipeline.lib.settings.providers import (
+    GOOGLE_SEARCH_BASE_URL,
+    NEWSAPI_BASE_URL,
+    SERPER_BASE_URL,
+)
 
-NEWSAPI_BASE_URL = "https://newsapi.org"
-SERPER_BASE_URL = "https://google.serper.dev"
-GOOGLE_SEARCH_BASE_URL = "https://www.googleapis.com"
 SAMPLE_FILES = {
     NEWSAPI: "newsapi_everything.json",
     SERPER: "serper_news.json",

@@ -10,8 +10,8 @@ from pipeline.lib.notify.links import Links
 from pipeline.lib.notify.outbox import OutgoingMessage
 from pipeline.lib.notify.render import Email, build_message, make_message_id, sender_domain
 from pipeline.lib.notify.secret import unsubscribe_secret
-from pipeline.lib.notify.transport import SmtpSettings, Transport, transport_for
-from pipeline.lib.settings.notify import DEFAULT_PUBLIC_URL, public_url, smtp_settings
+from pipeline.lib.notify.transport import Transport, transport_for
+from pipeline.lib.settings.notify import DEFAULT_PUBLIC_URL, SmtpSettings, public_url, smtp_settings
 
 SAMPLE_SUBJECT_PREFIX = "[sample] "
 

@@ -7,46 +7,11 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import ssl
-from dataclasses import dataclass, field
-from email.utils import formataddr
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-SECURITY_MODES = ("starttls", "ssl", "none")
-DEFAULT_FROM_EMAIL = "pipeline@localhost"
-DEFAULT_FROM_NAME = "Grants & News Pipeline"
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str | None
-    port: int | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)  # never in logs or reprs
-    from_email: str = DEFAULT_FROM_EMAIL
-    from_name: str = DEFAULT_FROM_NAME
-    security: str = "starttls"
-    timeout_s: float = 30.0
-
-    def __post_init__(self) -> None:
-        if self.security not in SECURITY_MODES:
-            raise ValueError(
-                f"SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}, not {self.security!r}"
-            )
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.host)
-
-    @property
-    def effective_port(self) -> int:
-        if self.port:
-            return self.port
-        return {"ssl": 465, "starttls": 587, "none": 25}[self.security]
-
-    @property
-    def sender(self) -> str:
-        return formataddr((self.from_name, self.from_email))
+from pipeline.lib.settings.notify import SmtpSettings
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pipeline.lib.grants.search2 import GRANTS_GOV_API_BASE_URL
-from pipeline.lib.grants.simpler import SIMPLER_GRANTS_BASE_URL
-from pipeline.lib.grants.sources import GRANTS_GOV_EXTRACT_URL
-from pipeline.lib.news.crm import HUBSPOT_BASE_URL, SALESFORCE_LOGIN_URL
-from pipeline.lib.news.sources import GOOGLE_SEARCH_BASE_URL, NEWSAPI_BASE_URL, SERPER_BASE_URL
 from pipeline.lib.settings import is_set
+
+# Where each provider answers unless its *_BASE_URL variable says otherwise.
+GRANTS_GOV_API_BASE_URL = "https://api.grants.gov"
+SIMPLER_GRANTS_BASE_URL = "https://api.simpler.grants.gov"
+# Grants.gov publishes the whole database as a zip every day; {date} is the UTC fetch date.
+GRANTS_GOV_EXTRACT_URL = (
+    "https://prod-grants-gov-chatbot.s3.amazonaws.com/extracts/GrantsDBExtract{date:%Y%m%d}v2.zip"
+)
+HUBSPOT_BASE_URL = "https://api.hubapi.com"
+SALESFORCE_LOGIN_URL = "https://login.salesforce.com"
+GOOGLE_SEARCH_BASE_URL = "https://www.googleapis.com"
+NEWSAPI_BASE_URL = "https://newsapi.org"
+SERPER_BASE_URL = "https://google.serper.dev"
 
 # A provider is live when all its variables are set; otherwise it runs on its bundled sample.
 LIVE_PROVIDER_VARIABLES = {
