@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from pipeline.lib.sales.landing import UPLOADS_ASSET
+
 LANDED, PROCESSING, LOADED, REJECTED, FAILED = (
     "landed",
     "processing",
@@ -62,8 +64,6 @@ def upload_states(tenant: str, instance, landing) -> list[UploadState]:
     recorded to read, so every file is landed)."""
     import dagster as dg
 
-    from pipeline.defs.sales.assets import UPLOADS
-
     landed = [f for f in landing.list_files() if belongs_to(tenant, f.datasource)]
     states: dict[tuple[str, str], UploadState] = {}
     records = []
@@ -87,7 +87,10 @@ def upload_states(tenant: str, instance, landing) -> list[UploadState]:
         if run.status == dg.DagsterRunStatus.SUCCESS:
             partition = run.tags.get("dagster/partition")
             found = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=UPLOADS, asset_partitions=[partition]), limit=1
+                dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey(UPLOADS_ASSET), asset_partitions=[partition]
+                ),
+                limit=1,
             ).records
             meta = found[0].asset_materialization.metadata if found else {}
             state.state = str(meta["status"].value) if "status" in meta else LOADED

@@ -7,10 +7,11 @@ from pipeline.defs.sales.partitions import sales_files
 from pipeline.defs.sales.recovery import scratch_root
 from pipeline.defs.shared.metadata import table_metadata
 from pipeline.defs.shared.resources import WarehouseResource
+from pipeline.lib.sales.landing import UPLOADS_ASSET
 from pipeline.lib.sales.process import process_file
 from pipeline.lib.settings import settings
 
-UPLOADS = dg.AssetKey("sales_uploads")
+UPLOADS = dg.AssetKey(UPLOADS_ASSET)
 TRANSACTIONS = dg.AssetKey("sales_transactions")
 REJECTS = dg.AssetKey("sales_rejects")
 

@@ -25,6 +25,8 @@ from pipeline.lib.sales.formats import FileRejected, format_of
 from pipeline.lib.settings import settings
 
 SALES_DIR = "sales"
+# The asset that records each landed file (one partition per file); the web pages read its runs.
+UPLOADS_ASSET = "sales_uploads"
 REJECTED_DIR = "rejected"
 # Files being copied in by `pipeline ingest`, outside sales/ so the sensor never sees them.
 INCOMING_DIR = ".incoming"
