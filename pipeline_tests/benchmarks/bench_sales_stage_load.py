@@ -55,8 +55,9 @@ def run(repo: Path, csv: Path) -> str:
         text=True,
         cwd=repo,
         env={**os.environ, "PYTHONPATH": str(repo)},
-        check=True,
     )
+    if done.returncode:
+        raise SystemExit(f"{repo.name} failed:\n{done.stderr[-3000:]}")
     return done.stdout.strip().splitlines()[-1]  # after any DuckDB progress bars
 
 

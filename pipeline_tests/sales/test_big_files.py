@@ -178,3 +178,52 @@ def test_numbers_read_the_same_with_case_as_with_coalesce(value):
     case = typed.number_expr("v", "VARCHAR", ".")
     got = conn.execute(f"SELECT {case}, {coalesced} FROM (SELECT ? AS v)", [value]).fetchall()
     assert got[0][0] == got[0][1]
+
+
+def _stage_lines(path, work_dir, monkeypatch, *, text_path_only: bool):
+    """Stage `path`; returns the relations its typed lines were read from, the lines and the
+    rejects."""
+    read_from = []
+    write = staging._write_typed
+    monkeypatch.setattr(
+        staging,
+        "_write_typed",
+        lambda conn, sql, out: read_from.append(sql.rsplit("FROM ", 1)[1]) or write(conn, sql, out),
+    )
+    if text_path_only:
+        monkeypatch.setattr(staging, "typed_csv_source", lambda *args: None)
+    result = staging.stage_file(
+        path, name=path.name, datasource="mixed", spec=None, work_dir=work_dir
+    )
+    monkeypatch.undo()
+    conn = duckdb.connect(str(result.scratch), read_only=True)
+    try:
+        lines = conn.execute("SELECT * FROM typed ORDER BY position").fetchall()
+        rejects = conn.execute('SELECT * FROM rejects ORDER BY row_number, "column"').fetchall()
+    finally:
+        conn.close()
+    return read_from, lines, rejects
+
+
+def test_a_clean_csv_is_typed_by_the_reader_as_the_text_path_types_it(tmp_path, monkeypatch):
+    rows = [f"G-{i},2024-05-02,South,Paint,{1 + i % 3},1.5,1,0,0" for i in range(50)]
+    rows += ["C-1,2024-05-03,North,Tools, 2 ,2.5,1.0,,", "C-2,2024-05-03,North,Tools,inf,2,,0.1,"]
+    rows += ["C-3,2024-05-04,,,1,1e2,,,", "C-4,2024-05-04,North,Tools,,2,,,"]
+    path = tmp_path / "clean.csv"
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    fast = _stage_lines(path, tmp_path / "fast", monkeypatch, text_path_only=False)
+    text = _stage_lines(path, tmp_path / "text", monkeypatch, text_path_only=True)
+    assert fast[0] == ["typed_csv) AS p"] and text[0] == ["source) AS p"]
+    assert fast[1] == text[1] and len(fast[1]) == 54
+    assert fast[2] == text[2] and [r[:2] for r in fast[2]] == [(54, "quantity")]
+
+
+def test_a_csv_the_typed_reader_refuses_is_read_as_text_with_the_same_rejects(
+    tmp_path, monkeypatch
+):
+    path = _csv(tmp_path)
+    fast = _stage_lines(path, tmp_path / "fast", monkeypatch, text_path_only=False)
+    text = _stage_lines(path, tmp_path / "text", monkeypatch, text_path_only=True)
+    assert fast[0][-1] == "source) AS p" and text[0] == ["source) AS p"]
+    assert repr(fast[1:]) == repr(text[1:])  # repr: NaN quantities are values here (A-5)
+    assert ("quantity", "cannot read 'x' as a number") in {(r[1], r[2]) for r in fast[2]}

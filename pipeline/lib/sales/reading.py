@@ -66,6 +66,37 @@ def open_source(
     return None, None
 
 
+def typed_csv_source(
+    conn: duckdb.DuckDBPyConnection, csv_path: Path, spec: IngestionSpec, types: dict[str, str]
+) -> dict[str, str] | None:
+    """The fast read of a clean CSV: the view `typed_csv`, the same file with its number columns
+    written with a decimal point read as DOUBLE and its date column (in the spec's format) as
+    DATE by the CSV reader itself, which costs about half of reading them as text and casting.
+    It is strict: the first value that does not read that way, or the first malformed line,
+    raises a duckdb.Error, and the caller reads `source` instead (where such values become row
+    rejects). Returns the view's column types, or None when no column would be typed."""
+    typed = {
+        spec.columns[f]: "DOUBLE"
+        for f in NUMBER_FIELDS
+        if f in spec.columns
+        and types[spec.columns[f]] == "VARCHAR"
+        and spec.decimals.get(f, spec.decimal or ".") == "."
+    }
+    date_column = spec.columns["order_date"]
+    options = ""
+    if spec.date_format and types[date_column] == "VARCHAR":
+        typed[date_column] = "DATE"
+        options = f", dateformat = {quote_literal(spec.date_format)}"
+    if not typed:
+        return None
+    column_types = ", ".join(f"{quote_literal(c)}: {quote_literal(t)}" for c, t in typed.items())
+    conn.execute(
+        f"CREATE OR REPLACE VIEW typed_csv AS SELECT * FROM read_csv({quote_literal(str(csv_path))},"
+        f" header = true, all_varchar = true, types = {{{column_types}}}{options})"
+    )
+    return {**types, **typed}
+
+
 def inference_values(
     conn: duckdb.DuckDBPyConnection,
     spec: IngestionSpec,

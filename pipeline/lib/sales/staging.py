@@ -2,7 +2,8 @@
 scratch DuckDB database, ready for the load (loading.py).
 
 Everything streams: DuckDB reads CSV/Parquet itself (spilling to disk under a memory limit)
-and reads the file once, into the typed lines (a Parquet file, see _write_typed); validation is
+and reads the file once into the typed lines (a Parquet file, see _write_typed), a clean CSV
+with its own typed reader and any other as text typed by SQL (_write_typed_clean); validation is
 SQL over them (Pandera sees only the rows that can fail, or every row of a small file), and the
 line numbers within orders are worked out beside them, so a 500 MB file never sits in memory
 and the warehouse lock is held only for the final copy, a plain scan of the staged rows.
@@ -24,6 +25,7 @@ from pipeline.lib.sales.reading import (
     infer_decimals,
     inference_values,
     open_source,
+    typed_csv_source,
 )
 from pipeline.lib.sales.spec import (
     IngestionSpec,
@@ -107,10 +109,11 @@ def stage_file(
             spec.date_format = choose_date_format(counts)
         notes.extend(infer_decimals(conn, relation, spec, types))
         plan = typed_select(spec, types)
-        try:
-            _write_typed(conn, plan.sql, work_dir / TYPED_FILE)
-        except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
-            raise unreadable(fmt, error, name, read_paths) from error
+        if not (csv_path and _write_typed_clean(conn, csv_path, spec, types, work_dir)):
+            try:
+                _write_typed(conn, plan.sql, work_dir / TYPED_FILE)
+            except (duckdb.InvalidInputException, duckdb.ConversionException) as error:
+                raise unreadable(fmt, error, name, read_paths) from error
         result = StageResult(scratch, fmt, spec, encoding, notes=notes)
         _number_lines(conn)
         _validate(conn, result, plan)
@@ -118,6 +121,28 @@ def stage_file(
         return result
     finally:
         conn.close()
+
+
+def _write_typed_clean(
+    conn: duckdb.DuckDBPyConnection,
+    csv_path: Path,
+    spec: IngestionSpec,
+    types: dict[str, str],
+    work_dir: Path,
+) -> bool:
+    """_write_typed from the strict typed read of a CSV (reading.typed_csv_source); False, with
+    nothing kept, when the file is not clean enough for it (or no column would be typed)."""
+    path = work_dir / TYPED_FILE
+    try:
+        clean_types = typed_csv_source(conn, csv_path, spec, types)
+        if clean_types is None:
+            return False
+        _write_typed(conn, typed_select(spec, clean_types, "typed_csv").sql, path)
+    except duckdb.Error:
+        conn.execute("DROP VIEW IF EXISTS typed")
+        path.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def _write_typed(conn: duckdb.DuckDBPyConnection, sql: str, path: Path) -> None:

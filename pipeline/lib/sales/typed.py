@@ -23,6 +23,7 @@ TOTAL_RELATIVE_TOLERANCE = 0.02
 TOTAL_PER_UNIT_TOLERANCE = 0.01
 # A gross total without a tax column may include tax up to this rate.
 MAX_UNSTATED_TAX = 0.30
+NUMBER_TYPES = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT")
 NUMBER_FIELDS = ("quantity", "unit_price", "line_total", "gross_total", "unit_cost",
                  "cost_total", "profit", "discount", "tax")  # fmt: skip
 
@@ -31,19 +32,24 @@ def text_expr(col: str) -> str:
     return f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
 
 
+def _is_number_type(dtype: str) -> bool:
+    return dtype in NUMBER_TYPES or dtype.startswith("DECIMAL")
+
+
+def raw_text_expr(col: str, dtype: str, field_name: str) -> str:
+    """The text a reject of `field_name` quotes. A number read as a number, or a date read as a
+    date, is NULL only where the cell is empty: nothing to quote, and formatting every value as
+    text would cost a tenth of the read."""
+    if (field_name != "order_date" and _is_number_type(dtype)) or dtype == "DATE":
+        return "NULL::VARCHAR"
+    return text_expr(col)
+
+
 def number_expr(col: str, dtype: str, decimal: str) -> str:
     """A number from a typed column, or from text written with `decimal` as the separator.
     Text in the other convention reads as NULL (a row reject quoting it), never as a value
     100x off: with a decimal point "74,69" is not 7469, with a decimal comma "1.5" is not 15."""
-    if dtype in (
-        "DOUBLE",
-        "FLOAT",
-        "BIGINT",
-        "INTEGER",
-        "SMALLINT",
-        "TINYINT",
-        "HUGEINT",
-    ) or dtype.startswith("DECIMAL"):
+    if _is_number_type(dtype):
         return f"CAST({col} AS DOUBLE)"
     text = f"trim(CAST({col} AS VARCHAR))"
     # Plain numbers cast directly; "$1,234.50" and "12 %" lose their decoration first, and are
@@ -88,9 +94,9 @@ class TypedPlan:
     total_check: tuple[str, str] | None  # (SQL true where the file's total disagrees, reason)
 
 
-def typed_select(spec: IngestionSpec, types: dict[str, str]) -> TypedPlan:
-    """SQL turning `source` into canonical typed columns, plus raw_<field> text kept only where
-    a value could not be read (so reasons can quote it)."""
+def typed_select(spec: IngestionSpec, types: dict[str, str], relation: str = "source") -> TypedPlan:
+    """SQL turning `relation` (whose columns have `types`) into canonical typed columns, plus
+    raw_<field> text kept only where a value could not be read (so reasons can quote it)."""
     cols = spec.columns
 
     def src(field_name: str) -> str:
@@ -129,7 +135,7 @@ def typed_select(spec: IngestionSpec, types: dict[str, str]) -> TypedPlan:
     }
     raw_fields = {typed: source for typed, source in raw_fields.items() if source in cols}
     for typed, source in raw_fields.items():
-        parsed[f"text_{typed}"] = text_expr(src(source))
+        parsed[f"text_{typed}"] = raw_text_expr(src(source), types[cols[source]], typed)
     raws = [
         f"CASE WHEN p.{typed} IS NULL THEN p.text_{typed} END AS raw_{typed}"
         for typed in raw_fields
@@ -161,7 +167,7 @@ def typed_select(spec: IngestionSpec, types: dict[str, str]) -> TypedPlan:
     ]  # fmt: skip
     if total_check:
         outer.append(f"p.{total_check[0]} AS file_total")
-    sql = f"SELECT {', '.join(outer)}\nFROM (SELECT\n  {inner}\nFROM source) AS p"
+    sql = f"SELECT {', '.join(outer)}\nFROM (SELECT\n  {inner}\nFROM {relation}) AS p"
 
     def number_kind(field_name: str) -> str:
         source = raw_fields.get(field_name, field_name)
