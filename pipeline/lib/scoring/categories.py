@@ -63,7 +63,12 @@ _RULES: dict[str, list[str]] = {
         r"buys",
         r"divest\w*",
         r"spin-?off",
-        r"stake in",
+        # A company taking a stake; a fund raising or cutting its holding is trading in stock.
+        r"(?:takes?|took|taking|acquires?|acquired|buys?|bought) (?:an? |its )?(?:[\w%.]+ )?stake in",
+        # A change of owner, in the languages clients read.
+        r"new owners?|chang(?:e|es|ed) (?:hands|owners?|ownership)|sold to",
+        r"(?:wechsel\w*|neue[rn]?) (?:\w+ )?(?:den )?besitzer|übernahme\w*|übernimmt|übernommen",
+        r"aquisiç(?:ão|ões)|adquir(?:e|iu|ida|ido)|fus(?:ão|ões)|nov[oa]s? don[oa]s?",
     ],
     "funding": [
         r"rais(?:e|es|ed|ing) \$?\d",
@@ -93,6 +98,9 @@ _RULES: dict[str, list[str]] = {
         r"ousted",
         r"hires?|hired",
         r"joins? as",
+        r"nov[oa] (?:presidente|diretora?|directora?|administradora?|ceo|líder)|nomead[oa]",
+        r"demissão|demite-se|demitiu-se",
+        r"neue[rn]? (?:chef\w*|vorstand\w*|geschäftsführer\w*|präsident\w*)|rücktritt|ernannt",
     ],
     "legal_regulatory": [
         r"lawsuits?",
@@ -110,7 +118,7 @@ _RULES: dict[str, list[str]] = {
         r"complian(?:ce|t)",
         r"ruling",
         r"patents?",
-        r"class action",
+        r"class action|litigation|plaintiffs?|law firm",
         r"subpoena",
         r"banned|bans",
         # Government policy and justice, in English and the other languages clients read.
@@ -128,6 +136,9 @@ _RULES: dict[str, list[str]] = {
         r"governo|gobierno|regierung|bundesregierung",
         r"ministr[oa]s?|minister(?:in|s)?|ministry|ministério",
         r"gesetz\w*|leis?|ley|tribunal|gericht\w*|urteil\w*|verurteil\w*|behörde\w*",
+        # Taxes are set by governments ("IRS" is the US tax office and Portugal's income tax).
+        r"taxes|income tax|tax (?:bill|reform|cuts?|rises?|hikes?|breaks?|exemptions?|rules?)|irs",
+        r"impostos?|imposto de renda|steuern|steuer(?:reform|gesetz|senkung|erhöhung)\w*",
         r"condenad[oa]s?|prisão|justiça|julgamento|decreto|investiga(?:ção|ções|r)|inquérito",
     ],
     "financial_results": [
@@ -178,6 +189,10 @@ _RULES: dict[str, list[str]] = {
         r"crash(?:es|ed)?",
         r"delay(?:s|ed)?",
         r"(?:losing|loses|lost) (?:ground|share|customers)",
+        r"(?:scared|afraid|fearful|wary|terrified) of",
+        # Something going wrong for the client's customers.
+        r"errors?|erros?|fehler|glitch(?:es)?|malfunction\w*|falhas?|avarias?|störung\w*",
+        r"overcharg\w*|cobr\w* a mais",
         r"threat(?:s|en|ens|ened)?",
         r"rivals?",
         r"competitors?",
@@ -188,7 +203,7 @@ _RULES: dict[str, list[str]] = {
         r"outbreaks?|epidemic|tempestades?|inundaç(?:ão|ões)|incêndios?|unwetter|überschwemmung\w*",
     ],
     "product": [
-        r"launch(?:es|ed|ing)?|lança|lançou|lançamento",
+        r"launch(?:es|ed|ing)?|lança|lançou|lançamento|estreia\w*|estreou",
         r"unveil(?:s|ed|ing)?",
         r"releas(?:e|es|ed|ing)",
         r"introduc(?:e|es|ed|ing)",
@@ -207,6 +222,9 @@ _RULES: dict[str, list[str]] = {
         r"versions?",
         r"sunset\w*",
         r"deprecat\w*",
+        # A product retired, and a product's price.
+        r"shuts? down|shutting down|discontinu\w*|descontinu\w*|encerra\w*|eingestellt",
+        r"coupons?|discount\w*|save up to|price cuts?|descontos?|rabatt\w*",
         r"migrat\w*",
         r"client librar(?:y|ies)",
         r"announc(?:e|es|ed|ing) (?:the )?(?:release|launch|availability|v\d)",
@@ -281,7 +299,7 @@ def classify(title: str, body: str, company_news: bool = True) -> tuple[str, lis
 
 
 # Who loses in a competitive story: the name after "stomping/beating/overtaking ..." or before
-# "is losing ground/share/customers".
+# "is losing ground/share/customers"; who wins: the name others fear or lose ground to.
 _LOSER_AFTER = re.compile(
     r"\b(?:stomp\w*|beat(?:s|ing)?|overtak\w*|outpac\w*|crush\w*|gain(?:s|ing)? on)\s+"
     r"(?P<loser>[A-Z][\w.&-]*)"
@@ -290,33 +308,59 @@ _LOSER_BEFORE = re.compile(
     r"(?P<loser>[A-Z][\w.&-]*)\s+(?:is\s+|has been\s+)?(?:losing|loses|lost)\s+"
     r"(?:ground|share|customers|users)"
 )
+_WINNER = re.compile(
+    r"\b(?:(?:scared|afraid|fearful|wary|terrified) of|(?:losing|loses|lost)\s+"
+    r"(?:ground|share|customers|users) to)\s+(?P<winner>[A-Z][\w.&-]*)"
+)
 
 
 # What a company offers: a headline naming the client and one of these is news of its products.
 _OFFERING = re.compile(
     r"\b(?:apps?|devices?|robots?|displays?|platforms?|services?|tools?|software|assistants?"
-    r"|editors?|extensions?|chips?|models?|phones?|handsets?|plans? for)\b",
+    r"|editors?|extensions?|chips?|models?|phones?|handsets?|plans? for|batter(?:y|ies)"
+    r"|plattform\w*|dienst\w*|geräte?|plataformas?|serviços?|aplicativos?|aparelhos?|baterias?)\b",
     re.I,
 )
 
 
-def from_client_side(category: str, title: str, body: str, names: Sequence[str]) -> str:
+def _mentions(text: str, terms: Sequence[str]) -> bool:
+    return any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", text, re.I) for t in terms if t)
+
+
+def _among(found: set[str], names: Sequence[str]) -> bool:
+    """Whether one of the competitors `found` (single words) is one of the client's names."""
+    folded = [n.casefold() for n in names]
+    return any(who in name.split() or who == name for who in found for name in folded)
+
+
+def from_client_side(
+    category: str,
+    title: str,
+    body: str,
+    names: Sequence[str],
+    keywords: Sequence[str] = (),
+    company_news: bool = True,
+) -> str:
     """The category as the client reads it. "Teams is beating Slack" is a risk for Slack but,
-    for Microsoft, news of its own product winning: product. A headline about the client's own
-    offering that no rule placed is product, not other."""
+    for Microsoft, news of its own product winning: product. A headline about the client and
+    its own offering (an offering's word, or one of the company's keywords) that no rule placed
+    is product, not other; not for a client that has no products in the article
+    (`company_news` False)."""
     if category == "other":
-        about_client = any(re.search(rf"\b{re.escape(n)}\b", title, re.I) for n in names)
-        return "product" if about_client and _OFFERING.search(title) else category
+        own_offering = _OFFERING.search(title) or _mentions(title, keywords)
+        about_client = company_news and own_offering and _mentions(title, names)
+        return "product" if about_client else category
     if category != "risk":
         return category
     text = f"{title}\n{body}"
     losers = {
         m.group("loser").casefold() for p in (_LOSER_AFTER, _LOSER_BEFORE) for m in p.finditer(text)
     }
+    winners = {m.group("winner").casefold() for m in _WINNER.finditer(text)}
+    if _among(losers, names):
+        return category
+    if _among(winners, names):
+        return "product" if company_news else category
     if not losers:
         return category
-    folded = [n.casefold() for n in names]
-    if any(loser in name.split() or loser == name for loser in losers for name in folded):
-        return category
-    named = any(re.search(rf"\b{re.escape(name)}\b", text, re.I) for name in names)
-    return "product" if named else category
+    return "product" if company_news and _mentions(text, names) else category

@@ -343,7 +343,9 @@ class LocalScorer:
         found = news_evidence(client, title, body)
         company_news = may_be_company_news(client, found)
         category, evidence = classify(title, body, company_news=company_news)
-        category = from_client_side(category, title, body, client_names(client))
+        category = from_client_side(
+            category, title, body, client_names(client), client.keywords, company_news
+        )
         # Noisy-OR of the two strongest pieces of evidence: a second mention adds less than
         # the first, and a long profile gains nothing from listing more words.
         strengths = sorted((e.strength for e in found), reverse=True)[:2]
