@@ -139,6 +139,7 @@ _RULES: dict[str, list[str]] = {
         # Taxes are set by governments ("IRS" is the US tax office and Portugal's income tax).
         r"taxes|income tax|tax (?:bill|reform|cuts?|rises?|hikes?|breaks?|exemptions?|rules?)|irs",
         r"impostos?|imposto de renda|steuern|steuer(?:reform|gesetz|senkung|erhöhung)\w*",
+        r"detid[oa]s?|deteve|detenç(?:ão|ões)|presos?|festgenommen|festnahme\w*|verhaftet\w*",
         r"condenad[oa]s?|prisão|justiça|julgamento|decreto|investiga(?:ção|ções|r)|inquérito",
     ],
     "financial_results": [
@@ -193,6 +194,9 @@ _RULES: dict[str, list[str]] = {
         # Something going wrong for the client's customers.
         r"errors?|erros?|fehler|glitch(?:es)?|malfunction\w*|falhas?|avarias?|störung\w*",
         r"overcharg\w*|cobr\w* a mais",
+        # Violence and accidents: harm to people (a death of old age is not one).
+        r"attacks?|assassinat\w*|gunm[ae]n|grenades?|bombings?|killed|matou|mortos",
+        r"accidents?|acidentes?|unf[aä]ll\w*|ataques?|atentados?|angriff\w*|anschl[aä]g\w*",
         r"threat(?:s|en|ens|ened)?",
         r"rivals?",
         r"competitors?",
@@ -269,6 +273,14 @@ _OPINION_LABEL = re.compile(r"^(?:opinion|comment|editorial|op-ed|column)\s*[:|]
 _WRITES = re.compile(r",\s+writes\s+[A-Z][a-z]+\s+[A-Z]")
 
 
+# A feature about a subject, not an event: a documentary, a review, a photo essay, an AMA.
+_FEATURE = re.compile(
+    r"\b(?:documentar(?:y|ies)|docu-?series|documentário\w*|dokumentation\w*"
+    r"|in pictures|photo essay|ask (?:me|us) anything)\b",
+    re.I,
+)
+
+
 def is_commentary(title: str, body: str) -> bool:
     title = title.strip()
     return bool(_BYLINE.search(title) or _OPINION_LABEL.search(title) or _WRITES.search(body[:300]))
@@ -280,6 +292,10 @@ def classify(title: str, body: str, company_news: bool = True) -> tuple[str, lis
     not candidates (see COMPANY_CATEGORIES)."""
     if is_commentary(title, body):
         return "other", ["opinion piece"]
+    # For a client followed by its topics a feature is background; for a company it may be
+    # its own product (a streaming service's documentary).
+    if not company_news and _FEATURE.search(title):
+        return "other", ["feature"]
     weights: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
     headline = category_hits(title)
