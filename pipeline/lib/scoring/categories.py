@@ -1,11 +1,12 @@
-"""The fixed set of news categories and the keyword rules the local scorer uses for them."""
+"""The fixed set of news categories, what each means, and the category the local scorer reads
+from an article's words (category_words.py); client_side.py reads it from the client's side."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from pipeline.lib.scoring.category_words import category_hits
+from pipeline.lib.scoring.client_side import competitive_words
 
 # Order is priority: when two categories tie, the earlier one wins (a deal beats a product).
 NEWS_CATEGORIES: tuple[str, ...] = (
@@ -103,10 +104,15 @@ def classify(title: str, body: str, company_news: bool = True) -> tuple[str, lis
     weights: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
     headline = category_hits(title)
-    warnings = [m.group(0).lower() for m in _WARNING.finditer(title)]
-    if warnings:
-        headline.setdefault("risk", []).extend(warnings)
-    for hits, weight in ((headline, 2.0), (category_hits(body), 1.0)):
+    text = category_hits(body)
+    # A competitor winning is a risk to someone; client_side.py reads whom.
+    for hits, extra in (
+        (headline, [*_WARNING.findall(title), *competitive_words(title)]),
+        (text, competitive_words(body)),
+    ):
+        if extra:
+            hits.setdefault("risk", []).extend(w.lower() for w in extra)
+    for hits, weight in ((headline, 2.0), (text, 1.0)):
         for category, words in hits.items():
             if not company_news and category in COMPANY_CATEGORIES:
                 continue
@@ -116,71 +122,3 @@ def classify(title: str, body: str, company_news: bool = True) -> tuple[str, lis
         return "other", []
     best = max(NEWS_CATEGORIES[:-1], key=lambda c: (weights.get(c, 0.0), -NEWS_CATEGORIES.index(c)))
     return best, sorted(set(evidence[best]))
-
-
-# Who loses in a competitive story: the name after "stomping/beating/overtaking ..." or before
-# "is losing ground/share/customers"; who wins: the name others fear or lose ground to.
-_LOSER_AFTER = re.compile(
-    r"\b(?:stomp\w*|beat(?:s|ing)?|overtak\w*|outpac\w*|crush\w*|gain(?:s|ing)? on)\s+"
-    r"(?P<loser>[A-Z][\w.&-]*)"
-)
-_LOSER_BEFORE = re.compile(
-    r"(?P<loser>[A-Z][\w.&-]*)\s+(?:is\s+|has been\s+)?(?:losing|loses|lost)\s+"
-    r"(?:ground|share|customers|users)"
-)
-_WINNER = re.compile(
-    r"\b(?:(?:scared|afraid|fearful|wary|terrified) of|(?:losing|loses|lost)\s+"
-    r"(?:ground|share|customers|users) to)\s+(?P<winner>[A-Z][\w.&-]*)"
-)
-
-
-# What a company offers: a headline naming the client and one of these is news of its products.
-_OFFERING = re.compile(
-    r"\b(?:apps?|devices?|robots?|displays?|platforms?|services?|tools?|software|assistants?"
-    r"|editors?|extensions?|chips?|models?|phones?|handsets?|plans? for|batter(?:y|ies)"
-    r"|plattform\w*|dienst\w*|geräte?|plataformas?|serviços?|aplicativos?|aparelhos?|baterias?)\b",
-    re.I,
-)
-
-
-def _mentions(text: str, terms: Sequence[str]) -> bool:
-    return any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", text, re.I) for t in terms if t)
-
-
-def _among(found: set[str], names: Sequence[str]) -> bool:
-    """Whether one of the competitors `found` (single words) is one of the client's names."""
-    folded = [n.casefold() for n in names]
-    return any(who in name.split() or who == name for who in found for name in folded)
-
-
-def from_client_side(
-    category: str,
-    title: str,
-    body: str,
-    names: Sequence[str],
-    keywords: Sequence[str] = (),
-    company_news: bool = True,
-) -> str:
-    """The category as the client reads it. "Teams is beating Slack" is a risk for Slack but,
-    for Microsoft, news of its own product winning: product. A headline about the client and
-    its own offering (an offering's word, or one of the company's keywords) that no rule placed
-    is product, not other; not for a client that has no products in the article
-    (`company_news` False)."""
-    if category == "other":
-        own_offering = _OFFERING.search(title) or _mentions(title, keywords)
-        about_client = company_news and own_offering and _mentions(title, names)
-        return "product" if about_client else category
-    if category != "risk":
-        return category
-    text = f"{title}\n{body}"
-    losers = {
-        m.group("loser").casefold() for p in (_LOSER_AFTER, _LOSER_BEFORE) for m in p.finditer(text)
-    }
-    winners = {m.group("winner").casefold() for m in _WINNER.finditer(text)}
-    if _among(losers, names):
-        return category
-    if _among(winners, names):
-        return "product" if company_news else category
-    if not losers:
-        return category
-    return "product" if company_news and _mentions(text, names) else category

@@ -141,8 +141,6 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         r"leak(?:s|ed)?",
         r"crash(?:es|ed)?",
         r"delay(?:s|ed)?",
-        r"(?:losing|loses|lost) (?:ground|share|customers)",
-        r"(?:scared|afraid|fearful|wary|terrified) of",
         # Something going wrong for the client's customers.
         r"errors?|erros?|fehler|glitch(?:es)?|malfunction\w*|falhas?|avarias?|störung\w*",
         r"overcharg\w*|cobr\w* a mais",
@@ -152,7 +150,7 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         r"threat(?:s|en|ens|ened)?",
         r"rivals?",
         r"competitors?",
-        r"stomp\w*",
+        # A named competitor winning is found by client_side.competitive_words.
         r"backlash",
         # Disasters, in the languages clients read.
         r"storms?|floods?|flooding|droughts?|wildfires?|hurricanes?|earthquakes?|oil spills?",

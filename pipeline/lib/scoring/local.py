@@ -14,12 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.lib.scoring.bm25 import BM25Index
-from pipeline.lib.scoring.categories import (
-    CATEGORY_LABELS,
-    MATERIAL_CATEGORIES,
-    classify,
-    from_client_side,
-)
+from pipeline.lib.scoring.categories import CATEGORY_LABELS, MATERIAL_CATEGORIES, classify
+from pipeline.lib.scoring.client_side import from_client_side
 from pipeline.lib.scoring.exclusions import excluded
 from pipeline.lib.scoring.models import (
     LOCAL_MODEL,
