@@ -115,3 +115,17 @@ def test_a_documentary_is_background_for_a_topic_client():
     title = "The addiction documentary set to shock the country"
     body = "Law enforcement officials try to curb an epidemic."
     assert classify(title, body, company_news=False)[0] == "other"
+
+
+def test_analyst_ratings_and_market_moves_are_financial_results():
+    assert classify("Globex upgraded to Buy at Initech Securities", "")[0] == "financial_results"
+    assert classify("Analyst downgrades Globex to Sell", "")[0] == "financial_results"
+    assert classify("Globex Market Cap Tops $1 Trillion", "")[0] == "financial_results"
+    # A software upgrade is not a rating.
+    assert classify("Reminder: upgrade your API client to v5", "")[0] == "product"
+
+
+def test_share_offerings_job_cuts_and_lawsuit_denials():
+    assert classify("Globex Announces Pricing of Secondary Offering", "")[0] == "funding"
+    assert classify("Globex to cut 500 jobs", "")[0] == "risk"
+    assert classify("Globex denies allegations in shareholder suit", "")[0] == "legal_regulatory"

@@ -11,7 +11,8 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         r"merg(?:er|ers|e|es|ed|ing)",
         r"takeover",
         r"buyout",
-        r"(?:to|will|agrees to|agreed to) buy",
+        # "Upgraded to Buy" is an analyst's rating, not a purchase.
+        r"(?<!grade )(?<!graded )(?<!grades )(?<!rated )(?:to|will|agrees to|agreed to) buy",
         r"buys",
         r"divest\w*",
         r"spin-?off",
@@ -33,6 +34,7 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         r"direct listing",
         r"goes public",
         r"backed by",
+        r"(?:secondary|public|share|stock|follow-on|debt|bond|convertible notes?) offering",
     ],
     "leadership_change": [
         # A change of people, not a mention of a role: "CEO sells shares" is not a leadership
@@ -71,6 +73,7 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         r"ruling",
         r"patents?",
         r"class action|litigation|plaintiffs?|law firm",
+        r"(?:shareholder|class-action|civil|federal|antitrust|patent|securities|defamation) suits?",
         r"subpoena",
         r"banned|bans",
         # Government policy and justice, in English and the other languages clients read.
@@ -115,6 +118,10 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         r"stocks?",
         r"shares",
         r"price target",
+        # Analysts' ratings and the market's view of the stock.
+        r"(?:upgrad|downgrad)\w* (?:\w+ ){0,3}to (?:buy|sell|hold|neutral|outperform|underperform"
+        r"|overweight|underweight|equal[- ]?weight|market perform|strong buy)",
+        r"(?:buy|sell|hold|neutral) rating|market cap\w*|sell-?off",
         r"(?:outperform|underperform|overweight|underweight)",
         r"cash flow",
         r"margins?",
@@ -127,6 +134,7 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         r"outages?",
         r"recalls?",
         r"layoffs?",
+        r"(?:cut|cuts|cutting|slash\w*|eliminat\w*|shed\w*) (?:\w+ ){0,2}jobs|stellenabbau",
         r"job cuts",
         r"bankrupt\w*",
         r"downgrad\w*",

@@ -19,7 +19,7 @@ _WINS = (
     r"|more (?:\w+ ){0,3}(?:users|customers|subscribers|downloads|sales) than"
 )
 _LOSES = (
-    r"(?:losing|loses|lost)\s+(?:ground|share|customers|users)"
+    r"(?:losing|loses|lost)\s+(?:ground|share|customers|users|(?:its\s+|the\s+)?(?:top spot|lead))"
     r"|(?:falls?|falling|fell|lags?|lagging|trails?|trailing)\s+behind"
 )
 _LOSER_AFTER = re.compile(rf"\b(?:{_WINS})\s+(?!(?:Wall\s+)?Street\b){_NAME.format('loser')}")
