@@ -129,3 +129,11 @@ def test_share_offerings_job_cuts_and_lawsuit_denials():
     assert classify("Globex Announces Pricing of Secondary Offering", "")[0] == "funding"
     assert classify("Globex to cut 500 jobs", "")[0] == "risk"
     assert classify("Globex denies allegations in shareholder suit", "")[0] == "legal_regulatory"
+
+
+def test_developer_news_in_german():
+    assert classify("Globex Studio 2 ist erschienen", "")[0] == "product"
+    assert classify("Neu in Globex 4.6: lange Pfade", "")[0] == "product"
+    assert classify("Globex kauft Initech", "")[0] == "m_and_a"
+    assert classify("Kritische Sicherheitslücke in Globex entdeckt", "")[0] == "risk"
+    assert classify("Globex verschiebt die Veröffentlichung erneut", "Mehr Zeit.")[0] == "risk"

@@ -21,6 +21,7 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         # A change of owner, in the languages clients read.
         r"new owners?|chang(?:e|es|ed) (?:hands|owners?|ownership)|sold to",
         r"(?:wechsel\w*|neue[rn]?) (?:\w+ )?(?:den )?besitzer|übernahme\w*|übernimmt|übernommen",
+        r"kauft|gekauft|wird teil von",
         r"aquisiç(?:ão|ões)|adquir(?:e|iu|ida|ido)|fus(?:ão|ões)|nov[oa]s? don[oa]s?",
     ],
     "funding": [
@@ -138,7 +139,7 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         r"job cuts",
         r"bankrupt\w*",
         r"downgrad\w*",
-        r"vulnerabilit\w*",
+        r"vulnerabilit\w*|vulnerabilidades?|sicherheitslücke\w*",
         r"cyberattack\w*",
         r"ransomware",
         # A labour strike; "strikes a deal" is an agreement.
@@ -148,7 +149,7 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         r"fraud",
         r"leak(?:s|ed)?",
         r"crash(?:es|ed)?",
-        r"delay(?:s|ed)?",
+        r"delay(?:s|ed)?|verschieb\w*|verschoben|verzöger\w*|adiad[oa]s?|adia",
         # Something going wrong for the client's customers.
         r"errors?|erros?|fehler|glitch(?:es)?|malfunction\w*|falhas?|avarias?|störung\w*",
         r"overcharg\w*|cobr\w* a mais",
@@ -172,9 +173,12 @@ CATEGORY_WORDS: dict[str, list[str]] = {
         r"debut(?:s|ed)?",
         r"new (?:app|feature|product|device|model|version|service)",
         r"products?",
-        r"features?",
         r"update[sd]?",
-        r"beta",
+        r"beta|previews?|vorschau",
+        # Releases and new versions in German and Portuguese.
+        r"veröffentlich\w*|erschien\w*|erscheint|freigegeben|verfügbar|vorgestellt",
+        r"stellt (?:\w+ ){1,4}vor|\w*features?|\w*funktionen|neu in|nova versão|disponível",
+        r"what.s new in",
         r"roll(?:s|ed)? out|rollout",
         r"apps?",
         r"phase (?:1|2|3|i|ii|iii) (?:data|trial|results)",
