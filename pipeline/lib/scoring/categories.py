@@ -34,20 +34,23 @@ CATEGORY_LABELS = {
 # What each category means, for the model's prompt and the docs: one article, one category,
 # chosen by what it is mainly about.
 CATEGORY_DEFINITIONS = {
-    "m_and_a": "mergers, acquisitions, divestments, stakes taken in other companies",
-    "funding": "raising money: funding rounds, IPOs and listings, grants received",
+    "m_and_a": "mergers, acquisitions, divestments, a change of owner, stakes taken in other "
+    "companies",
+    "funding": "raising money: funding rounds, share offerings, IPOs and listings, grants received",
     "leadership_change": "people joining, leaving or changing roles at the top (a CEO "
     "selling shares is not a leadership change)",
     "legal_regulatory": "lawsuits and statements on them, courts, regulators, investigations, "
-    "fines, arrests and sentences, government policy, laws and bans",
+    "fines, arrests and sentences, government policy, taxes, laws and bans",
     "financial_results": "earnings, revenue, guidance, the company's stock and trading in "
-    "it, analyst ratings",
-    "risk": "outages, breaches, recalls, layoffs, competitors winning, storms and other "
-    "disasters, warnings of harm to what the client cares about (when a government's policy "
-    "is the harm, legal_regulatory)",
-    "product": "launches, releases, versions, API changes and retirements, features",
-    "other": "anything else, including opinion pieces, features and topics that are not "
-    "company news",
+    "it (a fund raising or cutting its holding too), market value, analyst ratings",
+    "risk": "outages, breaches, errors that harm customers, recalls, layoffs and job cuts, "
+    "competitors winning, violence, accidents, storms and other disasters, warnings of harm "
+    "to what the client cares about (when a government's policy is the harm, "
+    "legal_regulatory)",
+    "product": "launches, releases, versions, previews, features, prices and discounts, API "
+    "changes, retirements and shutdowns",
+    "other": "anything else, including opinion pieces, features (documentaries, photo "
+    "essays) and topics that are not company news",
 }
 assert set(CATEGORY_DEFINITIONS) == set(NEWS_CATEGORIES)
 
