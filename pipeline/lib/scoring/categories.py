@@ -50,7 +50,7 @@ CATEGORY_DEFINITIONS = {
     "product": "launches, releases, versions, previews, features, prices and discounts, API "
     "changes, retirements and shutdowns",
     "other": "anything else, including opinion pieces, features (documentaries, photo "
-    "essays) and topics that are not company news",
+    "essays), a person's death for a company, and topics that are not company news",
 }
 assert set(CATEGORY_DEFINITIONS) == set(NEWS_CATEGORIES)
 
@@ -89,6 +89,10 @@ _FEATURE = re.compile(
 )
 
 
+# A death notice: "..., dies at 90", "... found dead aged 35", "... killed in a crash aged 38".
+_OBITUARY = re.compile(r"\b(?:dies|died|dead|killed)\b.{0,40}\b(?:at|aged) \d{1,3}\b", re.I)
+
+
 def is_commentary(title: str, body: str) -> bool:
     title = title.strip()
     return bool(_BYLINE.search(title) or _OPINION_LABEL.search(title) or _WRITES.search(body[:300]))
@@ -104,6 +108,9 @@ def classify(title: str, body: str, company_news: bool = True) -> tuple[str, lis
     # its own product (a streaming service's documentary).
     if not company_news and _FEATURE.search(title):
         return "other", ["feature"]
+    # A person's death is no harm to a company (a road-safety charity reads it as one).
+    if company_news and _OBITUARY.search(title):
+        return "other", ["obituary"]
     weights: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
     headline = category_hits(title)
