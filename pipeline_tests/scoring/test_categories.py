@@ -83,7 +83,64 @@ def test_category_cases_are_tuning_side_items_and_well_formed(realdata):
 
 
 def test_category_cases_are_read_as_a_reader_reads_them(realdata):
-    """Measured 2026-12-07: 16 of 16 (they were tuned on: a regression check)."""
+    """Measured 2026-12-07: 37 of 38 (16 first cases, 22 added for issue 26; all tuned on, so a
+    regression check). The miss: a sports live blog whose passing "update"s read as product."""
     scored = score_pairs(LocalScorer(), load_labels(CATEGORY_CASES), realdata)
     by_kind, _ = reports(scored, 0.5)
     assert by_kind["news"].category_accuracy >= 0.93
+
+
+def test_event_kinds_in_the_languages_clients_read():
+    assert classify("Hosting-Plattform wechselt den Besitzer", "")[0] == "m_and_a"
+    assert classify("Fundação tem uma nova presidente", "")[0] == "leadership_change"
+    assert classify("Polícia deteve 300 pessoas durante o fim de semana", "")[0] == (
+        "legal_regulatory"
+    )
+    assert classify("Pensões baixas ficam isentas de IRS", "")[0] == "legal_regulatory"
+    assert classify("Erros na fatura levam operadora a cobrar a mais", "")[0] == "risk"
+    assert classify("Acidente na autoestrada faz três mortos", "")[0] == "risk"
+
+
+def test_a_funds_holding_is_stock_trading_and_a_company_taking_a_stake_is_a_deal():
+    assert classify("Acme Capital Reduces Stake in Globex Inc", "")[0] == "financial_results"
+    assert classify("Globex takes a 20% stake in Initech", "")[0] == "m_and_a"
+
+
+def test_prices_and_retirements_are_product_news():
+    assert classify("Globex laptop deals: save up to $300 with a coupon", "")[0] == "product"
+    assert classify("Globex shuts down its photo sharing service", "")[0] == "product"
+
+
+def test_a_documentary_is_background_for_a_topic_client():
+    title = "The addiction documentary set to shock the country"
+    body = "Law enforcement officials try to curb an epidemic."
+    assert classify(title, body, company_news=False)[0] == "other"
+
+
+def test_analyst_ratings_and_market_moves_are_financial_results():
+    assert classify("Globex upgraded to Buy at Initech Securities", "")[0] == "financial_results"
+    assert classify("Analyst downgrades Globex to Sell", "")[0] == "financial_results"
+    assert classify("Globex Market Cap Tops $1 Trillion", "")[0] == "financial_results"
+    # A software upgrade is not a rating.
+    assert classify("Reminder: upgrade your API client to v5", "")[0] == "product"
+
+
+def test_share_offerings_job_cuts_and_lawsuit_denials():
+    assert classify("Globex Announces Pricing of Secondary Offering", "")[0] == "funding"
+    assert classify("Globex to cut 500 jobs", "")[0] == "risk"
+    assert classify("Globex denies allegations in shareholder suit", "")[0] == "legal_regulatory"
+
+
+def test_developer_news_in_german():
+    assert classify("Globex Studio 2 ist erschienen", "")[0] == "product"
+    assert classify("Neu in Globex 4.6: lange Pfade", "")[0] == "product"
+    assert classify("Globex kauft Initech", "")[0] == "m_and_a"
+    assert classify("Kritische Sicherheitslücke in Globex entdeckt", "")[0] == "risk"
+    assert classify("Globex verschiebt die Veröffentlichung erneut", "Mehr Zeit.")[0] == "risk"
+
+
+def test_a_death_notice_is_no_harm_to_a_company():
+    title = "Former Globex engineer killed in car crash aged 38"
+    assert classify(title, "", company_news=True)[0] == "other"
+    # For a client that follows road deaths as its cause it is the harm it works against.
+    assert classify(title, "", company_news=False)[0] == "risk"

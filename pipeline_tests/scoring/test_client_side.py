@@ -1,7 +1,8 @@
 """A news category is read from the client's side: a competitor winning is a risk for the one
 losing and product news for the one winning."""
 
-from pipeline.lib.scoring.categories import classify, from_client_side
+from pipeline.lib.scoring.categories import classify
+from pipeline.lib.scoring.client_side import from_client_side
 from pipeline.lib.scoring.local import LocalScorer
 from pipeline.lib.scoring.models import Article, ClientProfile
 
@@ -56,3 +57,32 @@ def test_news_of_the_clients_own_offering_is_product_not_other():
     assert from_client_side(found, title, "", ["Fabrikam"]) == "other"
     office = "Contoso opens an office in Lisbon"
     assert from_client_side(classify(office, "")[0], office, "", ["Contoso"]) == "other"
+
+
+def test_competitive_wins_worded_other_ways_are_read_from_each_side():
+    for title in (
+        "Contoso Chat now has more daily users than Fabrikam",
+        "Fabrikam falls behind Contoso Chat in large companies",
+        "Contoso Chat overtakes Fabrikam as the most used workplace app",
+        "Rival apps are scared of Contoso Chat",
+    ):
+        (loser, winner) = LocalScorer().score_news(
+            [(LOSER, Article("a", title, "")), (WINNER, Article("a", title, ""))]
+        )
+        assert loser.category in ("risk", "other"), title
+        assert winner.category == "product", title
+    assert from_client_side("risk", "Fabrikam falls behind Contoso", "", ["Fabrikam"]) == "risk"
+    # An earnings beat is no competitor's win.
+    assert classify("Contoso beats Wall Street estimates as revenue grows", "")[0] == (
+        "financial_results"
+    )
+
+
+def test_the_clients_own_product_named_in_the_headline_is_product():
+    title = "Lumen 3 gets a brighter screen and a new look"
+    found, _ = classify(title, "")
+    body = "Contoso said the redesign reaches every owner this month."
+    assert from_client_side(found, title, body, ["Contoso"], ["Lumen"]) == "product"
+    # Not when the client is not named at all, nor for a client followed by its topics.
+    assert from_client_side(found, title, "", ["Contoso"], ["Lumen"]) == found
+    assert from_client_side("other", title, body, ["Contoso"], ["Lumen"], False) == "other"

@@ -14,12 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline.lib.scoring.bm25 import BM25Index
-from pipeline.lib.scoring.categories import (
-    CATEGORY_LABELS,
-    MATERIAL_CATEGORIES,
-    classify,
-    from_client_side,
-)
+from pipeline.lib.scoring.categories import CATEGORY_LABELS, MATERIAL_CATEGORIES, classify
+from pipeline.lib.scoring.client_side import from_client_side
 from pipeline.lib.scoring.exclusions import excluded
 from pipeline.lib.scoring.models import (
     LOCAL_MODEL,
@@ -343,7 +339,9 @@ class LocalScorer:
         found = news_evidence(client, title, body)
         company_news = may_be_company_news(client, found)
         category, evidence = classify(title, body, company_news=company_news)
-        category = from_client_side(category, title, body, client_names(client))
+        category = from_client_side(
+            category, title, body, client_names(client), client.keywords, company_news
+        )
         # Noisy-OR of the two strongest pieces of evidence: a second mention adds less than
         # the first, and a long profile gains nothing from listing more words.
         strengths = sorted((e.strength for e in found), reverse=True)[:2]

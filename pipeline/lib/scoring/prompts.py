@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from pipeline.lib.scoring.categories import CATEGORY_DEFINITIONS, NEWS_CATEGORIES
 from pipeline.lib.scoring.models import Article, ClientProfile, Grant, OrgProfile
 
-PROMPT_VERSION = "2026-12-07.1"
+PROMPT_VERSION = "2026-12-07.2"
 MAX_ITEM_CHARS = 2500
 
 NewsCategory = Literal[NEWS_CATEGORIES]
@@ -110,7 +110,9 @@ NEWS_SYSTEM = (
     + SCALE
     + " Pick the ONE category for what the article is mainly about, as the client reads it: "
     "a competitor winning is risk for the client that loses and product for the client whose "
-    "product wins; news of the client's own products is product, not other; a lawsuit and "
+    "product wins, however it is worded (beats, overtakes, has more users than, is feared "
+    "by); news of the client's own products is product, not other, also when the headline "
+    "names only the product; a lawsuit and "
     "the company's statement on it are legal_regulatory, and so is a government's policy, "
     "law or its enforcement, even where the article warns of the harm it does; an opinion "
     "piece is other; a client followed only by its topics (an NGO) has no products or "
