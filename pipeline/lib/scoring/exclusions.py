@@ -26,7 +26,15 @@ _PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b|\bnor\b", re.I)
 _QUALIFIER_TEXT = """routine merely just only simple mere generic general any kind kinds type
     types such like item items article articles story stories post posts program programme
     project service activity initiative work product"""
-_IGNORED = frozenset(lemmas(_QUALIFIER_TEXT, ("en",))) | STOP_WORDS
+
+
+@functools.cache
+def _ignored() -> frozenset[str]:
+    # On first use, not at import: lemmatising loads a dictionary (0.2 s) that processes which
+    # never score (a sales ingest, the web service) should not pay for.
+    return frozenset(lemmas(_QUALIFIER_TEXT, ("en",))) | STOP_WORDS
+
+
 _INFLECTION = r"(?:s|es|ed|d|ing)?"
 
 # Kind of item -> how such items are usually worded (English, German, Portuguese), as regular
@@ -141,7 +149,9 @@ class Exclusion:
 def parse(phrase: str) -> Exclusion:
     parts, wordings = [], []
     for part in _PARTS.split(phrase):
-        words = [w for w in lemmas(part.replace("how to", "how-to"), ("en",)) if w not in _IGNORED]
+        words = [
+            w for w in lemmas(part.replace("how to", "how-to"), ("en",)) if w not in _ignored()
+        ]
         hyphenated = re.findall(r"\b\w+-\w+\b", part.lower())
         for word in (*words, *hyphenated):
             wordings.extend(KIND_WORDINGS.get(word, ()))
