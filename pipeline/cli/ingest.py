@@ -69,7 +69,7 @@ def ingest(file: Path, datasource: str, wait: bool, as_json: bool) -> None:
             return
         if known:  # landed earlier (the sensor saw it) but not processed yet
             instance.add_dynamic_partitions("sales_files", [landed.partition_key])
-        results = process_now(defs(), instance, landed.partition_key)
+        results = process_now(defs(), instance, landed.partition_key, landed.run_tags)
     with warehouse.get_connection(read_only=True) as conn:
         row = registered_file(conn, landed.file_hash)
     failed = [r.run_id for r in results if not r.success]

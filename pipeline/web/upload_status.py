@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from pipeline.lib.sales.landing import UPLOADS_ASSET
+from pipeline.lib.sales.landing import DATASOURCE_TAG, FILE_TAG, UPLOADS_ASSET
 
 LANDED, PROCESSING, LOADED, REJECTED, FAILED = (
     "landed",
@@ -71,14 +71,14 @@ def upload_states(tenant: str, instance, landing) -> list[UploadState]:
         # Rejected files left sales/: their datasources are found among the latest runs.
         recent = instance.get_run_records(limit=RUNS_READ)
         datasources = {f.datasource for f in landed}
-        datasources |= {r.dagster_run.tags.get("sales/datasource", "") for r in recent}
+        datasources |= {r.dagster_run.tags.get(DATASOURCE_TAG, "") for r in recent}
         for datasource in sorted(d for d in datasources if belongs_to(tenant, d)):
-            tagged = dg.RunsFilter(tags={"sales/datasource": datasource})
+            tagged = dg.RunsFilter(tags={DATASOURCE_TAG: datasource})
             records += instance.get_run_records(filters=tagged, limit=RUNS_READ)
         records.sort(key=lambda r: r.create_timestamp, reverse=True)
     for record in records:
         run = record.dagster_run
-        datasource, name = run.tags.get("sales/datasource", ""), run.tags.get("sales/file", "")
+        datasource, name = run.tags.get(DATASOURCE_TAG, ""), run.tags.get(FILE_TAG, "")
         if not belongs_to(tenant, datasource) or (datasource, name) in states:
             continue
         short = datasource.partition(".")[2]

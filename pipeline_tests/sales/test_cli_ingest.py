@@ -8,7 +8,9 @@ import dagster as dg
 from click.testing import CliRunner
 
 from pipeline.cli import main
+from pipeline.lib.sales.landing import open_landing
 from pipeline.lib.settings import settings
+from pipeline.web.upload_status import upload_states
 from pipeline_tests.sales.conftest import connect
 
 
@@ -44,6 +46,8 @@ def test_ingest_wait_is_one_recorded_run_with_the_analytics(pipeline_env, superm
         [run] = instance.get_runs()
         assert run.run_id == report["runs"][0] and run.tags["pipeline/trigger"] == "ingest"
         assert run.tags["dagster/partition"] == report["partition"]
+        assert run.tags["sales/datasource"] == "market"  # as the landing sensor tags its runs
+        assert run.tags["sales/file"] == "supermarket_sales.csv"
         assert report["partition"] == f"supermarket_sales.csv-{report['file_hash'][:12]}"
         records = instance.get_records_for_run(
             run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
@@ -57,6 +61,21 @@ def test_ingest_wait_is_one_recorded_run_with_the_analytics(pipeline_env, superm
         assert {"sales_lines_unique", "sales_rejects_share", "dashboard_page_schema"} <= {
             r.event_log_entry.dagster_event.event_specific_data.check_name for r in checks
         }
+
+
+def test_a_file_ingested_from_the_cli_is_loaded_on_the_team_s_upload_page(
+    pipeline_env, supermarket_csv
+):
+    result = ingest(supermarket_csv, "--datasource", "acme.market", "--wait")
+    assert result.exit_code == 0, result.output
+    with dg.DagsterInstance.get() as instance:
+        [state] = upload_states("acme", instance, open_landing())
+    assert (state.datasource, state.file, state.state) == (
+        "market",
+        "supermarket_sales.csv",
+        "loaded",
+    )
+    assert state.rows_loaded == 1000
 
 
 def test_ingest_wait_exits_non_zero_on_a_rejected_file(pipeline_env, tmp_path):

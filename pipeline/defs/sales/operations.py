@@ -15,6 +15,7 @@ from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib.sales.formats import FileRejected, format_of
 from pipeline.lib.sales.landing import (
     LandedFile,
+    file_run_tags,
     receive,
     upload_key,
     with_hash_suffix,
@@ -31,6 +32,13 @@ class LandResult:
     key: str
     location: str
     already_known: dict | None  # the sales.files row when these bytes were landed before
+    datasource: str
+    file_name: str  # as recorded: the first landing's name for bytes landed before
+
+    @property
+    def run_tags(self) -> dict[str, str]:
+        """The tags of the run that processes this file, as the landing sensor sets them."""
+        return file_run_tags(self.datasource, self.file_name)
 
 
 def land_file(
@@ -61,6 +69,8 @@ def land_file(
                 known["landing_key"],
                 landing.location(known["landing_key"]),
                 known,
+                known["datasource"],
+                known["file_name"],
             )
         key = upload_key(datasource, source.name)
         if landing.exists(key) and not _holds(landing, key, digest):
@@ -74,7 +84,7 @@ def land_file(
         partition = register_file(conn, file_hash=digest, landed=landed, is_sample=is_sample)
     if instance is not None:
         instance.add_dynamic_partitions(sales_files.name, [partition])
-    return LandResult(digest, partition, key, landing.location(key), None)
+    return LandResult(digest, partition, key, landing.location(key), None, datasource, landed.name)
 
 
 def _holds(landing, key: str, digest: str) -> bool:
@@ -85,19 +95,24 @@ def _holds(landing, key: str, digest: str) -> bool:
         return False
 
 
-def process_now(defs: dg.Definitions, instance: dg.DagsterInstance, partition: str) -> list:
+def process_now(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    partition: str,
+    tags: dict[str, str] | None = None,
+) -> list:
     """Run the file's partition and its downstream analytics and dashboard in this process, as
     one run of sales_ingest_job recorded in the instance like any other (the analytics are
     unpartitioned, so they materialise unpartitioned in it). The file's checks run before
     anything downstream, and a failed blocking check or a failed load stops the analytics.
-    Returns the run results."""
+    `tags` (LandResult.run_tags) let the team's pages find the run. Returns the run results."""
     return [
         defs.resolve_job_def(SALES_INGEST_JOB).execute_in_process(
             partition_key=partition,
             instance=instance,
             raise_on_error=False,
             # The process tag lets recovery tell a run whose process was killed from a live one.
-            tags={"pipeline/trigger": "ingest", **process_tags()},
+            tags={"pipeline/trigger": "ingest", **(tags or {}), **process_tags()},
         )
     ]
 

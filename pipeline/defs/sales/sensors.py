@@ -16,7 +16,7 @@ from pipeline.defs.sales.recovery import (
 )
 from pipeline.defs.shared.resources import WarehouseResource
 from pipeline.lib import warehouse as warehouse_db
-from pipeline.lib.sales.landing import LandedFile, LocalLanding
+from pipeline.lib.sales.landing import LandedFile, LocalLanding, file_run_tags
 from pipeline.lib.sales.partition_keys import partition_key
 from pipeline.lib.sales.process import register_file
 from pipeline.lib.sales.quarantine import quarantine_linked_folders, quarantine_refused
@@ -101,7 +101,7 @@ def sales_landing_sensor(
             dg.RunRequest(
                 partition_key=key,
                 run_key=key,
-                tags={"sales/datasource": landed.datasource, "sales/file": landed.name},
+                tags=file_run_tags(landed.datasource, landed.name),
             )
             for key, landed in new.items()
         ]
@@ -110,8 +110,7 @@ def sales_landing_sensor(
                 partition_key=state.partition_key,
                 run_key=f"{state.partition_key}:retry-{state.attempts}",
                 tags={
-                    "sales/datasource": state.datasource,
-                    "sales/file": state.file_name,
+                    **file_run_tags(state.datasource, state.file_name),
                     "pipeline/recovery": f"attempt {state.attempts + 1}",
                 },
             )

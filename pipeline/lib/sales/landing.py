@@ -27,6 +27,15 @@ from pipeline.lib.settings import settings
 SALES_DIR = "sales"
 # The asset that records each landed file (one partition per file); the web pages read its runs.
 UPLOADS_ASSET = "sales_uploads"
+# Tags of the run that processes a file: the web pages find a file's runs by them.
+DATASOURCE_TAG = "sales/datasource"
+FILE_TAG = "sales/file"
+
+
+def file_run_tags(datasource: str, file_name: str) -> dict[str, str]:
+    return {DATASOURCE_TAG: datasource, FILE_TAG: file_name}
+
+
 REJECTED_DIR = "rejected"
 # Files being copied in by `pipeline ingest`, outside sales/ so the sensor never sees them.
 INCOMING_DIR = ".incoming"
