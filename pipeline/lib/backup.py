@@ -18,7 +18,7 @@ import duckdb
 
 from pipeline.lib import warehouse
 from pipeline.lib.hashing import file_hash
-from pipeline.lib.warehouse import DuckDBFile, Warehouse
+from pipeline.lib.warehouse import DuckDBFile, Warehouse, transaction
 
 MANIFEST = "manifest.json"
 
@@ -274,8 +274,7 @@ def _damage(source: Path, error: duckdb.Error) -> str:
 def _load_rows(conn: duckdb.DuckDBPyConnection, source: Path, manifest: Manifest) -> None:
     """Replace every table's rows with the backup's, matching columns by name (a backup from
     an older schema loads into newer tables), in one transaction checked against the manifest."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         for table, file in _backup_files(source):
             if table == "meta.schema_migrations":
                 continue  # the target's own migration record describes its tables
@@ -291,10 +290,6 @@ def _load_rows(conn: duckdb.DuckDBPyConnection, source: Path, manifest: Manifest
         }
         if wrong:
             raise BackupError(f"restored row counts differ from the manifest: {wrong}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _restore_in_place(

@@ -61,17 +61,12 @@ def remove_samples(conn: duckdb.DuckDBPyConnection) -> RemovedSamples:
         removed.files = conn.execute(
             "SELECT file_hash, file_name, landing_key FROM sales.files WHERE is_sample ORDER BY 3"
         ).fetchall()
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(conn):
         for table in sample_tables(conn):
             [(count,)] = conn.execute(f"SELECT count(*) FROM {table} WHERE is_sample").fetchall()
             if count:
                 conn.execute(f"DELETE FROM {table} WHERE is_sample")
                 removed.rows[table] = count
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     if "sales.transactions" in removed.rows:
         for refresh in SALES_SUMMARIES:
             refresh(conn)

@@ -332,12 +332,12 @@ def unregister_frame(conn: duckdb.DuckDBPyConnection, name: str) -> None:
 @contextmanager
 def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """The block's statements as one transaction: committed at its end, rolled back (and the
-    error raised again) when it fails."""
+    error raised again) when it fails or is interrupted."""
     conn.execute("BEGIN TRANSACTION")
     try:
         yield conn
         conn.execute("COMMIT")
-    except Exception:
+    except BaseException:
         conn.execute("ROLLBACK")
         raise
 

@@ -16,7 +16,12 @@ from pipeline.lib.grants.organizations import Organization
 from pipeline.lib.grants.parsers import NORMALISERS
 from pipeline.lib.merge import REPLACE, merge_sql
 from pipeline.lib.raw_events import utc_now
-from pipeline.lib.warehouse import register_frame, replace_where, unregister_frame
+from pipeline.lib.warehouse import (
+    register_frame,
+    replace_where,
+    transaction,
+    unregister_frame,
+)
 
 GRANT_SCHEMA = {
     "grant_id": pl.String,
@@ -229,8 +234,7 @@ def _write_resolution(
         register_frame(conn, name, frame)
     register_frame(conn, "incoming_changes", changes)
     try:
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             if grants.height:
                 conn.execute(
                     merge_sql(
@@ -268,10 +272,6 @@ def _write_resolution(
                 " WHERE kind = 'grant' AND partition_date = ?",
                 [invalid_ids, partition_date],
             )
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
     finally:
         for name in ("incoming_grants", "incoming_sources", "incoming_changes"):
             unregister_frame(conn, name)

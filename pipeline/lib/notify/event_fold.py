@@ -198,18 +198,13 @@ def fold_into(
         _adopt_warehouse_state(conn, events)
     since = max(0, last - OVERLAP)
     while batch := events.since(since, BATCH):
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with warehouse.transaction(conn):
             new = _insert_new(conn, batch, since, now)
             counted = sorted({e.message_id for e in new if e.action in (OPEN, CLICK)})
             if counted:
                 _recount(conn, counted)
             pairs = {(e.user_id, e.kind) for e in new if e.action in (UNSUBSCRIBE, RESUBSCRIBE)}
             _apply_subscriptions(conn, pairs)
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
         report.new_events += len(new)
         report.messages_counted += len(counted)
         report.subscription_changes += len(pairs)

@@ -39,7 +39,7 @@ from pipeline.lib.merge import merge_sql
 from pipeline.lib.notify.recipient_events import RecipientEvents, default_store
 from pipeline.lib.notify.transport import Transport
 from pipeline.lib.raw_events import utc_now
-from pipeline.lib.warehouse import Warehouse
+from pipeline.lib.warehouse import Warehouse, transaction
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,7 @@ def record(
     warehouse.register_frame(conn, "outgoing_messages", frame)
     warehouse.register_frame(conn, "outgoing_items", items)
     try:
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(
                 "CREATE OR REPLACE TEMP TABLE outgoing_skipped AS"
                 " SELECT message_id FROM outgoing_messages"
@@ -172,10 +171,6 @@ def record(
                 {"now": now},
             )
             conn.execute("DROP TABLE outgoing_skipped")
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
     finally:
         warehouse.unregister_frame(conn, "outgoing_items")
         warehouse.unregister_frame(conn, "outgoing_messages")

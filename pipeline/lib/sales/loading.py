@@ -12,6 +12,7 @@ import duckdb
 from pipeline.lib.merge import merge_sql
 from pipeline.lib.sales.duck import configure, quote_literal
 from pipeline.lib.sales.staging import numbered_sql
+from pipeline.lib.warehouse import transaction
 
 DIRTY_DAY_COLUMNS = ("datasource", "order_date")
 TRANSACTION_COLUMNS = (
@@ -42,8 +43,7 @@ def load_stage(
     now = dt.datetime.now(dt.UTC)
     conn.execute(f"ATTACH {quote_literal(str(scratch))} AS stage (READ_ONLY)")
     try:
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute("DELETE FROM sales.rejects WHERE file_hash = ?", [ident.file_hash])
             conn.execute(
                 'INSERT INTO sales.rejects SELECT ?, ?, ?, row_number, "column", reason, value, ?'
@@ -53,10 +53,6 @@ def load_stage(
             counts = {"rows_loaded": 0, "rows_replaced": 0, "dirty_days": 0}
             if load_rows:
                 counts = _load_lines(conn, ident, now)
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
     finally:
         conn.execute("DETACH stage")
     return counts

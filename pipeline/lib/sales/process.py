@@ -30,6 +30,7 @@ from pipeline.lib.sales.quarantine import refusal
 from pipeline.lib.sales.reading import DEFAULT_MAX_EXCEL_BYTES
 from pipeline.lib.sales.spec import SpecError, load_spec
 from pipeline.lib.sales.staging import reject_sample, stage_file
+from pipeline.lib.warehouse import transaction
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 Landing = LocalLanding | S3Landing
@@ -241,18 +242,13 @@ def _reject_whole_file(
     outcome.rows_loaded = 0
     with connect() as conn:
         now = dt.datetime.now(dt.UTC)
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute("DELETE FROM sales.rejects WHERE file_hash = ?", [ident.file_hash])
             conn.execute(
                 "INSERT INTO sales.rejects VALUES (?, ?, ?, NULL, NULL, ?, NULL, ?)",
                 [ident.file_hash, ident.datasource, ident.file_name, reason, now],
             )
             _record(conn, outcome, None)
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
     _move_rejected(outcome, landing, connect, [], 0, detail)
     return outcome
 
