@@ -7,14 +7,11 @@ with --repeat N, alternating rounds and the best and median of each.
 
 With --compare DIR, the ingest of another checkout runs in the same rounds (before/after under
 the same load). Figures, the profile and where the remaining time goes: docs/sales.md
-"Benchmark". Issue 23, 2026-12-07 (typed lines staged as Parquet), load average 5.4, 6 M rows,
-one round: bare DuckDB 25.5 s, 911 MB; ingest before 94.0 s (3.68x), 868 MB; now 104.9 s
-(4.11x), 864 MB, a difference inside this machine's run-to-run spread (10-20%); staging + load
-measured apart (bench_sales_stage_load.py, 2 M lines, two paired rounds) went from 14.2 / 18.6
-to 11.1 / 12.1 CPU s, 22 to 12-13 s wall.
-Still above 2x: the lines are still written twice (the staged Parquet file, then the
-warehouse, so the lock is held only for the copy); four exact aggregates, the uniqueness check
-and the Dagster run (~2.5 s quiet) come on top.
+"Benchmark". Latest (issue 23, 2026-12-07, quiet machine, two alternating rounds): bare
+DuckDB 6.3-7.9 s, 939-987 MB; the ingest before (707cb4b) 37.1 / 35.1 s (4.70x / 5.32x), now
+33.1 / 32.4 s (4.41x / 5.13x), 851-859 MB. Still above 2x: the Dagster run's fixed costs
+(~4.5 s), staging (~9 s) and the load (~7 s) each write or read every line, and four exact
+distinct-order counts (~6 s) come on top; docs/sales.md says what 2x would take.
 """
 
 from __future__ import annotations
