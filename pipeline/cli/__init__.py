@@ -11,6 +11,9 @@ import click
 from pipeline.lib.logs import LOG_FORMATS, configure_logging
 from pipeline.lib.settings import REPO_ROOT, default_dagster_home
 
+# Long-running commands: they log at INFO without --verbose.
+SERVICES = {"serve"}
+
 
 def ensure_dagster_home() -> Path:
     """DAGSTER_HOME defaults to .dagster_home/ in the repository, with the repo's dagster.yaml,
@@ -35,8 +38,12 @@ def ensure_dagster_home() -> Path:
 )
 def main(verbose: bool, log_format: str) -> None:
     """Watch grants, client news and sales files; score them; send digests."""
-    restore = configure_logging(logging.INFO if verbose else logging.WARNING, log_format)
-    click.get_current_context().call_on_close(restore)
+    context = click.get_current_context()
+    # A service's request lines and actions (INFO) are what its operators read: logged with or
+    # without --verbose.
+    service = context.invoked_subcommand in SERVICES
+    restore = configure_logging(logging.INFO if verbose or service else logging.WARNING, log_format)
+    context.call_on_close(restore)
 
 
 def _register_commands() -> None:

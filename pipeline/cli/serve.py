@@ -3,12 +3,10 @@ open and click tracking)."""
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
 
-from pipeline.lib.logs import configure_logging
 from pipeline.lib.settings import is_set
 from pipeline.lib.settings.notify import DEFAULT_HOST, DEFAULT_PORT, PUBLIC_URL_VARIABLE
 
@@ -20,12 +18,6 @@ def serve(host: str, port: int) -> None:
     """Serve the unsubscribe, preferences and tracking links of e-mails. Links are verified
     with PIPELINE_UNSUBSCRIBE_SECRET, or the data dir's generated secret when it is unset."""
     import uvicorn
-
-    # A service: its request lines and what it did (at INFO) are what its operators read, so
-    # they are logged with or without --verbose, in the chosen --log-format.
-    context = click.get_current_context()
-    log_format = context.find_root().params.get("log_format", "text")
-    context.call_on_close(configure_logging(logging.INFO, log_format))
 
     from pipeline.lib.notify.secret import UnsubscribeSecretError, secret_source
     from pipeline.web.app import WebSettings, create_app
