@@ -62,7 +62,13 @@ def remove_samples(conn: duckdb.DuckDBPyConnection) -> RemovedSamples:
             "SELECT file_hash, file_name, landing_key FROM sales.files WHERE is_sample ORDER BY 3"
         ).fetchall()
     with warehouse.transaction(conn):
-        for table in sample_tables(conn):
+        tables = sample_tables(conn)
+        if "sales.transactions" in tables:
+            # Lines of a datasource may be partly samples: its summary rows are recomputed.
+            analytics.mark_stale(
+                conn, "SELECT DISTINCT datasource FROM sales.transactions WHERE is_sample", []
+            )
+        for table in tables:
             [(count,)] = conn.execute(f"SELECT count(*) FROM {table} WHERE is_sample").fetchall()
             if count:
                 conn.execute(f"DELETE FROM {table} WHERE is_sample")

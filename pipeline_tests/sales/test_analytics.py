@@ -18,9 +18,9 @@ ANALYTICS = [
 ]
 
 
-def query(sql):
+def query(sql, params=None):
     with connect() as conn:
-        return conn.execute(sql).fetchall()
+        return conn.execute(sql, params or []).fetchall()
 
 
 def write(path, rows):

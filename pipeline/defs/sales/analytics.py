@@ -39,6 +39,9 @@ def sales_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
 
 
 def _summary_asset(name: str, table: str, refresh, deps, description: str, order_by: str):
+    """An eager asset running `refresh`, which returns the datasources it recomputed (or None
+    when it rebuilds its table whole)."""
+
     @dg.asset(
         name=name,
         group_name="sales",
@@ -50,34 +53,40 @@ def _summary_asset(name: str, table: str, refresh, deps, description: str, order
     def _asset(warehouse: WarehouseResource):
         with warehouse.get_connection() as conn:
             configure(conn)
-            refresh(conn)
-            return dg.MaterializeResult(metadata=table_metadata(conn, table, order_by=order_by))
+            recomputed = refresh(conn)
+            metadata = table_metadata(conn, table, order_by=order_by)
+        if recomputed is not None:
+            metadata["recomputed_datasources"] = ", ".join(recomputed) or "none"
+        return dg.MaterializeResult(metadata=metadata)
 
     return _asset
 
 
 sales_overview = _summary_asset(
-    "sales_overview",
-    "analytics.sales_overview",
+    analytics.OVERVIEW,
+    f"analytics.{analytics.OVERVIEW}",
     analytics.refresh_sales_overview,
     [TRANSACTIONS, UPLOADS],
-    "analytics.sales_overview: totals per datasource and overall, with file and reject counts.",
+    "analytics.sales_overview: totals per datasource and overall, with file and reject counts;"
+    " a load's datasource is recomputed, the others are kept.",
     "revenue DESC",
 )
 product_performance = _summary_asset(
-    "product_performance",
-    "analytics.product_performance",
+    analytics.PRODUCT,
+    f"analytics.{analytics.PRODUCT}",
     analytics.refresh_product_performance,
     [TRANSACTIONS],
-    "analytics.product_performance: revenue, profit, margin, share and rank per product line.",
+    "analytics.product_performance: revenue, profit, margin, share and rank per product line;"
+    " recomputed for the datasources loads touched.",
     "datasource, revenue_rank",
 )
 branch_performance = _summary_asset(
-    "branch_performance",
-    "analytics.branch_performance",
+    analytics.BRANCH,
+    f"analytics.{analytics.BRANCH}",
     analytics.refresh_branch_performance,
     [TRANSACTIONS],
-    "analytics.branch_performance: revenue, margin, average order value and rank per branch.",
+    "analytics.branch_performance: revenue, margin, average order value and rank per branch;"
+    " recomputed for the datasources loads touched.",
     "datasource, revenue_rank",
 )
 profitability = _summary_asset(

@@ -1,5 +1,8 @@
-"""Analytics tables over sales.transactions. sales_daily is incremental (exactly the days the
-loads marked dirty); the others are small summaries rebuilt whole."""
+"""Analytics tables over sales.transactions, each recomputed from what the loads marked: sales_daily
+exactly the days they touched (sales.dirty_days), the per-datasource summaries (overview, product,
+branch) exactly the datasources they touched (sales.stale_summaries), so a small file costs its
+own datasource's lines and not the whole warehouse's. Exact: every count of distinct orders is
+taken over all of a datasource's lines, since an order never spans two datasources."""
 
 from __future__ import annotations
 
@@ -7,17 +10,54 @@ import datetime as dt
 
 import duckdb
 
+from pipeline.lib.merge import merge_sql
 from pipeline.lib.warehouse import transaction
 
+OVERVIEW = "sales_overview"
+PRODUCT = "product_performance"
+BRANCH = "branch_performance"
+PER_DATASOURCE_SUMMARIES = (OVERVIEW, PRODUCT, BRANCH)
+STALE_COLUMNS = ("summary", "datasource")
 
-def _rebuild(conn: duckdb.DuckDBPyConnection, table: str, *selects: str) -> None:
-    """Replace every row of `table` with the rows of the `selects`, in turn and in one
-    transaction; each select's one parameter is the time of the refresh."""
-    now = dt.datetime.now(dt.UTC)
-    with transaction(conn):
-        conn.execute(f"DELETE FROM {table}")
-        for select in selects:
-            conn.execute(f"INSERT INTO {table} {select}", [now])
+
+def mark_stale(conn: duckdb.DuckDBPyConnection, datasources: str, params: list) -> None:
+    """Mark the datasources the query `datasources` selects (with `params`) stale in every
+    per-datasource summary; call it in the transaction that changes their lines."""
+    conn.execute(
+        merge_sql(
+            "sales.stale_summaries",
+            STALE_COLUMNS,
+            f"SELECT s.summary, d.datasource FROM (SELECT unnest(?) AS summary) AS s,"
+            f" ({datasources}) AS d(datasource)",
+        ),
+        [list(PER_DATASOURCE_SUMMARIES), *params],
+    )
+
+
+def _collect_stale(conn: duckdb.DuckDBPyConnection, summary: str, table: str) -> list[str]:
+    """The temporary table `stale_sources`: the datasources whose rows of `table` are out of
+    date: marked by a load, or with lines but no rows (a warehouse from before the marks), or
+    with rows but no lines left. Returns them."""
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE stale_sources AS"
+        " SELECT datasource FROM sales.stale_summaries WHERE summary = ?"
+        f" UNION (SELECT DISTINCT datasource FROM sales.transactions"
+        f"  EXCEPT SELECT datasource FROM {table})"
+        f" UNION (SELECT datasource FROM {table} WHERE datasource <> '(all)'"
+        "  EXCEPT SELECT DISTINCT datasource FROM sales.transactions)",
+        [summary],
+    )
+    return [
+        r[0] for r in conn.execute("SELECT datasource FROM stale_sources ORDER BY 1").fetchall()
+    ]
+
+
+def _clear_stale(conn: duckdb.DuckDBPyConnection, summary: str) -> None:
+    conn.execute(
+        "DELETE FROM sales.stale_summaries WHERE summary = ?"
+        " AND datasource IN (SELECT datasource FROM stale_sources)",
+        [summary],
+    )
 
 
 def refresh_sales_daily(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.date]]:
@@ -56,44 +96,64 @@ def refresh_sales_daily(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.d
     return days
 
 
-def refresh_sales_overview(conn: duckdb.DuckDBPyConnection) -> None:
-    _rebuild(
-        conn,
-        "analytics.sales_overview",
-        # The lines are summed per datasource first and only then joined to the file
-        # counts (a correlated lookup per line would join millions of rows).
-        (
-            "SELECT t.datasource, t.revenue, t.cost, t.profit,"
-            "  t.profit / nullif(t.revenue, 0), t.orders, t.units, t.lines, t.branches,"
-            "  t.product_lines, t.first_date, t.last_date, coalesce(f.loaded, 0),"
-            "  coalesce(f.rejected, 0), coalesce(f.bad_rows, 0), t.is_sample, ?"
-            " FROM (SELECT datasource, sum(revenue) AS revenue, sum(cost) AS cost,"
-            "  sum(profit) AS profit, count(DISTINCT order_id) AS orders,"
-            "  sum(quantity) AS units, count(*) AS lines, count(DISTINCT branch) AS branches,"
-            "  count(DISTINCT product_line) AS product_lines, min(order_date) AS first_date,"
-            "  max(order_date) AS last_date, bool_and(is_sample) AS is_sample"
-            "  FROM sales.transactions GROUP BY datasource) AS t"
-            " LEFT JOIN (SELECT datasource, count(*) FILTER (status = 'loaded') AS loaded,"
-            "  count(*) FILTER (status = 'rejected') AS rejected,"
-            "  coalesce(sum(rows_rejected), 0) AS bad_rows FROM sales.files"
-            "  GROUP BY datasource) AS f ON f.datasource = t.datasource"
-        ),
-        # Order ids are per datasource, so the total's orders are the sum of theirs: no
-        # second pass over the lines. Once a real datasource is loaded, the samples stop
-        # counting in the total (their own rows stay, marked is_sample).
-        (
-            "SELECT '(all)', sum(revenue), sum(cost),"
-            " sum(profit), sum(profit) / nullif(sum(revenue), 0), sum(orders), sum(units),"
-            " sum(lines), NULL, NULL, min(first_date), max(last_date), sum(files_loaded),"
-            " sum(files_rejected), sum(rows_rejected), bool_and(is_sample), ?"
-            " FROM analytics.sales_overview WHERE NOT is_sample OR NOT EXISTS"
-            " (SELECT 1 FROM analytics.sales_overview WHERE NOT is_sample)"
-            " HAVING count(*) > 0"
-        ),
-    )
+def refresh_sales_overview(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Totals per datasource and overall: the line totals of the stale datasources are
+    recomputed, the others' kept; the file counts (sales.files, small) are always fresh.
+    Returns the datasources recomputed."""
+    now = dt.datetime.now(dt.UTC)
+    try:
+        with transaction(conn):
+            stale = _collect_stale(conn, OVERVIEW, "analytics.sales_overview")
+            conn.execute(
+                "CREATE OR REPLACE TEMP TABLE overview_lines AS"
+                " SELECT datasource, sum(revenue) AS revenue, sum(cost) AS cost,"
+                "  sum(profit) AS profit, count(DISTINCT order_id) AS orders,"
+                "  sum(quantity) AS units, count(*) AS lines, count(DISTINCT branch) AS branches,"
+                "  count(DISTINCT product_line) AS product_lines, min(order_date) AS first_date,"
+                "  max(order_date) AS last_date, bool_and(is_sample) AS is_sample"
+                " FROM sales.transactions"
+                " WHERE datasource IN (SELECT datasource FROM stale_sources) GROUP BY datasource"
+                " UNION ALL SELECT datasource, revenue, cost, profit, orders, units, lines,"
+                "  branches, product_lines, first_date, last_date, is_sample"
+                " FROM analytics.sales_overview WHERE datasource <> '(all)'"
+                "  AND datasource NOT IN (SELECT datasource FROM stale_sources)"
+            )
+            conn.execute("DELETE FROM analytics.sales_overview")
+            conn.execute(
+                "INSERT INTO analytics.sales_overview"
+                " SELECT t.datasource, t.revenue, t.cost, t.profit,"
+                "  t.profit / nullif(t.revenue, 0), t.orders, t.units, t.lines, t.branches,"
+                "  t.product_lines, t.first_date, t.last_date, coalesce(f.loaded, 0),"
+                "  coalesce(f.rejected, 0), coalesce(f.bad_rows, 0), t.is_sample, ?"
+                " FROM overview_lines AS t"
+                " LEFT JOIN (SELECT datasource, count(*) FILTER (status = 'loaded') AS loaded,"
+                "  count(*) FILTER (status = 'rejected') AS rejected,"
+                "  coalesce(sum(rows_rejected), 0) AS bad_rows FROM sales.files"
+                "  GROUP BY datasource) AS f ON f.datasource = t.datasource",
+                [now],
+            )
+            # Order ids are per datasource, so the total's orders are the sum of theirs: no
+            # pass over the lines. Once a real datasource is loaded, the samples stop
+            # counting in the total (their own rows stay, marked is_sample).
+            conn.execute(
+                "INSERT INTO analytics.sales_overview SELECT '(all)', sum(revenue), sum(cost),"
+                " sum(profit), sum(profit) / nullif(sum(revenue), 0), sum(orders), sum(units),"
+                " sum(lines), NULL, NULL, min(first_date), max(last_date), sum(files_loaded),"
+                " sum(files_rejected), sum(rows_rejected), bool_and(is_sample), ?"
+                " FROM analytics.sales_overview WHERE NOT is_sample OR NOT EXISTS"
+                " (SELECT 1 FROM analytics.sales_overview WHERE NOT is_sample)"
+                " HAVING count(*) > 0",
+                [now],
+            )
+            _clear_stale(conn, OVERVIEW)
+    finally:
+        conn.execute("DROP TABLE IF EXISTS overview_lines")
+        conn.execute("DROP TABLE IF EXISTS stale_sources")
+    return stale
 
 
 def _performance(dimension: str, extra: str) -> str:
+    """The rows of one summary for the datasources in stale_sources."""
     return (
         f"SELECT datasource, {dimension}, sum(revenue) AS revenue, sum(cost) AS cost,"
         " sum(profit) AS profit, sum(profit) / nullif(sum(revenue), 0) AS margin,"
@@ -101,29 +161,51 @@ def _performance(dimension: str, extra: str) -> str:
         " sum(revenue) / nullif(sum(sum(revenue)) OVER (PARTITION BY datasource), 0),"
         " rank() OVER (PARTITION BY datasource ORDER BY sum(revenue) DESC),"
         " bool_and(is_sample), ?"
-        f" FROM sales.transactions GROUP BY datasource, {dimension}"
+        " FROM sales.transactions WHERE datasource IN (SELECT datasource FROM stale_sources)"
+        f" GROUP BY datasource, {dimension}"
     )
 
 
-def refresh_product_performance(conn: duckdb.DuckDBPyConnection) -> None:
-    _rebuild(conn, "analytics.product_performance", _performance("product_line", ""))
+def _refresh_per_datasource(
+    conn: duckdb.DuckDBPyConnection, summary: str, select: str
+) -> list[str]:
+    """Replace the rows of analytics.`summary` of its stale datasources with `select`'s, in one
+    transaction; returns those datasources."""
+    table = f"analytics.{summary}"
+    now = dt.datetime.now(dt.UTC)
+    try:
+        with transaction(conn):
+            stale = _collect_stale(conn, summary, table)
+            conn.execute(
+                f"DELETE FROM {table} WHERE datasource IN (SELECT datasource FROM stale_sources)"
+            )
+            conn.execute(f"INSERT INTO {table} {select}", [now])
+            _clear_stale(conn, summary)
+    finally:
+        conn.execute("DROP TABLE IF EXISTS stale_sources")
+    return stale
 
 
-def refresh_branch_performance(conn: duckdb.DuckDBPyConnection) -> None:
+def refresh_product_performance(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    return _refresh_per_datasource(conn, PRODUCT, _performance("product_line", ""))
+
+
+def refresh_branch_performance(conn: duckdb.DuckDBPyConnection) -> list[str]:
     extra = (
         ", sum(revenue) / nullif(count(DISTINCT order_id), 0) AS avg_order_value,"
         " count(DISTINCT order_date) AS active_days"
     )
-    _rebuild(conn, "analytics.branch_performance", _performance("branch", extra))
+    return _refresh_per_datasource(conn, BRANCH, _performance("branch", extra))
 
 
 def refresh_profitability(conn: duckdb.DuckDBPyConnection) -> None:
     """Margin by month, branch and product line, with the change on the previous month."""
-    _rebuild(
-        conn,
-        "analytics.profitability",
-        (
-            "SELECT month, datasource, branch, product_line, revenue, cost, profit, margin,"
+    now = dt.datetime.now(dt.UTC)
+    with transaction(conn):
+        conn.execute("DELETE FROM analytics.profitability")
+        conn.execute(
+            "INSERT INTO analytics.profitability"
+            " SELECT month, datasource, branch, product_line, revenue, cost, profit, margin,"
             "  prev_margin, margin - prev_margin, revenue / nullif(prev_revenue, 0) - 1,"
             "  is_sample, ?"
             " FROM (SELECT *,"
@@ -136,6 +218,6 @@ def refresh_profitability(conn: duckdb.DuckDBPyConnection) -> None:
             "   sum(profit) AS profit, sum(profit) / nullif(sum(revenue), 0) AS margin,"
             "   bool_and(is_sample) AS is_sample"
             "  FROM analytics.sales_daily GROUP BY ALL)"
-            " WINDOW w AS (PARTITION BY datasource, branch, product_line ORDER BY month))"
-        ),
-    )
+            " WINDOW w AS (PARTITION BY datasource, branch, product_line ORDER BY month))",
+            [now],
+        )

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib.merge import merge_sql
+from pipeline.lib.sales.analytics import mark_stale
 from pipeline.lib.sales.duck import configure, quote_literal
 from pipeline.lib.sales.staging import numbered_sql
 from pipeline.lib.warehouse import transaction
@@ -61,7 +62,8 @@ def load_stage(
 def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.datetime) -> dict:
     """A file replaces whole orders: lines of its (good) orders already loaded from any file of
     the datasource go (so a correction with fewer lines leaves no stale line), then its lines
-    are inserted, numbered within their order in file order."""
+    are inserted, numbered within their order in file order; their days and their datasource
+    are marked for the analytics."""
     params = [ident.datasource]
     shifted = bool(
         conn.execute(
@@ -114,5 +116,6 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
         f" tax, gross_total, ?, ?, row_number, ?, ? FROM {good_lines}",
         [ident.datasource, ident.file_name, ident.file_hash, ident.is_sample, now],
     ).fetchall()[0][0]
+    mark_stale(conn, "SELECT ?", params)
     dirty = conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0]
     return {"rows_loaded": loaded, "rows_replaced": replaced, "dirty_days": dirty}
