@@ -17,7 +17,6 @@ OVERVIEW = "sales_overview"
 PRODUCT = "product_performance"
 BRANCH = "branch_performance"
 PER_DATASOURCE_SUMMARIES = (OVERVIEW, PRODUCT, BRANCH)
-STALE_COLUMNS = ("summary", "datasource")
 
 
 def mark_stale(conn: duckdb.DuckDBPyConnection, datasources: str, params: list) -> None:
@@ -26,8 +25,8 @@ def mark_stale(conn: duckdb.DuckDBPyConnection, datasources: str, params: list) 
     conn.execute(
         merge_sql(
             "sales.stale_summaries",
-            STALE_COLUMNS,
-            f"SELECT s.summary, d.datasource FROM (SELECT unnest(?) AS summary) AS s,"
+            ("summary", "datasource"),
+            "SELECT s.summary, d.datasource FROM (SELECT unnest(?) AS summary) AS s,"
             f" ({datasources}) AS d(datasource)",
         ),
         [list(PER_DATASOURCE_SUMMARIES), *params],
@@ -41,7 +40,7 @@ def _collect_stale(conn: duckdb.DuckDBPyConnection, summary: str, table: str) ->
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE stale_sources AS"
         " SELECT datasource FROM sales.stale_summaries WHERE summary = ?"
-        f" UNION (SELECT DISTINCT datasource FROM sales.transactions"
+        " UNION (SELECT DISTINCT datasource FROM sales.transactions"
         f"  EXCEPT SELECT datasource FROM {table})"
         f" UNION (SELECT datasource FROM {table} WHERE datasource <> '(all)'"
         "  EXCEPT SELECT DISTINCT datasource FROM sales.transactions)",
