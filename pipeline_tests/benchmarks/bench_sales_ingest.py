@@ -6,12 +6,12 @@ with --repeat N, alternating rounds and the best and median of each.
     .venv/bin/python pipeline_tests/benchmarks/bench_sales_ingest.py [--rows N] [--repeat N]
 
 With --compare DIR, the ingest of another checkout runs in the same rounds (before/after under
-the same load). Figures, the profile and where the remaining time goes: docs/sales.md
-"Benchmark". Latest (issue 23, 2026-12-07, quiet machine, two alternating rounds): bare
-DuckDB 6.3-7.9 s, 939-987 MB; the ingest before (707cb4b) 37.1 / 35.1 s (4.70x / 5.32x), now
-33.1 / 32.4 s (4.41x / 5.13x), 851-859 MB. Still above 2x: the Dagster run's fixed costs
-(~4.5 s), staging (~9 s) and the load (~7 s) each write or read every line, and four exact
-distinct-order counts (~6 s) come on top; docs/sales.md says what 2x would take.
+the same load). Figures, the profile and where the remaining time goes:
+docs/sales-benchmark.md. Latest (2026-12-07, quiet machine, two alternating rounds): bare DuckDB
+5.0-5.3 s, 1,016 MB; the ingest 21.5-22.6 s (4.3x), 956 MB. Still above 2x: the Dagster run's
+fixed costs (~3.5 s), landing (~1.9 s), staging (~5 s) and the load (~5 s) each write or read
+every line, and four exact distinct-order counts (~4 s) come on top; docs/sales-benchmark.md
+says what 2x would take.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the file; above that is what the warehouse's size adds (whole-table analytics an
     .venv/bin/python pipeline_tests/benchmarks/bench_sales_small_into_big.py [--rows N] [--repeat N]
 
 With --compare DIR, another checkout's ingest runs the same rounds on deployments of its own.
-Figures: docs/sales.md "Analytics per datasource".
+Figures: docs/sales-benchmark.md.
 """
 
 from __future__ import annotations

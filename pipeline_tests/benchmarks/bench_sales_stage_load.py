@@ -7,7 +7,7 @@ shared machine.
     .venv/bin/python pipeline_tests/benchmarks/bench_sales_stage_load.py CSV [--compare DIR]
         [--repeat N]
 
-CSV: e.g. one written by bench_sales_ingest.py --csv. Figures: docs/sales.md "Benchmark".
+CSV: e.g. one written by bench_sales_ingest.py --csv. Figures: docs/sales-benchmark.md.
 """
 
 from __future__ import annotations

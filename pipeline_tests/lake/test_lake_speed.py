@@ -8,9 +8,7 @@ from pathlib import Path
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import lake
 
-DAYS = (
-    "INSERT INTO sales.dirty_days SELECT 'ds', DATE '2024-01-01' + range::INTEGER FROM range(?, ?)"
-)
+DAYS = "INSERT INTO sales.dirty_days (datasource, order_date) SELECT 'ds', DATE '2024-01-01' + range::INTEGER FROM range(?, ?)"
 
 
 def _snapshots(conn) -> int:

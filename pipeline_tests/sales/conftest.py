@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.definitions import defs
 from pipeline.defs.sales.assets import REJECTS, TRANSACTIONS, UPLOADS
-from pipeline.lib import warehouse
+from pipeline.lib import warehouse_choice
 from pipeline.lib.hashing import file_hash
 from pipeline.lib.sales.landing import LocalLanding, upload_key
 from pipeline.lib.sales.process import process_file, register_file
@@ -35,7 +35,8 @@ def landing(pipeline_env) -> LocalLanding:
 
 
 def connect():
-    return warehouse.connection(settings().warehouse)
+    """A connection to the warehouse the environment configures (DuckDB file or DuckLake)."""
+    return warehouse_choice.configured().connection()
 
 
 def process_landed(digest: str, landing, config_dir: Path | None = None, **options):

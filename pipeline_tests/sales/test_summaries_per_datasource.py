@@ -3,7 +3,9 @@ touched and keep the others, and stay equal to a recount over all the lines."""
 
 from __future__ import annotations
 
-from pipeline.lib import warehouse
+import pytest
+
+from pipeline.lib import warehouse, warehouse_choice
 from pipeline.lib.sales import analytics
 from pipeline_tests.sales.conftest import connect, process_landed
 from pipeline_tests.sales.test_analytics import query, write
@@ -155,9 +157,59 @@ def test_lines_loaded_before_the_upgrade_are_summarised_again(tmp_path, monkeypa
         " VALUES ('north', 'Tools', 99, 99)"
     )
     monkeypatch.undo()
-    assert "0401_sales_stale_summaries" in warehouse.migrate(conn)
+    assert "0401_sales_marks" in warehouse.migrate(conn)
     assert analytics.refresh_product_performance(conn) == ["north"]
     assert conn.execute(
         "SELECT product_line, orders, units FROM analytics.product_performance"
     ).fetchall() == [("Tools", 1, 2.0)]
     conn.close()
+
+
+class LoadsBefore:
+    """`conn`, which runs `load()` once, just before its first statement starting `prefix`:
+    another writer's load committed while this connection's transaction is open."""
+
+    def __init__(self, conn, prefix: str, load):
+        self.conn, self.prefix, self.load = conn, prefix, load
+
+    def execute(self, query, parameters=None):
+        if self.load and query.startswith(self.prefix):
+            load, self.load = self.load, None
+            load()
+        return self.conn.execute(query, parameters)
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("refresh", "clears_marks"),
+    [
+        (analytics.refresh_product_performance, "DELETE FROM sales.stale_summaries"),
+        (analytics.refresh_sales_daily, "DELETE FROM sales.dirty_days"),
+    ],
+)
+def test_a_load_committed_during_a_refresh_on_the_lake_is_not_lost(
+    refresh, clears_marks, land, landing, tmp_path, postgres_url, monkeypatch
+):
+    """On DuckLake a load can commit while a refresh runs (no lock between them). The load
+    marks its datasource and day again although the refresh read the same marks: the
+    refresh's snapshot misses the new lines, so it must not clear the load's marks."""
+    monkeypatch.setenv("PIPELINE_WAREHOUSE", f"ducklake:postgres:{postgres_url}")
+    monkeypatch.setenv("PIPELINE_LAKE_DATA", str(tmp_path / "lake"))
+    first = write(tmp_path / "first.csv", ["A1,2024-03-01,Harbour,Tools,2,10,6"])
+    assert process_landed(land(first, "north"), landing).status == "loaded"
+    late = land(write(tmp_path / "late.csv", ["B1,2024-03-01,Harbour,Tools,3,10,6"]), "north")
+
+    conn = warehouse_choice.configured().open()
+    try:
+        refresh(LoadsBefore(conn, clears_marks, lambda: process_landed(late, landing)))
+    finally:
+        conn.close()
+    with connect() as conn:
+        refresh(conn)
+    table = (
+        "product_performance" if refresh is analytics.refresh_product_performance else "sales_daily"
+    )
+    assert query(f"SELECT orders, units FROM analytics.{table}") == [(2, 5.0)]

@@ -10,7 +10,7 @@ import datetime as dt
 
 import duckdb
 
-from pipeline.lib.merge import merge_sql
+from pipeline.lib.merge import REPLACE, merge_sql
 from pipeline.lib.warehouse import transaction
 
 OVERVIEW = "sales_overview"
@@ -21,30 +21,35 @@ PER_DATASOURCE_SUMMARIES = (OVERVIEW, PRODUCT, BRANCH)
 
 def mark_stale(conn: duckdb.DuckDBPyConnection, datasources: str, params: list) -> None:
     """Mark the datasources the query `datasources` selects (with `params`) stale in every
-    per-datasource summary; call it in the transaction that changes their lines."""
+    per-datasource summary; call it in the transaction that changes their lines. A mark
+    already there is marked again (a new `marked_by`), so a refresh that read the old one and
+    not these lines leaves it."""
     conn.execute(
         merge_sql(
             "sales.stale_summaries",
-            ("summary", "datasource"),
-            "SELECT s.summary, d.datasource FROM (SELECT unnest(?) AS summary) AS s,"
+            ("summary", "datasource", "marked_by"),
+            "SELECT s.summary, d.datasource, uuid() FROM (SELECT unnest(?) AS summary) AS s,"
             f" ({datasources}) AS d(datasource)",
+            update=REPLACE,
         ),
         [list(PER_DATASOURCE_SUMMARIES), *params],
     )
 
 
 def _collect_stale(conn: duckdb.DuckDBPyConnection, summary: str, table: str) -> list[str]:
-    """The temporary table `stale_sources`: the datasources whose rows of `table` are out of
-    date: marked by a load, or with lines but no rows (a warehouse from before the marks), or
-    with rows but no lines left. Returns them."""
+    """The temporary table `stale_sources` (datasource, marked_by): the datasources whose rows
+    of `table` are out of date: marked by a load, or with lines but no rows (a warehouse from
+    before the marks), or with rows but no lines left. Returns them."""
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE stale_sources AS"
-        " SELECT datasource FROM sales.stale_summaries WHERE summary = ?"
-        " UNION (SELECT DISTINCT datasource FROM sales.transactions"
-        f"  EXCEPT SELECT datasource FROM {table})"
-        f" UNION (SELECT datasource FROM {table} WHERE datasource <> '(all)'"
-        "  EXCEPT SELECT DISTINCT datasource FROM sales.transactions)",
-        [summary],
+        " SELECT s.datasource, m.marked_by FROM ("
+        "  SELECT datasource FROM sales.stale_summaries WHERE summary = ?"
+        "  UNION (SELECT DISTINCT datasource FROM sales.transactions"
+        f"   EXCEPT SELECT datasource FROM {table})"
+        f"  UNION (SELECT datasource FROM {table} WHERE datasource <> '(all)'"
+        "   EXCEPT SELECT DISTINCT datasource FROM sales.transactions)) AS s"
+        " LEFT JOIN sales.stale_summaries AS m ON m.summary = ? AND m.datasource = s.datasource",
+        [summary, summary],
     )
     return [
         r[0] for r in conn.execute("SELECT datasource FROM stale_sources ORDER BY 1").fetchall()
@@ -52,9 +57,10 @@ def _collect_stale(conn: duckdb.DuckDBPyConnection, summary: str, table: str) ->
 
 
 def _clear_stale(conn: duckdb.DuckDBPyConnection, summary: str) -> None:
+    """Clear the marks `stale_sources` read, not one a load set again since."""
     conn.execute(
-        "DELETE FROM sales.stale_summaries WHERE summary = ?"
-        " AND datasource IN (SELECT datasource FROM stale_sources)",
+        "DELETE FROM sales.stale_summaries AS m USING stale_sources AS s WHERE m.summary = ?"
+        " AND m.datasource = s.datasource AND m.marked_by = s.marked_by",
         [summary],
     )
 
@@ -86,9 +92,11 @@ def refresh_sales_daily(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.d
                 " GROUP BY t.order_date, t.datasource, t.branch, t.product_line",
                 [now],
             )
+            # Only the marks read above: a load committed meanwhile (DuckLake) marked again.
             conn.execute(
                 "DELETE FROM sales.dirty_days AS d USING refresh_days AS r"
                 " WHERE d.datasource = r.datasource AND d.order_date = r.order_date"
+                " AND d.marked_by IS NOT DISTINCT FROM r.marked_by"
             )
     finally:
         conn.execute("DROP TABLE IF EXISTS refresh_days")

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.lib.merge import merge_sql
+from pipeline.lib.merge import REPLACE, merge_sql
 from pipeline.lib.sales.analytics import mark_stale
 from pipeline.lib.sales.duck import configure, quote_literal
 from pipeline.lib.sales.staging import numbered_sql
 from pipeline.lib.warehouse import transaction
 
-DIRTY_DAY_COLUMNS = ("datasource", "order_date")
+# marked_by: a fresh uuid() per mark, so a refresh clears only the marks it read (0401_sales_marks).
+DIRTY_DAY_COLUMNS = ("datasource", "order_date", "marked_by")
 TRANSACTION_COLUMNS = (
     "datasource", "order_id", "line", "order_date", "branch", "product_line", "product",
     "quantity", "unit_price", "revenue", "unit_cost", "cost", "profit", "discount", "tax",
@@ -91,9 +92,10 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
             merge_sql(
                 "sales.dirty_days",
                 DIRTY_DAY_COLUMNS,
-                "SELECT DISTINCT t.datasource, t.order_date"
-                " FROM sales.transactions AS t SEMI JOIN incoming_orders AS o"
-                " ON t.order_id = o.order_id WHERE t.datasource = ?",
+                "SELECT datasource, order_date, uuid() FROM (SELECT DISTINCT t.datasource,"
+                " t.order_date FROM sales.transactions AS t SEMI JOIN incoming_orders AS o"
+                " ON t.order_id = o.order_id WHERE t.datasource = ?)",
+                update=REPLACE,
             ),
             params,
         )
@@ -105,7 +107,10 @@ def _load_lines(conn: duckdb.DuckDBPyConnection, ident: FileIdentity, now: dt.da
         conn.execute("DROP TABLE incoming_orders")
     conn.execute(
         merge_sql(
-            "sales.dirty_days", DIRTY_DAY_COLUMNS, "SELECT ?, order_date FROM stage.good_days"
+            "sales.dirty_days",
+            DIRTY_DAY_COLUMNS,
+            "SELECT ?, order_date, uuid() FROM stage.good_days",
+            update=REPLACE,
         ),
         params,
     )
