@@ -6,6 +6,7 @@ import dagster as dg
 import yaml
 
 from pipeline.defs.shared.run_limits import DISCOVERY_TAGS
+from pipeline.lib.sales.landing import DATASOURCE_TAG
 from pipeline.lib.settings import REPO_ROOT
 
 
@@ -33,7 +34,8 @@ def test_queue_bounds_discovery_runs_and_openai_steps_share_a_pool(pipeline_env)
         config = instance.get_concurrency_config()
         assert config.run_queue_config.max_concurrent_runs == 4
         assert config.run_queue_config.tag_concurrency_limits == [
-            {"key": "pipeline/pool", "value": "discovery", "limit": 2}
+            {"key": "pipeline/pool", "value": "discovery", "limit": 2},
+            {"key": DATASOURCE_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
         ]
         assert dg.materialize([openai_heavy], instance=instance).success
         # The pool was created with the default limit the first time a step claimed it.
