@@ -274,32 +274,39 @@ def migrate(
     conn: duckdb.DuckDBPyConnection,
     schema_ddl: Callable[[str, Sequence[str]], str] = lambda sql, earlier: sql,
 ) -> list[str]:
-    """Apply every migration not yet recorded, each in its own transaction. Forward-only:
-    an applied migration is never re-run or rolled back. Returns the names applied.
-    `schema_ddl` gives the DDL a backend runs for a migration (Warehouse.schema_ddl)."""
+    """Apply every migration not yet recorded, in order and in one transaction: a warehouse
+    is never left half-upgraded, and a fresh DuckLake gets its schema in one commit (each
+    commit is a catalog snapshot). Forward-only: an applied migration is never re-run or
+    rolled back. Returns the names applied. `schema_ddl` gives the DDL a backend runs for a
+    migration (Warehouse.schema_ddl)."""
     conn.execute(schema_ddl(META_DDL, []))
     done = applied_versions(conn)
-    applied, earlier = [], [META_DDL]
-    for migration in available_migrations():
-        if migration.version in done:
+    migrations = available_migrations()
+    earlier = [META_DDL, *(m.sql for m in migrations if m.version in done)]
+    pending = [m for m in migrations if m.version not in done]
+    if not pending:
+        return []
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for migration in pending:
+            try:
+                conn.execute(schema_ddl(migration.sql, earlier))
+                conn.execute(
+                    "INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)",
+                    [migration.version, migration.name],
+                )
+            except Exception as error:
+                raise RuntimeError(
+                    f"warehouse migration {migration.version:04d}_{migration.name} failed: {error}"
+                ) from error
             earlier.append(migration.sql)
-            continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            conn.execute(schema_ddl(migration.sql, earlier))
-            conn.execute(
-                "INSERT INTO meta.schema_migrations (version, name) VALUES (?, ?)",
-                [migration.version, migration.name],
-            )
-            conn.execute("COMMIT")
-        except Exception as error:
-            conn.execute("ROLLBACK")
-            raise RuntimeError(
-                f"warehouse migration {migration.version:04d}_{migration.name} failed: {error}"
-            ) from error
-        earlier.append(migration.sql)
-        applied.append(f"{migration.version:04d}_{migration.name}")
-        log.info("applied warehouse migration %04d_%s", migration.version, migration.name)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    applied = [f"{m.version:04d}_{m.name}" for m in pending]
+    for name in applied:
+        log.info("applied warehouse migration %s", name)
     return applied
 
 

@@ -69,3 +69,13 @@ def test_a_connection_opened_inside_another_sees_its_writes(sqlite_lake):
         outer.execute(DAYS, [5, 10])
     with resource.get_connection(read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 10
+
+
+def test_a_fresh_lake_gets_its_schema_in_one_commit(sqlite_lake):
+    """Each commit is a catalog snapshot: every migration in one transaction makes one, after
+    the lake's creation and the migrations table."""
+    with warehouse_resource().get_connection(read_only=True) as conn:
+        changes = conn.execute(
+            f"SELECT changes FROM ducklake_snapshots('{lake.CATALOG_ALIAS}') ORDER BY snapshot_id"
+        ).fetchall()
+    assert len(changes) == 3, changes

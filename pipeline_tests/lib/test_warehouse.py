@@ -61,6 +61,24 @@ def test_failed_migration_is_rolled_back_and_named(warehouse_path, monkeypatch):
     conn.close()
 
 
+def test_pending_migrations_apply_all_or_none(warehouse_path, monkeypatch):
+    """A warehouse is never left half-upgraded: one failing migration rolls back the ones
+    before it in the same run, and the error names it."""
+    every = warehouse.available_migrations()
+    good = warehouse.Migration(9998, "good", "CREATE TABLE raw.extra (x INT);")
+    broken = warehouse.Migration(9999, "broken", "SELECT * FROM no_such_table;")
+    monkeypatch.setattr(warehouse, "available_migrations", lambda: [*every, good, broken])
+    conn = warehouse.open_connection(warehouse_path)
+    with pytest.raises(RuntimeError, match="9999_broken"):
+        warehouse.migrate(conn)
+    assert warehouse.applied_versions(conn) == set()
+    assert not warehouse.table_exists(conn, "raw.events")
+    monkeypatch.setattr(warehouse, "available_migrations", lambda: [*every, good])
+    assert warehouse.migrate(conn)[-1] == "9998_good"
+    assert warehouse.table_exists(conn, "raw.extra")
+    conn.close()
+
+
 def _hold_lock(path, seconds: float) -> subprocess.Popen:
     script = textwrap.dedent(
         f"""
