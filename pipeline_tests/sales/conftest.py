@@ -73,13 +73,19 @@ def materialize_file(
 def land(landing):
     """Put a file into the landing zone and register it; returns its partition key."""
 
-    def _land(source: Path, datasource: str, name: str | None = None, instance=None) -> str:
+    def _land(
+        source: Path,
+        datasource: str,
+        name: str | None = None,
+        instance=None,
+        is_sample: bool = False,
+    ) -> str:
         key = upload_key(datasource, name or source.name)
         landing.put_file(source, key)
         digest = file_hash(landing.root / key)
         [landed] = [f for f in landing.list_files() if f.key == key]
         with connect() as conn:
-            partition = register_file(conn, file_hash=digest, landed=landed)
+            partition = register_file(conn, file_hash=digest, landed=landed, is_sample=is_sample)
         if instance is not None:
             instance.add_dynamic_partitions("sales_files", [partition])
         return partition

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.lib import warehouse, warehouse_choice
+from pipeline.lib import samples, warehouse, warehouse_choice
 from pipeline.lib.sales import analytics
 from pipeline_tests.sales.conftest import connect, process_landed
 from pipeline_tests.sales.test_analytics import query, write
@@ -134,6 +134,21 @@ def test_rows_missing_or_left_over_are_found_without_a_mark(land, landing, tmp_p
         "branch_performance": ["gone"],
         "sales_overview": ["gone"],
     }
+    assert summaries() == recount()
+
+
+def test_removing_samples_recomputes_a_datasource_that_also_holds_real_lines(
+    land, landing, tmp_path
+):
+    sample = write(tmp_path / "sample.csv", ["S1,2024-03-01,Harbour,Tools,2,10,6"])
+    real = write(tmp_path / "real.csv", ["R1,2024-03-02,Harbour,Tools,3,10,6"])
+    assert process_landed(land(sample, "north", is_sample=True), landing).status == "loaded"
+    assert process_landed(land(real, "north"), landing).status == "loaded"
+    refresh_all()
+    with connect() as conn:
+        removed = samples.remove_samples(conn)
+    assert removed.rows["sales.transactions"] == 1
+    assert query("SELECT orders, units FROM analytics.product_performance") == [(1, 3.0)]
     assert summaries() == recount()
 
 
