@@ -29,6 +29,9 @@ demo before 4.06x 4.41x 0.59x, after 1.48x 0.40x 1.05x; real 1,000-row ingest be
 1.30x 2.02x, after 1.19x 1.03x 1.37x. 2026-12-07, quiet machine (load 1.0-3.4), --parts
 demo,small --repeat 3, medians: demo file 31.2 s, lake 40.8 s (1.31x); real 1,000-row ingest
 file 10.1 s, lake 13.1 s (1.30x); both within the 1.5x target.
+Third session of 2026-12-07 (quiet, load 0.8-1.7), --repeat 2 after the migrations went into one
+transaction: demo file 21.6 s, lake 26.0 s (1.20x); real 1,000-row ingest file 6.0 s, lake 8.1 s
+(1.35x).
 
 Discussion in docs/operations.md, "Scaling out".
 """
