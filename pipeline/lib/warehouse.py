@@ -286,8 +286,7 @@ def migrate(
     pending = [m for m in migrations if m.version not in done]
     if not pending:
         return []
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         for migration in pending:
             try:
                 conn.execute(schema_ddl(migration.sql, earlier))
@@ -300,10 +299,6 @@ def migrate(
                     f"warehouse migration {migration.version:04d}_{migration.name} failed: {error}"
                 ) from error
             earlier.append(migration.sql)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     applied = [f"{m.version:04d}_{m.name}" for m in pending]
     for name in applied:
         log.info("applied warehouse migration %s", name)

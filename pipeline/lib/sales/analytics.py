@@ -7,6 +7,8 @@ taken over all of a datasource's lines, since an order never spans two datasourc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 
@@ -36,33 +38,38 @@ def mark_stale(conn: duckdb.DuckDBPyConnection, datasources: str, params: list) 
     )
 
 
-def _collect_stale(conn: duckdb.DuckDBPyConnection, summary: str, table: str) -> list[str]:
-    """The temporary table `stale_sources` (datasource, marked_by): the datasources whose rows
-    of `table` are out of date: marked by a load, or with lines but no rows (a warehouse from
-    before the marks), or with rows but no lines left. Returns them."""
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE stale_sources AS"
-        " SELECT s.datasource, m.marked_by FROM ("
-        "  SELECT datasource FROM sales.stale_summaries WHERE summary = ?"
-        "  UNION (SELECT DISTINCT datasource FROM sales.transactions"
-        f"   EXCEPT SELECT datasource FROM {table})"
-        f"  UNION (SELECT datasource FROM {table} WHERE datasource <> '(all)'"
-        "   EXCEPT SELECT DISTINCT datasource FROM sales.transactions)) AS s"
-        " LEFT JOIN sales.stale_summaries AS m ON m.summary = ? AND m.datasource = s.datasource",
-        [summary, summary],
-    )
-    return [
-        r[0] for r in conn.execute("SELECT datasource FROM stale_sources ORDER BY 1").fetchall()
-    ]
-
-
-def _clear_stale(conn: duckdb.DuckDBPyConnection, summary: str) -> None:
-    """Clear the marks `stale_sources` read, not one a load set again since."""
-    conn.execute(
-        "DELETE FROM sales.stale_summaries AS m USING stale_sources AS s WHERE m.summary = ?"
-        " AND m.datasource = s.datasource AND m.marked_by = s.marked_by",
-        [summary],
-    )
+@contextmanager
+def _stale_datasources(
+    conn: duckdb.DuckDBPyConnection, summary: str, table: str
+) -> Iterator[list[str]]:
+    """One transaction around the block, which recomputes `table`'s rows of the datasources
+    it is given (also in the temporary table `stale_sources`): the ones marked by a load, with
+    lines but no rows (a warehouse from before the marks), or with rows but no lines left. At
+    the end the marks read here are cleared, not one a load set again since."""
+    try:
+        with transaction(conn):
+            conn.execute(
+                "CREATE OR REPLACE TEMP TABLE stale_sources AS"
+                " WITH with_lines AS (SELECT DISTINCT datasource FROM sales.transactions)"
+                " SELECT s.datasource, m.marked_by FROM ("
+                "  SELECT datasource FROM sales.stale_summaries WHERE summary = ?"
+                f"  UNION (SELECT datasource FROM with_lines EXCEPT SELECT datasource FROM {table})"
+                f"  UNION (SELECT datasource FROM {table} WHERE datasource <> '(all)'"
+                "   EXCEPT SELECT datasource FROM with_lines)) AS s"
+                " LEFT JOIN sales.stale_summaries AS m"
+                "  ON m.summary = ? AND m.datasource = s.datasource",
+                [summary, summary],
+            )
+            stale = conn.execute("SELECT datasource FROM stale_sources ORDER BY 1").fetchall()
+            yield [row[0] for row in stale]
+            conn.execute(
+                "DELETE FROM sales.stale_summaries AS m USING stale_sources AS s"
+                " WHERE m.summary = ? AND m.datasource = s.datasource"
+                " AND m.marked_by = s.marked_by",
+                [summary],
+            )
+    finally:
+        conn.execute("DROP TABLE IF EXISTS stale_sources")
 
 
 def refresh_sales_daily(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.date]]:
@@ -109,8 +116,7 @@ def refresh_sales_overview(conn: duckdb.DuckDBPyConnection) -> list[str]:
     Returns the datasources recomputed."""
     now = dt.datetime.now(dt.UTC)
     try:
-        with transaction(conn):
-            stale = _collect_stale(conn, OVERVIEW, "analytics.sales_overview")
+        with _stale_datasources(conn, OVERVIEW, "analytics.sales_overview") as stale:
             conn.execute(
                 "CREATE OR REPLACE TEMP TABLE overview_lines AS"
                 " SELECT datasource, sum(revenue) AS revenue, sum(cost) AS cost,"
@@ -152,10 +158,8 @@ def refresh_sales_overview(conn: duckdb.DuckDBPyConnection) -> list[str]:
                 " HAVING count(*) > 0",
                 [now],
             )
-            _clear_stale(conn, OVERVIEW)
     finally:
         conn.execute("DROP TABLE IF EXISTS overview_lines")
-        conn.execute("DROP TABLE IF EXISTS stale_sources")
     return stale
 
 
@@ -180,16 +184,11 @@ def _refresh_per_datasource(
     transaction; returns those datasources."""
     table = f"analytics.{summary}"
     now = dt.datetime.now(dt.UTC)
-    try:
-        with transaction(conn):
-            stale = _collect_stale(conn, summary, table)
-            conn.execute(
-                f"DELETE FROM {table} WHERE datasource IN (SELECT datasource FROM stale_sources)"
-            )
-            conn.execute(f"INSERT INTO {table} {select}", [now])
-            _clear_stale(conn, summary)
-    finally:
-        conn.execute("DROP TABLE IF EXISTS stale_sources")
+    with _stale_datasources(conn, summary, table) as stale:
+        conn.execute(
+            f"DELETE FROM {table} WHERE datasource IN (SELECT datasource FROM stale_sources)"
+        )
+        conn.execute(f"INSERT INTO {table} {select}", [now])
     return stale
 
 
