@@ -24,10 +24,8 @@ def content_hash(value: Any) -> str:
     return sha256_text(canonical_json(value))
 
 
-def file_hash(path, chunk_size: int = 1 << 20) -> str:
-    """sha256 of a file's bytes, streamed so a 500 MB upload never sits in memory."""
-    digest = hashlib.sha256()
+def file_hash(path) -> str:
+    """sha256 of a file's bytes, streamed so a 500 MB upload never sits in memory
+    (hashlib.file_digest reads into one buffer and hashes without holding the GIL)."""
     with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
