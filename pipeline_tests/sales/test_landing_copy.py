@@ -67,6 +67,6 @@ def test_the_copy_stops_once_it_passes_the_limit(source, tmp_path, monkeypatch, 
         return copied[-1]
 
     monkeypatch.setattr(landing, "_copy_chunk", counting)
-    with pytest.raises(FileRejected, match="orders.csv"):
+    with pytest.raises(FileRejected, match=r"orders\.csv"):
         landing.copy_hashing(source, tmp_path / "copy.partial", max_bytes=2 * CHUNK)
     assert sum(copied) == 3 * CHUNK  # stopped at the first chunk past the limit

@@ -16,10 +16,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from typing import BinaryIO
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from pipeline.lib.hashing import file_hash
 from pipeline.lib.processes import is_alive, process_identity
