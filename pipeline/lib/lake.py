@@ -14,6 +14,7 @@ run as written.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import threading
@@ -27,11 +28,14 @@ import duckdb
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from pipeline.lib import duckdb_extensions, merge, retries
+from pipeline.lib.settings import lake_snapshot_days
 from pipeline.lib.settings.storage import aws_credentials, s3_endpoint_url
 from pipeline.lib.warehouse import Warehouse
 
 CATALOG_ALIAS = "lake"
 INLINE_ROWS = 1000
+# A data file the catalog does not name is left this long: it may be a write not yet committed.
+ORPHAN_GRACE = dt.timedelta(days=1)
 
 
 class LakeConfigError(RuntimeError):
@@ -249,14 +253,34 @@ class DuckLake(Warehouse):
         return conn
 
     def compact(self) -> str:
-        """Inlined rows go to Parquet files, then small adjacent files are merged. The files
-        they replace stay until snapshots are expired (DuckLake keeps time travel)."""
+        """Inlined rows go to Parquet files and small adjacent files are merged. Snapshots older
+        than PIPELINE_LAKE_SNAPSHOT_DAYS expire (time travel reaches back that far) and the
+        files only they used are deleted, as are data files the catalog never recorded (a
+        write killed before its commit) once they are ORPHAN_GRACE old: a younger one may be
+        a write still in progress."""
+        days = lake_snapshot_days()
+        keep = dt.timedelta(days=days)
+        now = dt.datetime.now(dt.UTC)
+        catalog = _literal(CATALOG_ALIAS)
         with self.connection() as conn:
-            conn.execute(f"CALL ducklake_flush_inlined_data('{CATALOG_ALIAS}')").fetchall()
-            merged = conn.execute(
-                f"CALL ducklake_merge_adjacent_files('{CATALOG_ALIAS}')"
+            conn.execute(f"CALL ducklake_flush_inlined_data({catalog})").fetchall()
+            merged = conn.execute(f"CALL ducklake_merge_adjacent_files({catalog})").fetchall()
+            expired = conn.execute(
+                f"CALL ducklake_expire_snapshots({catalog}, older_than => ?)", [now - keep]
             ).fetchall()
-        return f"flushed inlined rows, merged small files ({len(merged)} file(s) written)"
+            # Only the expired snapshots used these files: no reader can ask for them again.
+            unused = conn.execute(
+                f"CALL ducklake_cleanup_old_files({catalog}, cleanup_all => true)"
+            ).fetchall()
+            orphans = conn.execute(
+                f"CALL ducklake_delete_orphaned_files({catalog}, older_than => ?)",
+                [now - ORPHAN_GRACE],
+            ).fetchall()
+        return (
+            f"flushed inlined rows, merged small files ({len(merged)} file(s) written),"
+            f" expired {len(expired)} snapshot(s) older than {days:g} day(s),"
+            f" deleted {len(unused)} file(s) no snapshot uses and {len(orphans)} orphaned file(s)"
+        )
 
 
 # Another writer changed the same data since we began; or, with a SQLite catalog, held its lock.

@@ -3,7 +3,11 @@ work, small writes inlined into the catalog, and compaction of small files."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
+
+import pytest
 
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import lake
@@ -43,8 +47,6 @@ def test_statements_of_one_connection_make_one_snapshot(sqlite_lake):
 
 
 def test_small_writes_are_inlined_and_compaction_writes_them_out_once(sqlite_lake):
-    import os
-
     data = Path(os.environ["PIPELINE_LAKE_DATA"])
     resource = warehouse_resource()
     for start in range(0, 400, 100):
@@ -79,3 +81,75 @@ def test_a_fresh_lake_gets_its_schema_in_one_commit(sqlite_lake):
             f"SELECT changes FROM ducklake_snapshots('{lake.CATALOG_ALIAS}') ORDER BY snapshot_id"
         ).fetchall()
     assert len(changes) == 3, changes
+
+
+def _replace_days(resource, rounds: int) -> None:
+    """Rounds of delete + insert of 2,000 rows (over the inlining limit: Parquet files)."""
+    for _ in range(rounds):
+        with resource.get_connection() as conn:
+            conn.execute("DELETE FROM sales.dirty_days")
+            conn.execute(DAYS, [0, 2000])
+
+
+def test_compaction_keeps_recent_snapshots_and_their_files(sqlite_lake):
+    data = Path(os.environ["PIPELINE_LAKE_DATA"])
+    resource = warehouse_resource()
+    _replace_days(resource, 3)
+    with resource.get_connection(read_only=True) as conn:
+        snapshots = _snapshots(conn)
+    files = _parquet_files(data)
+
+    done = resource.backend.compact()  # the default keeps 7 days of snapshots
+    assert "expired 0 snapshot(s) older than 7 day(s)" in done
+    assert set(files) <= set(_parquet_files(data))
+    with resource.get_connection(read_only=True) as conn:
+        assert _snapshots(conn) >= snapshots
+
+
+def test_compaction_expires_old_snapshots_and_deletes_only_their_files(sqlite_lake, monkeypatch):
+    data = Path(os.environ["PIPELINE_LAKE_DATA"])
+    resource = warehouse_resource()
+    _replace_days(resource, 4)
+    before = _parquet_files(data)
+    monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "0")
+
+    done = resource.backend.compact()
+    assert "expired 0 " not in done, done
+    after = _parquet_files(data)
+    assert len(after) < len(before), done
+    with resource.get_connection(read_only=True) as conn:
+        # The one current when the compaction began, and the compaction's own.
+        assert _snapshots(conn) <= 2
+        assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 2000
+    assert "deleted 0 file(s) no snapshot uses" not in done
+
+
+def test_compaction_deletes_orphaned_files_only_once_a_day_old(sqlite_lake):
+    data = Path(os.environ["PIPELINE_LAKE_DATA"])
+    resource = warehouse_resource()
+    _replace_days(resource, 1)
+    folder = _parquet_files(data)[0].parent
+    # What a write killed before its commit leaves behind: files the catalog never named.
+    old, young = folder / "ducklake-killed-old.parquet", folder / "ducklake-killed-young.parquet"
+    for orphan in (old, young):
+        with resource.get_connection(read_only=True) as conn:
+            conn.execute(f"COPY (SELECT 1 AS x) TO '{orphan}' (FORMAT parquet)")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+
+    done = resource.backend.compact()
+    assert "and 1 orphaned file(s)" in done, done
+    assert not old.exists()
+    assert young.exists()  # may be a write still in progress
+    with resource.get_connection(read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 2000
+
+
+def test_a_bad_snapshot_retention_is_one_clear_error(monkeypatch):
+    from pipeline.lib.settings import lake_snapshot_days
+
+    monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "a week")
+    with pytest.raises(ValueError, match="PIPELINE_LAKE_SNAPSHOT_DAYS: 'a week'"):
+        lake_snapshot_days()
+    monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "0.5")
+    assert lake_snapshot_days() == 0.5

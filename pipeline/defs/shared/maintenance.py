@@ -1,6 +1,7 @@
 """Warehouse upkeep on a schedule: on DuckLake, rows inlined into the catalog by small writes
-go to Parquet files and small adjacent files are merged (every asset run adds a few); on the
-DuckDB file, a checkpoint. The backend decides (pipeline.lib.warehouse.Warehouse.compact)."""
+go to Parquet files, small adjacent files are merged (every asset run adds a few), and snapshots
+older than PIPELINE_LAKE_SNAPSHOT_DAYS expire with the files only they used; on the DuckDB file,
+a checkpoint. The backend decides (pipeline.lib.warehouse.Warehouse.compact)."""
 
 import dagster as dg
 
@@ -14,7 +15,10 @@ def compact_warehouse(context: dg.OpExecutionContext, warehouse: WarehouseResour
     context.log.info(f"{warehouse.describe()}: {done}")
 
 
-@dg.job(description="Compact the warehouse's storage (DuckLake: small files merged).")
+@dg.job(
+    description="Compact the warehouse's storage (DuckLake: small files merged, old snapshots"
+    " expired)."
+)
 def warehouse_compaction_job():
     compact_warehouse()
 

@@ -135,6 +135,28 @@ def lake_data() -> str | None:
     return str(_resolve(value))
 
 
+DEFAULT_LAKE_SNAPSHOT_DAYS = 7.0
+
+
+def lake_snapshot_days() -> float:
+    """PIPELINE_LAKE_SNAPSHOT_DAYS: how long a DuckLake warehouse keeps the snapshots it no longer
+    needs, i.e. how far back time travel reaches; compaction expires older ones and deletes the
+    files only they used. Fractions allowed; 0 keeps only the current snapshot."""
+    value = os.environ.get("PIPELINE_LAKE_SNAPSHOT_DAYS", "").strip()
+    if not value:
+        return DEFAULT_LAKE_SNAPSHOT_DAYS
+    try:
+        days = float(value)
+    except ValueError:
+        days = float("nan")
+    if not math.isfinite(days) or days < 0:
+        raise ValueError(
+            f"PIPELINE_LAKE_SNAPSHOT_DAYS: {value!r} is not a number of days >= 0"
+            f" (default {DEFAULT_LAKE_SNAPSHOT_DAYS:g})"
+        )
+    return days
+
+
 @dataclass(frozen=True)
 class OpsAccess:
     """Who may read /healthz and /metrics: a client in one of `networks` or one that sends
