@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.defs.shared.resources import warehouse_resource
 from pipeline.lib import lake
+from pipeline_tests.lake.conftest import BUCKET
 
 DAYS = "INSERT INTO sales.dirty_days (datasource, order_date) SELECT 'ds', DATE '2024-01-01' + range::INTEGER FROM range(?, ?)"
 
@@ -153,3 +154,21 @@ def test_a_bad_snapshot_retention_is_one_clear_error(monkeypatch):
         lake_snapshot_days()
     monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "0.5")
     assert lake_snapshot_days() == 0.5
+
+
+@pytest.mark.server
+def test_compaction_deletes_expired_files_from_s3(postgres_lake, s3_server, monkeypatch):
+    def objects() -> set[str]:
+        """The table's files (the flush may write another table's inlined rows out)."""
+        listed = s3_server.client().list_objects_v2(Bucket=BUCKET)
+        return {item["Key"] for item in listed.get("Contents", []) if "dirty_days" in item["Key"]}
+
+    resource = warehouse_resource()
+    _replace_days(resource, 3)
+    before = objects()
+    monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "0")
+    done = resource.backend.compact()
+    assert objects() < before, done
+    with resource.get_connection(read_only=True) as conn:
+        assert _snapshots(conn) <= 2
+        assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 2000
