@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from pipeline.defs.shared.resources import warehouse_resource
-from pipeline.lib import duckdb_extensions, lake, merge, warehouse
+from pipeline.lib import duckdb_extensions, lake, lake_ddl, merge, warehouse
 
 DAY = ["datasource", "order_date"]
 
@@ -164,7 +164,7 @@ def test_a_merge_into_a_table_without_a_key_is_refused():
 
 def test_lake_ddl_leaves_out_what_ducklake_cannot_hold_and_the_keys_stay_declared():
     earlier = ["CREATE SCHEMA x; CREATE TABLE x.old (id VARCHAR PRIMARY KEY)"]
-    sql = lake.schema_ddl(
+    sql = lake_ddl.schema_ddl(
         "-- a PRIMARY KEY in a comment is not a key\n"
         "CREATE TABLE x.a (id VARCHAR PRIMARY KEY, tags VARCHAR[] NOT NULL DEFAULT [],"
         " n INTEGER CHECK (n > (0)) DEFAULT 1);\n"

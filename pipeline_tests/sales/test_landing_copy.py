@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from pipeline.lib import copying
 from pipeline.lib.sales import landing
 from pipeline.lib.sales.formats import FileRejected
 
@@ -60,13 +61,13 @@ def test_the_copy_stops_once_it_passes_the_limit(source, tmp_path, monkeypatch, 
     if not kernel:
         monkeypatch.setattr(os, "copy_file_range", _refuse(errno.EXDEV))
     copied = []
-    real_chunk = landing._copy_chunk
+    real_chunk = copying._copy_chunk
 
-    def counting(src, out):
-        copied.append(real_chunk(src, out))
+    def counting(src, out, chunk):
+        copied.append(real_chunk(src, out, chunk))
         return copied[-1]
 
-    monkeypatch.setattr(landing, "_copy_chunk", counting)
+    monkeypatch.setattr(copying, "_copy_chunk", counting)
     with pytest.raises(FileRejected, match=r"orders\.csv"):
         landing.copy_hashing(source, tmp_path / "copy.partial", max_bytes=2 * CHUNK)
     assert sum(copied) == 3 * CHUNK  # stopped at the first chunk past the limit

@@ -7,9 +7,7 @@ symbolic link, or a path that resolves anywhere else, is never read (`LandedFile
 
 from __future__ import annotations
 
-import errno
 import hashlib
-import os
 import re
 import shutil
 import tempfile
@@ -19,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
+from pipeline.lib.copying import copy_chunks
 from pipeline.lib.hashing import file_hash
 from pipeline.lib.processes import is_alive, process_identity
 from pipeline.lib.s3 import s3_client
@@ -42,10 +40,8 @@ def file_run_tags(datasource: str, file_name: str) -> dict[str, str]:
 REJECTED_DIR = "rejected"
 # Files being copied in by `pipeline ingest`, outside sales/ so the sensor never sees them.
 INCOMING_DIR = ".incoming"
-# Big chunks: every chunk is read, hashed and written, each releasing and retaking the GIL.
+# The size limit is checked after each chunk of the copy.
 _COPY_CHUNK = 1 << 26
-# copy_file_range cannot copy between these two files: copy through a buffer instead.
-_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
 PARTIAL_SUFFIX = ".partial"
 # Names of .incoming copies: `<owner>__<random>.partial`, the owner a process identity with
 # ':' spelled '+', so a copy whose process died is recognised as abandoned.
@@ -111,31 +107,17 @@ class Received:
 
 
 def copy_hashing(source: Path, target: Path, max_bytes: int | None = None) -> str:
-    """Copy `source` to `target` and return the sha256 of the copy. The kernel copies
-    (copy_file_range: no bytes pass through Python, five to ten times faster here than a
-    read/write loop) and the copy, which nothing else writes, is hashed from the page cache, so
-    the hash is always of the bytes landed. Stops with FileRejected once more than `max_bytes`
-    were copied (a file still growing)."""
+    """Copy `source` to `target` (pipeline.lib.copying) and return the sha256 of the copy,
+    which nothing else writes, read from the page cache: the hash is always of the bytes
+    landed. Stops with FileRejected once more than `max_bytes` were copied (a file still
+    growing)."""
     copied = 0
     with open(source, "rb") as src, open(target, "wb") as out:
-        while size := _copy_chunk(src, out):
+        for size in copy_chunks(src, out, _COPY_CHUNK):
             copied += size
             if max_bytes is not None and (problem := size_problem(copied, max_bytes)):
                 raise FileRejected(f"{source.name}: {problem}")
     return file_hash(target)
-
-
-def _copy_chunk(src: BinaryIO, out: BinaryIO) -> int:
-    """Up to _COPY_CHUNK bytes from `src` to `out`, in the kernel where it can (not across
-    some filesystems, nor off Linux), else through a buffer."""
-    try:
-        return os.copy_file_range(src.fileno(), out.fileno(), _COPY_CHUNK)
-    except (AttributeError, OSError) as error:
-        if isinstance(error, OSError) and error.errno not in _NO_KERNEL_COPY:
-            raise
-    data = src.read(_COPY_CHUNK)
-    out.write(data)
-    return len(data)
 
 
 def receive(location: str, source: Path, max_bytes: int | None = None) -> Received:
