@@ -28,7 +28,7 @@ import duckdb
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from pipeline.lib import duckdb_extensions, lake_ddl, retries
-from pipeline.lib.settings import lake_snapshot_days
+from pipeline.lib.settings import DEFAULT_LAKE_SNAPSHOT_DAYS
 from pipeline.lib.settings.storage import aws_credentials, s3_endpoint_url
 from pipeline.lib.warehouse import Warehouse
 
@@ -152,12 +152,19 @@ class DuckLake(Warehouse):
     migration_attempts = 5
     readers_migrate = True
 
-    def __init__(self, lake: LakeTarget, *, lock_timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        lake: LakeTarget,
+        *,
+        lock_timeout_s: float = 120.0,
+        snapshot_days: float = DEFAULT_LAKE_SNAPSHOT_DAYS,
+    ) -> None:
         super().__init__(lock_timeout_s=lock_timeout_s)
         self.target = lake
+        self.snapshot_days = snapshot_days  # compact() expires older snapshots
 
     def describe(self) -> str:
-        return self.target.describe()
+        return f"{self.target.describe()}, snapshots kept {self.snapshot_days:g} day(s)"
 
     def exists(self) -> bool:
         return True  # created on first attach
@@ -199,12 +206,11 @@ class DuckLake(Warehouse):
 
     def compact(self) -> str:
         """Inlined rows go to Parquet files and small adjacent files are merged. Snapshots older
-        than PIPELINE_LAKE_SNAPSHOT_DAYS expire (time travel reaches back that far) and the
-        files only they used are deleted, as are data files the catalog never recorded (a
-        write killed before its commit) once they are ORPHAN_GRACE old: a younger one may be
-        a write still in progress."""
-        days = lake_snapshot_days()
-        keep = dt.timedelta(days=days)
+        than `snapshot_days` expire (time travel reaches back that far) and the files only
+        they used are deleted, as are data files the catalog never recorded (a write killed
+        before its commit) once they are ORPHAN_GRACE old: a younger one may be a write still
+        in progress."""
+        keep = dt.timedelta(days=self.snapshot_days)
         now = dt.datetime.now(dt.UTC)
         catalog = _literal(CATALOG_ALIAS)
         with self.connection() as conn:
@@ -223,7 +229,7 @@ class DuckLake(Warehouse):
             ).fetchall()
         return (
             f"flushed inlined rows, merged small files ({len(merged)} file(s) written),"
-            f" expired {len(expired)} snapshot(s) older than {days:g} day(s),"
+            f" expired {len(expired)} snapshot(s) older than {self.snapshot_days:g} day(s),"
             f" deleted {len(unused)} file(s) no snapshot uses and {len(orphans)} orphaned file(s)"
         )
 

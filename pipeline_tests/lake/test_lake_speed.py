@@ -146,14 +146,17 @@ def test_compaction_deletes_orphaned_files_only_once_a_day_old(sqlite_lake):
         assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 2000
 
 
-def test_a_bad_snapshot_retention_is_one_clear_error(monkeypatch):
-    from pipeline.lib.settings import lake_snapshot_days
-
-    monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "a week")
-    with pytest.raises(ValueError, match="PIPELINE_LAKE_SNAPSHOT_DAYS: 'a week'"):
-        lake_snapshot_days()
+def test_the_snapshot_retention_is_read_where_the_lake_is_chosen(sqlite_lake, monkeypatch):
+    assert "snapshots kept 7 day(s)" in warehouse_resource().describe()
     monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "0.5")
-    assert lake_snapshot_days() == 0.5
+    assert "snapshots kept 0.5 day(s)" in warehouse_resource().describe()
+    # A bad value stops every process that opens the lake, not only the nightly compaction.
+    monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "a week")
+    with (
+        pytest.raises(ValueError, match="PIPELINE_LAKE_SNAPSHOT_DAYS: 'a week'"),
+        warehouse_resource().get_connection(),
+    ):
+        pass
 
 
 @pytest.mark.server
