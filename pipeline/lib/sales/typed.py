@@ -24,6 +24,8 @@ TOTAL_PER_UNIT_TOLERANCE = 0.01
 # A gross total without a tax column may include tax up to this rate.
 MAX_UNSTATED_TAX = 0.30
 NUMBER_TYPES = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT")
+# What a reject quotes of a value read as a number or a date: nothing (raw_text_expr).
+NO_TEXT = "NULL::VARCHAR"
 NUMBER_FIELDS = ("quantity", "unit_price", "line_total", "gross_total", "unit_cost",
                  "cost_total", "profit", "discount", "tax")  # fmt: skip
 
@@ -41,7 +43,7 @@ def raw_text_expr(col: str, dtype: str, field_name: str) -> str:
     date, is NULL only where the cell is empty: nothing to quote, and formatting every value as
     text would cost a tenth of the read."""
     if (field_name != "order_date" and _is_number_type(dtype)) or dtype == "DATE":
-        return "NULL::VARCHAR"
+        return NO_TEXT
     return text_expr(col)
 
 
@@ -134,11 +136,17 @@ def typed_select(spec: IngestionSpec, types: dict[str, str], relation: str = "so
         "tax": "tax",
     }
     raw_fields = {typed: source for typed, source in raw_fields.items() if source in cols}
+    # Only fields with text to quote get a raw_ column: an always-NULL one would still be
+    # written with every line at stage.
+    quoted = []
     for typed, source in raw_fields.items():
-        parsed[f"text_{typed}"] = raw_text_expr(src(source), types[cols[source]], typed)
+        text = raw_text_expr(src(source), types[cols[source]], typed)
+        if text != NO_TEXT:
+            parsed[f"text_{typed}"] = text
+            quoted.append(typed)
     raws = [
         f"CASE WHEN p.{typed} IS NULL THEN p.text_{typed} END AS raw_{typed}"
-        for typed in raw_fields
+        for typed in quoted
     ]
     inner = ",\n  ".join(f"{expr} AS {name}" for name, expr in parsed.items())
     # Net revenue: quantity * unit_price; a file with only a line total gives unit_price.
