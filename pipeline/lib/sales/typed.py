@@ -145,8 +145,7 @@ def typed_select(spec: IngestionSpec, types: dict[str, str], relation: str = "so
             parsed[f"text_{typed}"] = text
             quoted.append(typed)
     raws = [
-        f"CASE WHEN p.{typed} IS NULL THEN p.text_{typed} END AS raw_{typed}"
-        for typed in quoted
+        f"CASE WHEN p.{typed} IS NULL THEN p.text_{typed} END AS raw_{typed}" for typed in quoted
     ]
     inner = ",\n  ".join(f"{expr} AS {name}" for name, expr in parsed.items())
     # Net revenue: quantity * unit_price; a file with only a line total gives unit_price.
