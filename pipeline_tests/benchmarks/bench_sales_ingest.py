@@ -7,11 +7,11 @@ with --repeat N, alternating rounds and the best and median of each.
 
 With --compare DIR, the ingest of another checkout runs in the same rounds (before/after under
 the same load). Figures, the profile and where the remaining time goes:
-docs/sales-benchmark.md. Latest (2026-12-07, quiet machine, two alternating rounds): bare DuckDB
-5.0-5.3 s, 1,016 MB; the ingest 21.5-22.6 s (4.3x), 956 MB. Still above 2x: the Dagster run's
-fixed costs (~3.5 s), landing (~1.9 s), staging (~5 s) and the load (~5 s) each write or read
-every line, and four exact distinct-order counts (~4 s) come on top; docs/sales-benchmark.md
-says what 2x would take.
+docs/sales-benchmark.md. Latest (2026-12-07, quiet machine, six pairs with farm-bench): the
+ingest 19.2 s against bare DuckDB 4.5 s (4.2x), peak 864-942 MB. Still above 2x: the Dagster
+run's fixed costs (~3.2 s), staging (~4.3 s) and the load (~4.7 s) each read or write every line,
+and four exact distinct-order counts (~4 s) come on top; docs/sales-benchmark.md says what 2x
+would take.
 """
 
 from __future__ import annotations
