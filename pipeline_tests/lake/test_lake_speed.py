@@ -4,9 +4,11 @@ work, small writes inlined into the catalog, and compaction of small files."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipeline.defs.shared.resources import warehouse_resource
@@ -107,14 +109,15 @@ def test_compaction_keeps_recent_snapshots_and_their_files(sqlite_lake):
         assert _snapshots(conn) >= snapshots
 
 
-def test_compaction_expires_old_snapshots_and_deletes_only_their_files(sqlite_lake, monkeypatch):
+def test_compaction_expires_old_snapshots_and_deletes_only_their_files(sqlite_lake):
     data = Path(os.environ["PIPELINE_LAKE_DATA"])
     resource = warehouse_resource()
     _replace_days(resource, 4)
     before = _parquet_files(data)
-    monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "0")
+    backend = resource.backend
+    backend.snapshot_days = 0  # below what the setting allows: expire everything but the last
 
-    done = resource.backend.compact()
+    done = backend.compact()
     assert "expired 0 " not in done, done
     after = _parquet_files(data)
     assert len(after) < len(before), done
@@ -148,8 +151,17 @@ def test_compaction_deletes_orphaned_files_only_once_a_day_old(sqlite_lake):
 
 def test_the_snapshot_retention_is_read_where_the_lake_is_chosen(sqlite_lake, monkeypatch):
     assert "snapshots kept 7 day(s)" in warehouse_resource().describe()
+    monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "1.5")
+    assert "snapshots kept 1.5 day(s)" in warehouse_resource().describe()
+    # Shorter could delete the files of a snapshot a query in another process still reads.
     monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "0.5")
-    assert "snapshots kept 0.5 day(s)" in warehouse_resource().describe()
+    with (
+        pytest.raises(
+            ValueError, match=r"PIPELINE_LAKE_SNAPSHOT_DAYS: '0\.5' is not a number of days >= 1"
+        ),
+        warehouse_resource().get_connection(),
+    ):
+        pass
     # A bad value stops every process that opens the lake, not only the nightly compaction.
     monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "a week")
     with (
@@ -160,7 +172,7 @@ def test_the_snapshot_retention_is_read_where_the_lake_is_chosen(sqlite_lake, mo
 
 
 @pytest.mark.server
-def test_compaction_deletes_expired_files_from_s3(postgres_lake, s3_server, monkeypatch):
+def test_compaction_deletes_expired_files_from_s3(postgres_lake, s3_server):
     def objects() -> set[str]:
         """The table's files (the flush may write another table's inlined rows out)."""
         listed = s3_server.client().list_objects_v2(Bucket=BUCKET)
@@ -169,9 +181,44 @@ def test_compaction_deletes_expired_files_from_s3(postgres_lake, s3_server, monk
     resource = warehouse_resource()
     _replace_days(resource, 3)
     before = objects()
-    monkeypatch.setenv("PIPELINE_LAKE_SNAPSHOT_DAYS", "0")
-    done = resource.backend.compact()
+    backend = resource.backend
+    backend.snapshot_days = 0  # below what the setting allows: expire everything but the last
+    done = backend.compact()
     assert objects() < before, done
     with resource.get_connection(read_only=True) as conn:
         assert _snapshots(conn) <= 2
         assert conn.execute("SELECT count(*) FROM sales.dirty_days").fetchall()[0][0] == 2000
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("snapshot_days", [1.0, 0.0], ids=["kept", "expired"])
+def test_a_query_that_began_before_the_compaction_keeps_its_files(
+    postgres_lake, snapshot_days, tmp_path, monkeypatch
+):
+    """Why PIPELINE_LAKE_SNAPSHOT_DAYS has a floor: a transaction reads the files of the
+    snapshot it began on, and expiring that snapshot deletes them under it. (Data in a folder:
+    DuckDB may still answer from its cache of S3 reads.)"""
+    monkeypatch.setenv("PIPELINE_LAKE_DATA", str(tmp_path / "lake-data"))
+    resource = warehouse_resource()
+    _replace_days(resource, 1)
+
+    def replace_and_compact():  # another thread: its connection is not nested in the reader's
+        _replace_days(resource, 1)  # every line rewritten: the reader's files are only its own
+        backend = resource.backend
+        backend.snapshot_days = snapshot_days
+        backend.compact()
+
+    with resource.get_connection(read_only=True) as reader:
+        reader.execute("BEGIN")
+        # Not count(*), which the catalog's statistics answer without reading a file.
+        count = "SELECT count(DISTINCT order_date) FROM sales.dirty_days"
+        assert reader.execute(count).fetchall() == [(2000,)]
+        worker = threading.Thread(target=replace_and_compact)
+        worker.start()
+        worker.join()
+        if snapshot_days:
+            assert reader.execute(count).fetchall() == [(2000,)]
+        else:
+            with pytest.raises(duckdb.IOException, match="parquet"):
+                reader.execute(count).fetchall()
+        reader.execute("ROLLBACK")

@@ -136,12 +136,15 @@ def lake_data() -> str | None:
 
 
 DEFAULT_LAKE_SNAPSHOT_DAYS = 7.0
+# A query reads the files of the snapshot its transaction began on: expiring snapshots younger
+# than this could delete files under a query still running in another process.
+MIN_LAKE_SNAPSHOT_DAYS = 1.0
 
 
 def lake_snapshot_days() -> float:
     """PIPELINE_LAKE_SNAPSHOT_DAYS: how long a DuckLake warehouse keeps the snapshots it no longer
     needs, i.e. how far back time travel reaches; compaction expires older ones and deletes the
-    files only they used. Fractions allowed; 0 keeps only the current snapshot."""
+    files only they used. Fractions allowed, at least MIN_LAKE_SNAPSHOT_DAYS."""
     value = os.environ.get("PIPELINE_LAKE_SNAPSHOT_DAYS", "").strip()
     if not value:
         return DEFAULT_LAKE_SNAPSHOT_DAYS
@@ -149,10 +152,11 @@ def lake_snapshot_days() -> float:
         days = float(value)
     except ValueError:
         days = float("nan")
-    if not math.isfinite(days) or days < 0:
+    if not math.isfinite(days) or days < MIN_LAKE_SNAPSHOT_DAYS:
         raise ValueError(
-            f"PIPELINE_LAKE_SNAPSHOT_DAYS: {value!r} is not a number of days >= 0"
-            f" (default {DEFAULT_LAKE_SNAPSHOT_DAYS:g})"
+            f"PIPELINE_LAKE_SNAPSHOT_DAYS: {value!r} is not a number of days >="
+            f" {MIN_LAKE_SNAPSHOT_DAYS:g} (default {DEFAULT_LAKE_SNAPSHOT_DAYS:g}): a query"
+            " still running on an expired snapshot would lose its files"
         )
     return days
 
