@@ -181,8 +181,8 @@ def test_numbers_read_the_same_with_case_as_with_coalesce(value):
 
 
 def _stage_lines(path, work_dir, monkeypatch, *, text_path_only: bool):
-    """Stage `path`; returns the relations its typed lines were read from, the lines and the
-    rejects."""
+    """Stage `path`; returns the relations its typed lines were read from, the lines, the
+    rejects and the raw_* columns kept for quoting."""
     read_from = []
     write = staging._write_typed
     monkeypatch.setattr(
@@ -204,9 +204,12 @@ def _stage_lines(path, work_dir, monkeypatch, *, text_path_only: bool):
             "SELECT COLUMNS(c -> NOT starts_with(c, 'raw_')) FROM typed ORDER BY position"
         ).fetchall()
         rejects = conn.execute('SELECT * FROM rejects ORDER BY row_number, "column"').fetchall()
+        quoted = [
+            c for c in conn.sql("SELECT * FROM typed LIMIT 0").columns if c.startswith("raw_")
+        ]
     finally:
         conn.close()
-    return read_from, lines, rejects
+    return read_from, lines, rejects, quoted
 
 
 def test_a_clean_csv_is_typed_by_the_reader_as_the_text_path_types_it(tmp_path, monkeypatch):
@@ -220,6 +223,9 @@ def test_a_clean_csv_is_typed_by_the_reader_as_the_text_path_types_it(tmp_path, 
     assert fast[0] == ["typed_csv) AS p"] and text[0] == ["source) AS p"]
     assert fast[1] == text[1] and len(fast[1]) == 54
     assert fast[2] == text[2] and [r[:2] for r in fast[2]] == [(54, "quantity")]
+    # Every value was read as a number or a date: nothing to quote, so no raw_* column is
+    # written with the lines (the text path keeps them for the values it may not read).
+    assert fast[3] == [] and fast[3] != text[3]
 
 
 def test_a_csv_the_typed_reader_refuses_is_read_as_text_with_the_same_rejects(
