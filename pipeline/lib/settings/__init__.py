@@ -88,18 +88,29 @@ def settings() -> Settings:
 DEFAULT_MAX_FILE_MB = 500
 
 
+def _number(variable: str, default: float, accepted, expected: str) -> float:
+    """The finite number in `variable` (`default` when unset) for which `accepted` holds, else
+    one ValueError naming the variable, the value and what was `expected`."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not math.isfinite(number) or not accepted(number):
+        raise ValueError(f"{variable}: {value!r} is not {expected} (default {default:g})")
+    return number
+
+
 def _max_file_bytes() -> int:
     """PIPELINE_MAX_FILE_MB (MB of 2**20 bytes, fractions allowed) as bytes."""
-    value = os.environ.get("PIPELINE_MAX_FILE_MB", "").strip() or str(DEFAULT_MAX_FILE_MB)
-    try:
-        megabytes = float(value)
-    except ValueError:
-        megabytes = float("nan")
-    if not math.isfinite(megabytes) or megabytes <= 0:
-        raise ValueError(
-            f"PIPELINE_MAX_FILE_MB: {value!r} is not a positive number of megabytes"
-            f" (default {DEFAULT_MAX_FILE_MB})"
-        )
+    megabytes = _number(
+        "PIPELINE_MAX_FILE_MB",
+        DEFAULT_MAX_FILE_MB,
+        lambda number: number > 0,
+        "a positive number of megabytes",
+    )
     return int(megabytes * 2**20)
 
 
@@ -145,20 +156,13 @@ def lake_snapshot_days() -> float:
     """PIPELINE_LAKE_SNAPSHOT_DAYS: how long a DuckLake warehouse keeps the snapshots it no longer
     needs, i.e. how far back time travel reaches; compaction expires older ones and deletes the
     files only they used. Fractions allowed, at least MIN_LAKE_SNAPSHOT_DAYS."""
-    value = os.environ.get("PIPELINE_LAKE_SNAPSHOT_DAYS", "").strip()
-    if not value:
-        return DEFAULT_LAKE_SNAPSHOT_DAYS
-    try:
-        days = float(value)
-    except ValueError:
-        days = float("nan")
-    if not math.isfinite(days) or days < MIN_LAKE_SNAPSHOT_DAYS:
-        raise ValueError(
-            f"PIPELINE_LAKE_SNAPSHOT_DAYS: {value!r} is not a number of days >="
-            f" {MIN_LAKE_SNAPSHOT_DAYS:g} (default {DEFAULT_LAKE_SNAPSHOT_DAYS:g}): a query"
-            " still running on an expired snapshot would lose its files"
-        )
-    return days
+    return _number(
+        "PIPELINE_LAKE_SNAPSHOT_DAYS",
+        DEFAULT_LAKE_SNAPSHOT_DAYS,
+        lambda days: days >= MIN_LAKE_SNAPSHOT_DAYS,
+        f"a number of days >= {MIN_LAKE_SNAPSHOT_DAYS:g} (a query still running on an"
+        " expired snapshot would lose its files)",
+    )
 
 
 @dataclass(frozen=True)
